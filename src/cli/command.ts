@@ -1,0 +1,75 @@
+/**
+ * The shape of a CLI command and the helpers every command shares: flag parsing, one-line user errors,
+ * JSON output. The CLI only parses flags and calls library functions (see ../../DESIGN.md in shared/).
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** An error caused by the user's input: printed as one line (no stack trace), exit status 2. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/** One `scaling-lab <name>` command. */
+export interface Command {
+  /** The word after `scaling-lab`. */
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Full help text, including at least one example invocation. */
+  help: string;
+  /** Runs the command with the arguments after its name; resolves to the process exit status. */
+  run(argv: string[]): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses flags with node:util's parseArgs, turning its errors into one-line UserErrors that name the command.
+ * `--help` and `--json` are added to every command.
+ */
+export function parseFlags<O extends Options>(
+  command: string,
+  argv: string[],
+  options: O,
+  allowPositionals = false,
+): ParsedFlags {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, ...options },
+      allowPositionals,
+      strict: true,
+    }) as ParsedFlags;
+  } catch (e) {
+    throw new UserError(`${command}: ${(e as Error).message} (see: scaling-lab ${command} --help)`);
+  }
+}
+
+/** Parsed flags: values by flag name (string, boolean, or string[] for `multiple`), and positionals. */
+export interface ParsedFlags {
+  values: Record<string, string | boolean | string[] | undefined> & { help?: boolean; json?: boolean };
+  positionals: string[];
+}
+
+/** Parses a flag value as a finite number, or throws a UserError naming the flag. */
+export function numberFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!Number.isFinite(x)) throw new UserError(`--${name} must be a number, got "${value}"`);
+  return x;
+}
+
+/** Parses a flag value as an integer ≥ min, or throws a UserError naming the flag. */
+export function intFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
+  const x = numberFlag(name, value, fallback);
+  if (!Number.isInteger(x) || x < min) throw new UserError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return x;
+}
+
+/** Prints one JSON object on one line to stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + "\n");
+}

@@ -1,0 +1,8 @@
+/**
+ * The registry of CLI commands. Each command lives in its own file in this folder; add one import and one
+ * entry below to register a new command.
+ */
+import type { Command } from "./command.js";
+
+/** All commands, in the order `scaling-lab --help` lists them. */
+export const commands: Command[] = [];
