@@ -84,7 +84,7 @@ export interface Backend<F extends object = Float32Array, I extends object = Int
 
   /** out = GELU(inp), tanh approximation, over n elements. */
   geluForward(out: F, inp: F, n: number): void;
-  /** dinp = GELU'(inp) * dout (overwritten). */
+  /** dinp = GELU'(inp) * dout (overwritten; `dinp` MAY alias `dout`). */
   geluBackward(dinp: F, inp: F, dout: F, n: number): void;
 
   /** out = a + b over n elements (out may alias a or b). */

@@ -1,0 +1,59 @@
+/**
+ * Backend selection: `createBackend("auto")` prefers the native addon and falls back to the portable js backend
+ * with a one-line notice on stderr; `"native"` and `"js"` ask for one explicitly.
+ */
+import type { AnyBackend } from "./backend.js";
+import { JsBackend } from "./js.js";
+
+export type { AdamWStep, AnyBackend, Backend, BackendInfo } from "./backend.js";
+export { JsBackend, clipScale } from "./js.js";
+
+/** Backend names a user can pass to `--backend`. */
+export const BACKEND_NAMES = ["auto", "native", "js"] as const;
+/** A backend name (see {@link BACKEND_NAMES}). */
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The native backend could not be loaded; the message says why and how to fix it. */
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendUnavailableError";
+  }
+}
+
+interface NativeModule {
+  loadNativeBackend(opts?: { threads?: number }): AnyBackend | Error;
+}
+
+let nativeNoticeShown = false;
+
+/**
+ * Creates a backend by name. `auto` tries `native` and falls back to `js` (printing one line to stderr once);
+ * `native` throws {@link BackendUnavailableError} when the addon cannot load.
+ */
+export async function createBackend(name: string = "auto", opts: { threads?: number; quiet?: boolean } = {}): Promise<AnyBackend> {
+  if (name === "js") return new JsBackend();
+  if (name !== "native" && name !== "auto") {
+    throw new BackendUnavailableError(`unknown backend "${name}" (use one of: ${BACKEND_NAMES.join(", ")})`);
+  }
+  let loaded: AnyBackend | Error;
+  try {
+    const modPath = "./native.js";
+    const mod = (await import(modPath)) as NativeModule;
+    loaded = mod.loadNativeBackend({ threads: opts.threads });
+  } catch (e) {
+    loaded = e as Error;
+  }
+  if (!(loaded instanceof Error)) return loaded;
+  const why = loaded.message.split("\n")[0];
+  if (name === "native") {
+    throw new BackendUnavailableError(
+      `the native backend is unavailable: ${why} (fix: apt-get install -y build-essential libopenblas-dev && npm rebuild, or use --backend js)`,
+    );
+  }
+  if (!nativeNoticeShown && !opts.quiet) {
+    nativeNoticeShown = true;
+    process.stderr.write(`scaling-lab: native backend unavailable (${why}); using the portable js backend\n`);
+  }
+  return new JsBackend();
+}
