@@ -3,6 +3,7 @@
  * entry below to register a new command.
  */
 import type { Command } from "./command.js";
+import { flopsCommand } from "./flops.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [flopsCommand];

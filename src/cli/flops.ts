@@ -1,0 +1,200 @@
+/**
+ * `scaling-lab flops`: parameter counts and training compute of a model shape or a GPT-3 preset.
+ * Every number comes from src/model/accounting.ts.
+ */
+import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
+import {
+  ACCOUNTING_CONVENTIONS,
+  type AccountingConvention,
+  type FlopsOptions,
+  type GPTShape,
+  type ParamChoice,
+  type ShapePreset,
+  findPreset,
+  gpt3Presets,
+  paramCounts,
+  trainingFlops,
+} from "../model/accounting.js";
+
+const HELP = `scaling-lab flops — parameters and training FLOPs of a GPT shape (C = 6·N·D [+ attention]).
+
+Usage:
+  scaling-lab flops --preset NAME [--tokens D] [accounting flags] [--json]
+  scaling-lab flops --n-layer L --n-embd d [--n-head H] [--vocab-size V] [--block-size T] --tokens D [--json]
+  scaling-lab flops --preset all            (the GPT-3 family, as in the paper's Table D.1)
+
+Shape:
+  --preset NAME        gpt3-small, gpt3-medium, gpt3-large, gpt3-xl, gpt3-2.7b, gpt3-6.7b, gpt3-13b, gpt3-175b, or all
+  --n-layer, --n-embd, --n-head, --vocab-size (default 50257), --block-size (default 2048)
+  --tokens D           training tokens (default for presets: 300e9, the GPT-3 runs)
+
+Accounting (default: the "6nd" convention, C = 6 · total parameters · D, attention ignored):
+  --convention NAME    6nd | gpt3 (Table D.1: N as the paper reports it) | kaplan (non-embedding N + attention)
+  --params WHICH       total | non-embedding | reported   (overrides the convention's N)
+  --attention          add Kaplan's attention term 6·nLayer·nCtx·d per token
+  --n-ctx T            context length for the attention term (default: block size)
+
+Output: N, FLOPs per token, total FLOPs and PF-days (1 PF-day = 8.64e19 FLOP); --json prints one JSON object.
+
+Examples:
+  scaling-lab flops --preset gpt3-175b --json
+  scaling-lab flops --preset all --convention gpt3
+  scaling-lab flops --n-layer 4 --n-embd 128 --vocab-size 256 --block-size 128 --tokens 1e8 --convention kaplan`;
+
+const PARAM_NAMES: Record<string, ParamChoice> = { total: "total", "non-embedding": "nonEmbedding", reported: "reported" };
+
+/** The `flops` command. */
+export const flopsCommand: Command = {
+  name: "flops",
+  summary: "parameter counts and training FLOPs / PF-days of a shape or GPT-3 preset",
+  help: HELP,
+  async run(argv) {
+    const { values } = parseFlags("flops", argv, {
+      preset: { type: "string" },
+      "n-layer": { type: "string" },
+      "n-embd": { type: "string" },
+      "n-head": { type: "string" },
+      "vocab-size": { type: "string" },
+      "block-size": { type: "string" },
+      tokens: { type: "string" },
+      convention: { type: "string" },
+      params: { type: "string" },
+      attention: { type: "boolean" },
+      "n-ctx": { type: "string" },
+    });
+    const opts = accountingFromFlags(values);
+    const tokensFlag = values.tokens as string | undefined;
+    if (tokensFlag !== undefined && !(Number(tokensFlag) > 0)) {
+      throw new UserError(`--tokens must be a positive number of training tokens, got "${tokensFlag}" (e.g. --tokens 3e11)`);
+    }
+    const preset = values.preset as string | undefined;
+    if (preset?.toLowerCase() === "all") {
+      const rows = gpt3Presets().map((p) => describe(p.name, p.label, p.shape, tokensFlag ? Number(tokensFlag) : p.tokens, opts));
+      if (values.json) printJson({ convention: opts.name, formula: opts.formula, models: rows });
+      else printTable(rows, opts.formula);
+      return 0;
+    }
+    let shape: GPTShape;
+    let tokens: number | undefined = tokensFlag ? Number(tokensFlag) : undefined;
+    let name = "custom";
+    let label = "custom shape";
+    let note: string | undefined;
+    if (preset) {
+      const p: ShapePreset | undefined = findPreset(preset);
+      if (!p) {
+        const names = gpt3Presets().map((x) => x.name).join(", ");
+        throw new UserError(`unknown preset "${preset}" (choose one of: ${names}, all)`);
+      }
+      shape = p.shape;
+      tokens ??= p.tokens;
+      name = p.name;
+      label = p.label;
+      note = p.note;
+    } else {
+      if (values["n-layer"] === undefined || values["n-embd"] === undefined) {
+        throw new UserError("give a shape: --preset NAME, or --n-layer L and --n-embd d (see scaling-lab flops --help)");
+      }
+      shape = {
+        nLayer: intFlag("n-layer", values["n-layer"] as string, 0, 1),
+        nEmbd: intFlag("n-embd", values["n-embd"] as string, 0, 1),
+        nHead: intFlag("n-head", values["n-head"] as string | undefined, 1, 1),
+        vocabSize: intFlag("vocab-size", values["vocab-size"] as string | undefined, 50257, 1),
+        blockSize: intFlag("block-size", values["block-size"] as string | undefined, 2048, 1),
+      };
+      if (tokens === undefined) throw new UserError("--tokens is required for a custom shape (e.g. --tokens 1e9)");
+    }
+    const row = describe(name, label, shape, tokens, opts);
+    if (values.json) {
+      printJson({ ...row, ...(note ? { note } : {}), convention: opts.name, formula: opts.formula });
+    } else {
+      printTable([row], opts.formula);
+      if (note) console.log(`note: ${note}`);
+    }
+    return 0;
+  },
+};
+
+interface ResolvedAccounting extends FlopsOptions {
+  name: string;
+  formula: string;
+}
+
+function accountingFromFlags(values: Record<string, unknown>): ResolvedAccounting {
+  const conv = ((values.convention as string | undefined) ?? "6nd").toLowerCase();
+  if (!(conv in ACCOUNTING_CONVENTIONS)) {
+    throw new UserError(`unknown --convention "${conv}" (choose one of: ${Object.keys(ACCOUNTING_CONVENTIONS).join(", ")})`);
+  }
+  const base = ACCOUNTING_CONVENTIONS[conv as AccountingConvention];
+  let params: ParamChoice = base.params;
+  let attention: boolean = base.attention;
+  let name: string = conv;
+  if (values.params !== undefined) {
+    const p = PARAM_NAMES[String(values.params).toLowerCase()];
+    if (!p) throw new UserError(`unknown --params "${values.params}" (choose total, non-embedding or reported)`);
+    if (p !== params) name += `, params=${values.params}`;
+    params = p;
+  }
+  if (values.attention && !attention) {
+    attention = true;
+    name += ", +attention";
+  }
+  const nCtx = values["n-ctx"] !== undefined ? intFlag("n-ctx", values["n-ctx"] as string, 0, 1) : undefined;
+  const nWord = params === "nonEmbedding" ? "non-embedding params" : params === "reported" ? "total params as reported" : "total params";
+  const formula = `C = (6·N${attention ? " + 6·nLayer·nCtx·d" : ""})·D, N = ${nWord}; PF-days = C / 8.64e19`;
+  return { params, attention, ...(nCtx !== undefined ? { nCtx } : {}), name, formula };
+}
+
+interface Row {
+  preset: string;
+  label: string;
+  shape: GPTShape;
+  paramCounts: ReturnType<typeof paramCounts>;
+  N: number;
+  tokens: number;
+  flopsPerToken: number;
+  attentionFlopsPerToken: number;
+  flops: number;
+  pfDays: number;
+}
+
+function describe(name: string, label: string, shape: GPTShape, tokens: number, opts: FlopsOptions): Row {
+  const t = trainingFlops(shape, tokens, opts);
+  return {
+    preset: name,
+    label,
+    shape,
+    paramCounts: paramCounts(shape),
+    N: t.params,
+    tokens,
+    flopsPerToken: t.flopsPerToken,
+    attentionFlopsPerToken: t.attentionFlopsPerToken,
+    flops: t.flops,
+    pfDays: t.pfDays,
+  };
+}
+
+function printTable(rows: Row[], formula: string): void {
+  const head = ["model", "nLayer", "d", "total params", "non-emb params", "N used", "tokens", "FLOPs", "PF-days"];
+  const body = rows.map((r) => [
+    r.label,
+    String(r.shape.nLayer),
+    String(r.shape.nEmbd),
+    sig(r.paramCounts.total),
+    sig(r.paramCounts.nonEmbedding),
+    sig(r.N),
+    sig(r.tokens),
+    r.flops.toExponential(2),
+    sig(r.pfDays),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  console.log(line(head));
+  for (const b of body) console.log(line(b));
+  console.log(formula);
+}
+
+function sig(x: number): string {
+  if (x >= 1e4) return x.toExponential(3);
+  return Number(x.toPrecision(3)).toString();
+}
+

@@ -1,0 +1,254 @@
+/**
+ * Parameter and FLOP accounting: THE one place where scaling-lab counts a model's parameters and the
+ * floating-point operations of training it. Everything else (the model, the trainer, the `flops` command,
+ * the fits) calls these functions.
+ *
+ * Two papers define the conventions used here:
+ * - Kaplan et al. (2020), "Scaling Laws for Neural Language Models", §2.1 and Table 1: N is the number of
+ *   non-embedding parameters, N ≈ 12·nLayer·d², and the forward pass costs C_forward ≈ 2N + 2·nLayer·nCtx·d
+ *   FLOPs per token (a multiply and an add per weight, plus the attention scores QKᵀ and the weighted sum of V).
+ *   The backward pass costs about twice the forward, so training costs C ≈ 6N + 6·nLayer·nCtx·d per token.
+ * - Brown et al. (2020), "Language Models are Few-Shot Learners" (GPT-3), Table D.1: training compute is
+ *   6·N·D with N the total parameter count as the paper reports it (e.g. 125M, 1,320M, 174,600M) and D = 300B
+ *   tokens, attention ignored. 1 PF-day = 10¹⁵ FLOP/s × 86,400 s = 8.64e19 FLOP.
+ *
+ * Which N and whether the attention term is included is an explicit choice ({@link FlopsOptions}); the named
+ * conventions in {@link ACCOUNTING_CONVENTIONS} reproduce each paper.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+/** The shape of a dense GPT-2/GPT-3 style decoder (names as in nanoGPT and the GPT-3 paper). */
+export interface GPTShape {
+  /** Vocabulary size V (rows of the token embedding, tied with the output head). */
+  vocabSize: number;
+  /** Context length T (rows of the learned position embedding). */
+  blockSize: number;
+  /** Number of transformer blocks. */
+  nLayer: number;
+  /** Number of attention heads (does not change parameter or FLOP counts). */
+  nHead: number;
+  /** Model width d (d_model). */
+  nEmbd: number;
+}
+
+/** Parameter counts of a {@link GPTShape}. */
+export interface ParamCounts {
+  /** Every trainable parameter (the output head is tied to the token embedding, so it is counted once). */
+  total: number;
+  /** total − token embedding − position embedding: Kaplan's N ≈ 12·nLayer·d². */
+  nonEmbedding: number;
+  /** Token embedding V·d plus position embedding T·d. */
+  embedding: number;
+}
+
+/**
+ * Exact parameter count of scaling-lab's GPT (GPT-2/GPT-3 architecture, pre-LayerNorm, tied head):
+ * - token embedding wte (V, d) and position embedding wpe (T, d);
+ * - per block: ln1 (weight, bias) 2d; attention qkv (3d, d) + bias 3d; attention output proj (d, d) + bias d;
+ *   ln2 2d; MLP fc (4d, d) + bias 4d; MLP proj (d, 4d) + bias d; in all 12d² + 13d;
+ * - final LayerNorm lnf 2d; the output head reuses wte.
+ *
+ * nonEmbedding = nLayer·(12d² + 13d) + 2d, which is Kaplan et al. (2020)'s N ≈ 12·nLayer·d² plus the small
+ * bias and LayerNorm terms.
+ * @example paramCounts({ vocabSize: 50257, blockSize: 2048, nLayer: 96, nHead: 96, nEmbd: 12288 }).total // 174,604,259,328
+ */
+export function paramCounts(s: GPTShape): ParamCounts {
+  checkShape(s);
+  const d = s.nEmbd;
+  const perLayer = 12 * d * d + 13 * d;
+  const nonEmbedding = s.nLayer * perLayer + 2 * d;
+  const embedding = s.vocabSize * d + s.blockSize * d;
+  return { total: nonEmbedding + embedding, nonEmbedding, embedding };
+}
+
+/**
+ * Per-token FLOPs following Kaplan et al. (2020) Table 1, with N = non-embedding parameters:
+ * - forward = 2N + 2·nLayer·nCtx·d (the second term is the attention scores and weighted values);
+ * - training = 3 × forward = 6N + 6·nLayer·nCtx·d (backward ≈ 2 × forward);
+ * - attention = 2·nLayer·nCtx·d, the forward attention term alone.
+ * @param nCtx context length the attention term uses; defaults to the shape's blockSize.
+ */
+export function flopsPerToken(
+  s: GPTShape,
+  nCtx: number = s.blockSize,
+): { forward: number; training: number; attention: number } {
+  const n = paramCounts(s).nonEmbedding;
+  const attention = attentionFlopsPerToken(s, nCtx);
+  const forward = 2 * n + attention;
+  return { forward, training: 3 * forward, attention };
+}
+
+/** Forward attention FLOPs per token, 2·nLayer·nCtx·d (Kaplan et al. 2020, Table 1). */
+export function attentionFlopsPerToken(s: GPTShape, nCtx: number = s.blockSize): number {
+  if (!(nCtx > 0)) throw new RangeError(`nCtx must be positive, got ${nCtx}`);
+  return 2 * s.nLayer * nCtx * s.nEmbd;
+}
+
+/** PF-day in FLOP: 10¹⁵ FLOP/s sustained for 86,400 s. */
+export const PF_DAY = 8.64e19;
+
+/** Which parameter count multiplies 6 in C = 6·N·D. */
+export type ParamChoice = "total" | "nonEmbedding" | "reported";
+
+/** The accounting choice for {@link trainingFlops}. */
+export interface FlopsOptions {
+  /**
+   * Which N: "total" (exact count of every parameter, the common C ≈ 6·N·D), "nonEmbedding" (Kaplan's N),
+   * or "reported" (the total rounded as GPT-3's Table D.1 reports it, see {@link reportedParams}). Default "total".
+   */
+  params?: ParamChoice;
+  /** Add Kaplan's attention term 6·nLayer·nCtx·d per token. Default false. */
+  attention?: boolean;
+  /** Context length for the attention term; defaults to the shape's blockSize. */
+  nCtx?: number;
+}
+
+/** Named accounting conventions, each reproducing one paper's numbers. */
+export const ACCOUNTING_CONVENTIONS = {
+  /** C = 6·N_total·D, attention ignored: the usual rule of thumb (default). */
+  "6nd": { params: "total", attention: false },
+  /** GPT-3 Table D.1: C = 6·N·D with N as the paper reports it; attention ignored. */
+  gpt3: { params: "reported", attention: false },
+  /** Kaplan et al. (2020) Table 1: C = (6·N_nonEmbedding + 6·nLayer·nCtx·d)·D. */
+  kaplan: { params: "nonEmbedding", attention: true },
+} as const satisfies Record<string, FlopsOptions>;
+
+/** Name of an accounting convention. */
+export type AccountingConvention = keyof typeof ACCOUNTING_CONVENTIONS;
+
+/**
+ * The total parameter count rounded to the precision GPT-3's Table D.1 prints in its "Params (M)" column:
+ * three significant figures below 10⁹ (125M, 356M, 760M) and hundredths of a billion above (1.32B, 2.65B,
+ * 6.66B, 12.85B, 174.60B). Computed from the exact count, this reproduces that column for all 8 models.
+ */
+export function reportedParams(total: number): number {
+  if (!(total > 0)) return total;
+  if (total >= 1e9) return Math.round(total / 1e7) * 1e7;
+  const magnitude = 10 ** (Math.floor(Math.log10(total)) - 2);
+  return Math.round(total / magnitude) * magnitude;
+}
+
+/** The N chosen by `params` for a shape. */
+export function chosenParams(s: GPTShape, params: ParamChoice = "total"): number {
+  const c = paramCounts(s);
+  if (params === "nonEmbedding") return c.nonEmbedding;
+  if (params === "reported") return reportedParams(c.total);
+  return c.total;
+}
+
+/** Training FLOPs of a run and how they were counted. */
+export interface TrainingFlops {
+  /** Total training FLOPs C. */
+  flops: number;
+  /** C in PF-days (C / 8.64e19). */
+  pfDays: number;
+  /** The N used in 6·N·D. */
+  params: number;
+  /** Training tokens D. */
+  tokens: number;
+  /** Training FLOPs per token: 6·N, plus 6·nLayer·nCtx·d when attention is counted. */
+  flopsPerToken: number;
+  /** The attention part of flopsPerToken (0 when not counted). */
+  attentionFlopsPerToken: number;
+  /** The accounting used, resolved. */
+  options: Required<FlopsOptions>;
+}
+
+/**
+ * Training compute C = (6·N + [6·nLayer·nCtx·d]) · D, with N and the attention term chosen by `opts`
+ * (default: N = total parameters, no attention term, i.e. C = 6·N·D). With `{ params: "reported" }` (the
+ * "gpt3" convention) this reproduces Table D.1 of Brown et al. (2020) to three significant figures, e.g.
+ * GPT-3 175B on 300B tokens: 3.14e23 FLOP = 3,640 PF-days. With `{ params: "nonEmbedding", attention: true }`
+ * it is Kaplan et al. (2020)'s C per token times D.
+ * @param tokens training tokens D (> 0).
+ */
+export function trainingFlops(s: GPTShape, tokens: number, opts: FlopsOptions = {}): TrainingFlops {
+  if (!(tokens > 0) || !Number.isFinite(tokens)) throw new RangeError(`tokens must be a positive number, got ${tokens}`);
+  const options: Required<FlopsOptions> = {
+    params: opts.params ?? "total",
+    attention: opts.attention ?? false,
+    nCtx: opts.nCtx ?? s.blockSize,
+  };
+  const n = chosenParams(s, options.params);
+  const attn = options.attention ? 3 * attentionFlopsPerToken(s, options.nCtx) : 0;
+  const perToken = 6 * n + attn;
+  const flops = perToken * tokens;
+  return { flops, pfDays: flops / PF_DAY, params: n, tokens, flopsPerToken: perToken, attentionFlopsPerToken: attn, options };
+}
+
+/** Converts FLOP to PF-days (1 PF-day = 8.64e19 FLOP). */
+export function flopsToPfDays(flops: number): number {
+  return flops / PF_DAY;
+}
+
+/** Converts PF-days to FLOP. */
+export function pfDaysToFlops(pfDays: number): number {
+  return pfDays * PF_DAY;
+}
+
+function checkShape(s: GPTShape): void {
+  for (const key of ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"] as const) {
+    const v = s[key];
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${v}`);
+  }
+}
+
+/** One published model shape with its training-token count. */
+export interface ShapePreset {
+  /** Preset name used on the command line, e.g. "gpt3-175b". */
+  name: string;
+  /** Name as the paper prints it, e.g. "GPT-3 175B". */
+  label: string;
+  /** The shape. */
+  shape: GPTShape;
+  /** Training tokens D of the published run. */
+  tokens: number;
+  /** Where the shape deviates from or clarifies the paper. */
+  note?: string;
+}
+
+interface PresetFile {
+  source: string;
+  vocabSize: number;
+  blockSize: number;
+  tokens: number;
+  models: { name: string; label: string; nLayer: number; nHead: number; nEmbd: number; note?: string }[];
+}
+
+let presetCache: ShapePreset[] | undefined;
+
+/** Absolute path of presets/gpt3.json (the repository's or the installed package's). */
+export function gpt3PresetPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // compiled: dist/src/model/accounting.js → ../../../presets; source run: src/model → ../../presets
+  for (const rel of ["../../../presets/gpt3.json", "../../presets/gpt3.json"]) {
+    const p = path.resolve(here, rel);
+    if (existsSync(p)) return p;
+  }
+  return path.resolve(here, "../../../presets/gpt3.json");
+}
+
+/**
+ * The GPT-3 family (Brown et al. 2020, Table 2.1 shapes; vocabulary 50,257, context 2,048, 300B tokens),
+ * read from presets/gpt3.json.
+ */
+export function gpt3Presets(): ShapePreset[] {
+  if (presetCache) return presetCache;
+  const raw = JSON.parse(readFileSync(gpt3PresetPath(), "utf8")) as PresetFile;
+  presetCache = raw.models.map((m) => ({
+    name: m.name,
+    label: m.label,
+    shape: { vocabSize: raw.vocabSize, blockSize: raw.blockSize, nLayer: m.nLayer, nHead: m.nHead, nEmbd: m.nEmbd },
+    tokens: raw.tokens,
+    ...(m.note ? { note: m.note } : {}),
+  }));
+  return presetCache;
+}
+
+/** Looks a preset up by name (case-insensitive); undefined when there is none. */
+export function findPreset(name: string): ShapePreset | undefined {
+  const key = name.toLowerCase();
+  return gpt3Presets().find((p) => p.name === key);
+}
