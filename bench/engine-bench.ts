@@ -1,0 +1,171 @@
+/**
+ * `npm run bench` — training-step throughput of the engine on random-token batches, side by side with the PyTorch
+ * peer (../shared/peers/torch_gpt.py bench) when /usr/bin/python3 has torch. One JSON line per config:
+ * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
+ *
+ * Flags: --config A|B (default both), --backend native|js|auto, --steps N, --warmup N, --json (JSON lines only),
+ * --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra steps; needs node --expose-gc to force GC).
+ * Run it on an idle machine: ../shared/peers/wait-quiet.sh 120 npm run -s bench -- --json
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createBackend, type AnyBackend } from "../src/engine/index.js";
+import { flopsPerToken } from "../src/model/accounting.js";
+import { GPT } from "../src/model/gpt.js";
+import { Rng } from "../src/util/rng.js";
+import { repoRoot } from "./paths.js";
+
+/** A benchmark configuration (issue 2's configs A and B). */
+interface BenchConfig {
+  name: string;
+  vocabSize: number;
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  batch: number;
+}
+
+const CONFIGS: BenchConfig[] = [
+  { name: "A", nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, batch: 32, vocabSize: 256 },
+  { name: "B", nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, batch: 8, vocabSize: 256 },
+];
+
+const { values } = parseArgs({
+  options: {
+    config: { type: "string" },
+    backend: { type: "string", default: "auto" },
+    steps: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    json: { type: "boolean", default: false },
+    "no-peer": { type: "boolean", default: false },
+    "gc-steps": { type: "string", default: "0" },
+  },
+});
+
+const log = (s: string) => {
+  if (!values.json) process.stderr.write(s + "\n");
+};
+
+/** Median of an array of numbers. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** The sgemm ceiling of this backend: GFLOP/s of its matmul at a large GPT shape (best of a few). */
+function sgemmCeiling(be: AnyBackend): number {
+  const N = 2048, C = 768, OC = 3072;
+  const a = be.alloc(N * C), w = be.alloc(OC * C), out = be.alloc(N * OC);
+  const host = new Float32Array(OC * C).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
+  be.write(w, host);
+  be.write(a, host.subarray(0, N * C));
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    be.matmulForward(out, a, w, null, N, C, OC);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * N * C * OC) / (best / 1000) / 1e9;
+}
+
+async function benchOurs(be: AnyBackend, c: BenchConfig, steps: number, warmup: number) {
+  const model = new GPT(be, c, 0);
+  const rng = new Rng(0);
+  const BT = c.batch * c.blockSize;
+  const x = new Int32Array(BT), y = new Int32Array(BT);
+  const hp = { lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm: 1.0 };
+  const step = async () => {
+    for (let i = 0; i < BT; i++) {
+      x[i] = rng.int(c.vocabSize);
+      y[i] = rng.int(c.vocabSize);
+    }
+    model.zeroGrad();
+    await model.forward(x, y, c.batch, c.blockSize);
+    model.backward();
+    await model.step(hp);
+  };
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  let heapGrowthKB: number | undefined;
+  const gcSteps = Number(values["gc-steps"]);
+  if (gcSteps > 0) {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < gcSteps; i++) await step();
+    gc?.();
+    heapGrowthKB = Math.round((process.memoryUsage().heapUsed - before) / 1024);
+  }
+  return { median: median(times), heapGrowthKB };
+}
+
+function peerAvailable(): boolean {
+  if (values["no-peer"] || !existsSync("/usr/bin/python3")) return false;
+  return spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+}
+
+function benchPeer(c: BenchConfig, steps: number, warmup: number): { tokens_per_s: number; engine: string } | null {
+  const script = resolve(repoRoot, "../shared/peers/torch_gpt.py");
+  if (!existsSync(script)) return null;
+  const args = [script, "bench", "--vocab", `${c.vocabSize}`, "--ctx", `${c.blockSize}`, "--d", `${c.nEmbd}`,
+    "--heads", `${c.nHead}`, "--layers", `${c.nLayer}`, "--batch", `${c.batch}`, "--steps", `${steps}`,
+    "--warmup", `${warmup}`, "--threads", "2"];
+  const r = spawnSync("/usr/bin/python3", args, { encoding: "utf8" });
+  if (r.status !== 0) {
+    log(`PyTorch peer failed: ${r.stderr.split("\n").slice(-2).join(" ")}`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+async function main() {
+  const chosen = values.config ? CONFIGS.filter((c) => c.name === values.config!.toUpperCase()) : CONFIGS;
+  if (chosen.length === 0) {
+    console.error(`bench: unknown --config "${values.config}" (use A or B)`);
+    process.exit(2);
+  }
+  const be = await createBackend(values.backend);
+  const info = be.info();
+  const steps = Number(values.steps), warmup = Number(values.warmup);
+  const ceiling = sgemmCeiling(be);
+  log(`backend ${info.name} (${info.threads} threads${info.blasCore ? `, OpenBLAS core ${info.blasCore}` : ""}); sgemm ceiling ${ceiling.toFixed(1)} GFLOP/s`);
+  const peer = peerAvailable();
+  if (!peer) log("PyTorch peer not available (apt-get install -y python3-torch); reporting ours only");
+  for (const c of chosen) {
+    const ours = await benchOurs(be, c, steps, warmup);
+    const tokens = c.batch * c.blockSize;
+    const tps = tokens / ours.median;
+    const fpt = flopsPerToken(c, c.blockSize).training;
+    const gflops = (fpt * tps) / 1e9;
+    const result: Record<string, unknown> = {
+      config: c.name, backend: info.name, threads: info.threads, blasCore: info.blasCore ?? null,
+      nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, blockSize: c.blockSize, batch: c.batch, vocabSize: c.vocabSize,
+      medianStepSec: Number(ours.median.toFixed(5)), tokensPerSec: Math.round(tps), modelGflops: Number(gflops.toFixed(2)),
+      sgemmCeilingGflops: Number(ceiling.toFixed(1)), mfu: Number((gflops / ceiling).toFixed(3)),
+    };
+    if (ours.heapGrowthKB !== undefined) result.heapGrowthKB = ours.heapGrowthKB;
+    if (peer) {
+      const p = benchPeer(c, steps, warmup);
+      if (p) {
+        result.pytorchTokensPerSec = p.tokens_per_s;
+        result.pytorchEngine = p.engine;
+        result.ratioVsPytorch = Number((tps / p.tokens_per_s).toFixed(3));
+      }
+    }
+    console.log(JSON.stringify(result));
+  }
+  be.dispose();
+}
+
+main().catch((e) => {
+  console.error(`bench: ${(e as Error).message}`);
+  process.exit(1);
+});
