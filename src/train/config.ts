@@ -1,0 +1,186 @@
+/**
+ * Training configuration: a zod schema with GPT-3's recipe as defaults, model presets by name
+ * (presets/models.json), and resolution of a partial user config (preset + flags) into the full config that is
+ * saved with every run.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { type GPTConfig, validateConfig } from "../model/config.js";
+
+/** The full, resolved configuration of a training run (saved as config.json in the run directory). */
+export const TrainConfigSchema = z.object({
+  /** Model preset the shape came from (informational once resolved). */
+  preset: z.string().optional(),
+  model: z.object({
+    vocabSize: z.number().int(),
+    blockSize: z.number().int(),
+    nLayer: z.number().int(),
+    nHead: z.number().int(),
+    nEmbd: z.number().int(),
+  }),
+  /** Prepared data directory (scaling-lab prepare --out DIR). */
+  data: z.string(),
+  /** Training tokens D for the whole run (steps = ceil(tokens / batchTokens)). */
+  tokens: z.number().int().positive(),
+  /** Tokens per optimizer step (GPT-3 gives batch sizes in tokens); reached by gradient accumulation. */
+  batchTokens: z.number().int().positive(),
+  /** Sequences per micro-batch B (memory knob; does not change the maths). */
+  microBatch: z.number().int().positive(),
+  /** Peak learning rate. */
+  lr: z.number().positive(),
+  /** Cosine floor as a fraction of the peak (GPT-3: 10%). */
+  minLrFraction: z.number().min(0).max(1),
+  /** Warmup as a fraction of the run's steps. */
+  warmupFraction: z.number().min(0).max(1),
+  weightDecay: z.number().min(0),
+  beta1: z.number().min(0).max(1),
+  beta2: z.number().min(0).max(1),
+  eps: z.number().positive(),
+  /** Global gradient-norm clip (0 = off). */
+  gradClip: z.number().min(0),
+  /** Validation loss every this many steps (and at the end). */
+  evalEvery: z.number().int().positive(),
+  /** Validation tokens per evaluation. */
+  evalTokens: z.number().int().positive(),
+  /** Checkpoint every this many steps (and at the end). */
+  checkpointEvery: z.number().int().positive(),
+  /** Seed for the weights and the data order. */
+  seed: z.number().int(),
+  /** Backend: auto | native | js. */
+  backend: z.string(),
+  /** Kernel threads (0 = all cores). */
+  threads: z.number().int().min(0),
+});
+
+/** A resolved training configuration. */
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/** An invalid training configuration (unknown preset, impossible batch, ...); the message names the fix. */
+export class TrainConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainConfigError";
+  }
+}
+
+/** A model preset: shape plus a suggested peak learning rate. */
+export interface ModelPreset {
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  blockSize: number;
+  lr: number;
+  vocabSize?: number;
+  about?: string;
+}
+
+/** Path of presets/models.json, from the compiled (dist/src/train) or source (src/train) location. */
+function presetsPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const rel of ["../../../presets/models.json", "../../presets/models.json"]) {
+    const p = resolve(here, rel);
+    if (existsSync(p)) return p;
+  }
+  return resolve(here, "../../../presets/models.json");
+}
+
+/** All model presets by name. */
+export function modelPresets(): Record<string, ModelPreset> {
+  return (JSON.parse(readFileSync(presetsPath(), "utf8")) as { models: Record<string, ModelPreset> }).models;
+}
+
+/** A preset by name, or a TrainConfigError listing the known names. */
+export function modelPreset(name: string): ModelPreset {
+  const all = modelPresets();
+  const p = all[name];
+  if (!p) throw new TrainConfigError(`unknown preset "${name}" (known presets: ${Object.keys(all).join(", ")})`);
+  return p;
+}
+
+/** What a user may give: any field, plus a preset name; model fields may be given flat. */
+export type TrainConfigInput = Partial<Omit<TrainConfig, "model">> & {
+  model?: Partial<GPTConfig>;
+};
+
+/** GPT-3's recipe and sensible small-scale defaults. */
+export const TRAIN_DEFAULTS = {
+  minLrFraction: 0.1,
+  warmupFraction: 0.02,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  gradClip: 1.0,
+  seed: 1337,
+  backend: "auto",
+  threads: 0,
+} as const;
+
+/**
+ * Resolves a partial config into a full one: preset shape → overrides → defaults; vocabSize from the tokenizer.
+ * Throws {@link TrainConfigError} for an unknown preset or a batch that does not fit.
+ */
+export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): TrainConfig {
+  const presetName = input.preset ?? "cpu-1m";
+  const preset = modelPreset(presetName);
+  const model = validateConfig({
+    vocabSize: input.model?.vocabSize ?? vocabSize,
+    blockSize: input.model?.blockSize ?? preset.blockSize,
+    nLayer: input.model?.nLayer ?? preset.nLayer,
+    nHead: input.model?.nHead ?? preset.nHead,
+    nEmbd: input.model?.nEmbd ?? preset.nEmbd,
+  });
+  if (model.vocabSize < vocabSize) {
+    throw new TrainConfigError(`vocabSize ${model.vocabSize} is smaller than the tokenizer's ${vocabSize} (drop --vocab-size or raise it)`);
+  }
+  const T = model.blockSize;
+  const microBatch = input.microBatch ?? Math.max(1, Math.floor(4096 / T));
+  const batchTokens = input.batchTokens ?? microBatch * T * 2;
+  if (batchTokens % (microBatch * T) !== 0) {
+    throw new TrainConfigError(
+      `batchTokens ${batchTokens} is not a multiple of microBatch×blockSize = ${microBatch}×${T} = ${microBatch * T} (choose e.g. ${microBatch * T * Math.max(1, Math.round(batchTokens / (microBatch * T)))})`,
+    );
+  }
+  const tokens = input.tokens ?? batchTokens * 200;
+  const steps = Math.ceil(tokens / batchTokens);
+  const cfg = {
+    preset: presetName,
+    model,
+    data: input.data ?? "",
+    tokens,
+    batchTokens,
+    microBatch,
+    lr: input.lr ?? preset.lr,
+    minLrFraction: input.minLrFraction ?? TRAIN_DEFAULTS.minLrFraction,
+    warmupFraction: input.warmupFraction ?? TRAIN_DEFAULTS.warmupFraction,
+    weightDecay: input.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
+    beta1: input.beta1 ?? TRAIN_DEFAULTS.beta1,
+    beta2: input.beta2 ?? TRAIN_DEFAULTS.beta2,
+    eps: input.eps ?? TRAIN_DEFAULTS.eps,
+    gradClip: input.gradClip ?? TRAIN_DEFAULTS.gradClip,
+    evalEvery: input.evalEvery ?? Math.max(1, Math.ceil(steps / 20)),
+    evalTokens: input.evalTokens ?? Math.max(T, Math.min(65536, batchTokens * 4)),
+    checkpointEvery: input.checkpointEvery ?? Math.max(1, Math.ceil(steps / 10)),
+    seed: input.seed ?? TRAIN_DEFAULTS.seed,
+    backend: input.backend ?? TRAIN_DEFAULTS.backend,
+    threads: input.threads ?? TRAIN_DEFAULTS.threads,
+  };
+  const r = TrainConfigSchema.safeParse(cfg);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new TrainConfigError(`invalid training config: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Optimizer steps of a run: ceil(tokens / batchTokens). */
+export function totalSteps(c: TrainConfig): number {
+  return Math.ceil(c.tokens / c.batchTokens);
+}
+
+/** Micro-batches per optimizer step (gradient accumulation). */
+export function accumSteps(c: TrainConfig): number {
+  return c.batchTokens / (c.microBatch * c.model.blockSize);
+}

@@ -1,0 +1,243 @@
+/**
+ * The training loop: GPT-3's recipe (AdamW β 0.9/0.95, wd 0.1, warmup + cosine to 10%, clip 1.0, batch in tokens
+ * with gradient accumulation), validation every N steps, metrics as JSONL, atomic checkpoints, bit-exact resume,
+ * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { createBackend, type AnyBackend } from "../engine/index.js";
+import { flopsPerToken, paramCounts } from "../model/accounting.js";
+import { GPT } from "../model/gpt.js";
+import { writeFileAtomic } from "../model/safetensors.js";
+import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
+import { accumSteps, type TrainConfig, totalSteps } from "./config.js";
+import { learningRate } from "./schedule.js";
+
+/** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
+export interface TrainData {
+  /** Tokenizer vocabulary size. */
+  readonly vocabSize: number;
+  /** Fills x and y (B·T each; y = x shifted by one) with the next training batch and advances the position. */
+  nextTrain(x: Int32Array, y: Int32Array, B: number, T: number): void;
+  /**
+   * Deterministic validation batches covering up to `maxTokens` held-out tokens: the same batches on every call.
+   * Each call of the returned iterator fills x and y and returns false when there are no more batches.
+   */
+  valBatches(B: number, T: number, maxTokens: number): (x: Int32Array, y: Int32Array) => boolean;
+  /** The training position (JSON-serialisable), for checkpoints. */
+  getState(): unknown;
+  /** Restores a position from {@link getState}. */
+  setState(state: unknown): void;
+}
+
+/** One line of metrics.jsonl. */
+export interface MetricRow {
+  step: number;
+  tokens: number;
+  flops: number;
+  lr: number;
+  trainLoss: number;
+  valLoss?: number;
+  gradNorm: number;
+  elapsed: number;
+  tokensPerSec: number;
+}
+
+/** Progress events for a progress bar or a log. */
+export interface ProgressEvent extends MetricRow {
+  steps: number;
+  totalTokens: number;
+  etaSec: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json. */
+  outDir: string;
+  /** Continue from outDir's checkpoint (bit-exact with the same backend and seed). */
+  resume?: boolean;
+  /** Called after every optimizer step. */
+  onProgress?: (e: ProgressEvent) => void;
+  /** Called once with the backend in use. */
+  onStart?: (info: { backend: AnyBackend; params: number; nonEmbedding: number; steps: number; resumedAt: number }) => void;
+  /** Polled after every step: return true to checkpoint and stop early (e.g. on SIGINT). */
+  shouldStop?: () => boolean;
+  /** An existing backend to use instead of creating one from config.backend. */
+  backend?: AnyBackend;
+  /** Stop (as if interrupted) after this many steps in this process — for tests of resume. */
+  maxStepsThisRun?: number;
+}
+
+/** Result of a training run. */
+export interface TrainSummary {
+  status: "done" | "stopped";
+  steps: number;
+  tokens: number;
+  flops: number;
+  finalTrainLoss: number;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  elapsed: number;
+  params: number;
+  nonEmbeddingParams: number;
+  backend: string;
+}
+
+/** Training stopped because the loss became NaN/Inf or diverged; the last good checkpoint is kept. */
+export class DivergenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DivergenceError";
+  }
+}
+
+/** Divergence: the smoothed training loss rose this many nats above the first step's loss. */
+const DIVERGENCE_MARGIN = 1.0;
+
+/** Training FLOPs per token of a config (Kaplan: 6N + 6·nLayer·nCtx·d), from the one accounting function. */
+export function runFlopsPerToken(c: TrainConfig): number {
+  return flopsPerToken(c.model, c.model.blockSize).training;
+}
+
+/** Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. */
+export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
+  const dir = opts.outDir;
+  mkdirSync(dir, { recursive: true });
+  const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+  const model = new GPT(backend, config.model, config.seed);
+  const steps = totalSteps(config);
+  const accum = accumSteps(config);
+  const B = config.microBatch;
+  const T = config.model.blockSize;
+  const fpt = runFlopsPerToken(config);
+  const metricsPath = join(dir, "metrics.jsonl");
+
+  let state: LoopState = {
+    step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
+  };
+  if (opts.resume && hasCheckpoint(dir)) {
+    const ck = loadCheckpoint(dir);
+    model.loadWeights(ck.weights);
+    if (ck.optimizer) model.loadOptimizer(ck.optimizer);
+    state = ck.state;
+    data.setState(state.data);
+    truncateMetrics(metricsPath, state.step);
+  } else {
+    writeFileSync(metricsPath, "");
+  }
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  const counts = paramCounts(config.model);
+  opts.onStart?.({ backend, params: counts.total, nonEmbedding: counts.nonEmbedding, steps, resumedAt: state.step });
+
+  const x = new Int32Array(B * T);
+  const y = new Int32Array(B * T);
+  const hp = { lr: 0, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxNorm: config.gradClip };
+  const schedule = {
+    lr: config.lr, warmupSteps: Math.max(1, Math.round(config.warmupFraction * steps)), decaySteps: steps,
+    minLrFraction: config.minLrFraction,
+  };
+  let ema: number | null = null;
+  let lastTrainLoss = NaN;
+  let stepsThisRun = 0;
+  let status: TrainSummary["status"] = "done";
+  const runStart = performance.now();
+  const elapsedBefore = state.elapsed;
+
+  const evaluate = async (): Promise<number> => {
+    const next = data.valBatches(B, T, config.evalTokens);
+    let sum = 0;
+    let count = 0;
+    while (next(x, y)) {
+      const r = await model.forward(x, y, B, T);
+      sum += r.loss! * r.count;
+      count += r.count;
+    }
+    return count > 0 ? sum / count : NaN;
+  };
+
+  while (state.step < steps) {
+    const t0 = performance.now();
+    hp.lr = learningRate(schedule, state.step);
+    model.zeroGrad();
+    let lossSum = 0;
+    for (let micro = 0; micro < accum; micro++) {
+      data.nextTrain(x, y, B, T);
+      const r = await model.forward(x, y, B, T);
+      lossSum += r.loss!;
+      model.backward(1 / accum);
+    }
+    const loss = lossSum / accum;
+    if (!Number.isFinite(loss)) {
+      throw new DivergenceError(
+        `training loss became ${loss} at step ${state.step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
+      );
+    }
+    const gradNorm = await model.step(hp);
+    if (!Number.isFinite(gradNorm)) {
+      throw new DivergenceError(
+        `gradient norm became ${gradNorm} at step ${state.step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
+      );
+    }
+    state.step += 1;
+    state.tokens += config.batchTokens;
+    state.flops += fpt * config.batchTokens;
+    state.firstLoss ??= loss;
+    ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
+    if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
+      throw new DivergenceError(
+        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
+      );
+    }
+    lastTrainLoss = loss;
+    const stepSec = (performance.now() - t0) / 1000;
+    state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
+    const row: MetricRow = {
+      step: state.step, tokens: state.tokens, flops: state.flops, lr: hp.lr, trainLoss: loss, gradNorm,
+      elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
+    };
+    stepsThisRun += 1;
+    const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
+    const last = state.step === steps;
+    if (state.step % config.evalEvery === 0 || last) {
+      const val = await evaluate();
+      row.valLoss = val;
+      state.lastValLoss = val;
+      if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
+    }
+    appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+    if (state.step % config.checkpointEvery === 0 || last || stopNow) {
+      state.data = data.getState();
+      await saveCheckpoint(dir, model, config, state);
+    }
+    const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
+    opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step) });
+    if (stopNow && !last) {
+      status = "stopped";
+      break;
+    }
+  }
+  const summary: TrainSummary = {
+    status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
+    finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
+    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name,
+  };
+  writeFileAtomic(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  if (!opts.backend) backend.dispose();
+  return summary;
+}
+
+/** Keeps only the metric rows with step ≤ `step` (after a resume, the curve continues exactly where it stopped). */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        return (JSON.parse(line) as MetricRow).step <= step;
+      } catch {
+        return false; // a half-written last line from a killed process
+      }
+    });
+  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+}
