@@ -285,6 +285,11 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
     this.vViews = this.layout.map((s) => be.view(this.v!, s.offset, s.size) as F);
   }
 
+  /** Preallocates activations for batches up to (B, T), so later forwards of any smaller shape allocate nothing. */
+  reserve(B: number, T: number): void {
+    this.ensureActs(B, Math.min(T, this.config.blockSize));
+  }
+
   /** Allocates activations for at least B*T rows (reused while the shape fits; nothing is allocated per step). */
   private ensureActs(B: number, T: number): Acts<F, I> {
     const { nEmbd: C, nHead: NH, vocabSize: V, nLayer: L } = this.config;
