@@ -1,0 +1,265 @@
+/**
+ * The `native` backend: an N-API addon in C (native/, built by node-gyp into build/Release/scaling_lab.node).
+ * Every matmul is one CBLAS sgemm (OpenBLAS) with transpose flags and leading dimensions, split over the backend's
+ * own thread pool; attention, layernorm, GELU, softmax + cross-entropy, AdamW and the rest are fused, threaded C
+ * kernels. The addon checks every argument and throws a RangeError/TypeError (never crashes) on bad input.
+ *
+ * Load it with {@link loadNativeBackend}, which returns an Error instead of throwing when the addon is missing,
+ * so a backend factory can fall back to the portable `js` backend with a one-line notice.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
+import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
+
+/** Opaque pool handle owned by the addon. */
+type PoolHandle = object;
+
+/** The functions the compiled addon exports (see native/addon.c). */
+export interface NativeAddon {
+  createPool(threads: number, spinUs: number): PoolHandle;
+  destroyPool(pool: PoolHandle): void;
+  poolThreads(pool: PoolHandle): number;
+  encoderForward(p: PoolHandle, out: Float32Array, inp: Int32Array, wte: Float32Array, wpe: Float32Array, B: number, T: number, C: number): void;
+  encoderBackward(p: PoolHandle, dwte: Float32Array, dwpe: Float32Array, dout: Float32Array, inp: Int32Array, B: number, T: number, C: number): void;
+  layernormForward(p: PoolHandle, out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array, N: number, C: number): void;
+  layernormBackward(p: PoolHandle, dinp: Float32Array, dweight: Float32Array, dbias: Float32Array, dout: Float32Array, inp: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number): void;
+  matmulForward(p: PoolHandle, out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, C: number, OC: number): void;
+  matmulBackward(p: PoolHandle, dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
+  attentionForward(p: PoolHandle, out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void;
+  attentionBackward(p: PoolHandle, dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number): void;
+  geluForward(p: PoolHandle, out: Float32Array, inp: Float32Array, n: number): void;
+  geluBackward(p: PoolHandle, dinp: Float32Array, inp: Float32Array, dout: Float32Array, n: number): void;
+  residualForward(p: PoolHandle, out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
+  crossEntropyForward(p: PoolHandle, losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): void;
+  crossEntropyBackward(p: PoolHandle, dlogits: Float32Array, probs: Float32Array, targets: Int32Array, scale: number, N: number, V: number): void;
+  sumSquares(p: PoolHandle, out: Float32Array, x: Float32Array, n: number): void;
+  adamw(p: PoolHandle, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, maxNorm: number, normSq: Float32Array | null): void;
+  /** C (M,N) = alpha op(A) op(B) + beta C, row-major, split over the pool (benchmarks and tests). */
+  gemm(p: PoolHandle, transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  /** Seconds per call of cblas_sgemm timed in a C loop with OpenBLAS's own threading (the ceiling). */
+  blasBench(transA: number, transB: number, M: number, N: number, K: number, reps: number, threads: number): Float64Array;
+  info(): { blasCore: string; blasConfig: string; simd: string; attentionBlock: number };
+  setAttentionBlock(rows: number): void;
+}
+
+/** Options of a {@link NativeBackend}. */
+export interface NativeOptions {
+  /** Threads for kernels and sgemm (caller included). Default: `SCALING_LAB_THREADS` or all available cores. */
+  threads?: number;
+  /** How long idle workers spin before sleeping, in microseconds (default 1000). */
+  spinUs?: number;
+}
+
+let cached: { addon: NativeAddon; core: OpenBlasCoreChoice; path: string } | Error | undefined;
+
+/** Where the compiled addon may be, relative to this module (dist/src/engine or src/engine). */
+function addonCandidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [join(here, "..", "..", "..", "build", "Release", "scaling_lab.node"), join(here, "..", "..", "build", "Release", "scaling_lab.node")];
+}
+
+/**
+ * Loads the compiled addon once (setting OPENBLAS_CORETYPE first) and returns it, or the Error that prevented it.
+ */
+export function loadNativeAddon(): { addon: NativeAddon; core: OpenBlasCoreChoice; path: string } | Error {
+  if (cached) return cached;
+  const path = addonCandidates().find((p) => existsSync(p));
+  if (!path) {
+    cached = new Error(
+      "the native addon is not built (build/Release/scaling_lab.node missing); " +
+        "fix: apt-get install -y build-essential libopenblas-dev, then npm rebuild",
+    );
+    return cached;
+  }
+  const core = applyOpenBlasCoreType();
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(path) as NativeAddon;
+    cached = { addon, core, path };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    cached = new Error(`the native addon failed to load (${msg}); fix: npm rebuild, or use --backend js`);
+  }
+  return cached;
+}
+
+/** Default thread count: `SCALING_LAB_THREADS` when set, else every available core (at most 64). */
+export function defaultThreads(): number {
+  const env = process.env.SCALING_LAB_THREADS;
+  if (env !== undefined && env !== "") {
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
+    throw new RangeError(`SCALING_LAB_THREADS=${env} is not an integer in [1, 64]; fix: unset it or pick a valid count`);
+  }
+  return Math.max(1, Math.min(64, availableParallelism()));
+}
+
+/**
+ * Creates a native backend, or returns the Error explaining why the addon cannot be used (not built, failed to
+ * load, no threads). Never throws for a missing addon.
+ */
+export function loadNativeBackend(options: NativeOptions = {}): NativeBackend | Error {
+  const loaded = loadNativeAddon();
+  if (loaded instanceof Error) return loaded;
+  try {
+    return new NativeBackend(loaded.addon, options, loaded.core);
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+/** The native backend (buffers are Float32Array / Int32Array, shared with JS without copies). */
+export class NativeBackend implements Backend<Float32Array, Int32Array> {
+  readonly name = "native";
+  /** The addon's functions (exposed for benchmarks and tests). */
+  readonly addon: NativeAddon;
+  private readonly pool: PoolHandle;
+  private readonly threads: number;
+  private readonly core: OpenBlasCoreChoice;
+  private disposed = false;
+
+  /** Prefer {@link loadNativeBackend}; this constructor throws if the pool cannot start. */
+  constructor(addon: NativeAddon, options: NativeOptions = {}, core: OpenBlasCoreChoice = { coretype: undefined, source: "none" }) {
+    this.addon = addon;
+    this.threads = options.threads ?? defaultThreads();
+    this.pool = addon.createPool(this.threads, options.spinUs ?? 1000);
+    this.core = core;
+  }
+
+  /** @inheritdoc */
+  info(): BackendInfo {
+    const i = this.addon.info();
+    const coreNote = this.core.coretype ? `OPENBLAS_CORETYPE=${this.core.coretype} (${this.core.source})` : "OpenBLAS autodetect";
+    return {
+      name: "native",
+      threads: this.threads,
+      blasCore: i.blasCore,
+      detail: `${i.blasConfig.trim()}; ${coreNote}; kernels ${i.simd}; sgemm split over ${this.threads} threads`,
+    };
+  }
+
+  // ------------------------------------------------------------------ memory
+
+  /** @inheritdoc */
+  alloc(n: number): Float32Array {
+    return new Float32Array(n);
+  }
+  /** @inheritdoc */
+  allocInt(n: number): Int32Array {
+    return new Int32Array(n);
+  }
+  /** @inheritdoc */
+  view(buf: Float32Array, offset: number, length: number): Float32Array {
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
+      throw new RangeError(`view [${offset}, ${offset + length}) is outside a buffer of ${buf.length} elements`);
+    }
+    return buf.subarray(offset, offset + length);
+  }
+  /** @inheritdoc */
+  write(dst: Float32Array, src: Float32Array, offset = 0): void {
+    dst.set(src, offset);
+  }
+  /** @inheritdoc */
+  writeInt(dst: Int32Array, src: Int32Array): void {
+    dst.set(src);
+  }
+  /** @inheritdoc */
+  async read(src: Float32Array): Promise<Float32Array> {
+    return src.slice();
+  }
+  /** @inheritdoc */
+  zero(buf: Float32Array): void {
+    buf.fill(0);
+  }
+  /** @inheritdoc */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.addon.destroyPool(this.pool);
+  }
+
+  // ------------------------------------------------------------------ kernels
+
+  /** @inheritdoc */
+  encoderForward(out: Float32Array, inp: Int32Array, wte: Float32Array, wpe: Float32Array, B: number, T: number, C: number): void {
+    this.addon.encoderForward(this.pool, out, inp, wte, wpe, B, T, C);
+  }
+  /** @inheritdoc */
+  encoderBackward(dwte: Float32Array, dwpe: Float32Array, dout: Float32Array, inp: Int32Array, B: number, T: number, C: number): void {
+    this.addon.encoderBackward(this.pool, dwte, dwpe, dout, inp, B, T, C);
+  }
+  /** @inheritdoc */
+  layernormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array, N: number, C: number): void {
+    this.addon.layernormForward(this.pool, out, mean, rstd, inp, weight, bias, N, C);
+  }
+  /** @inheritdoc */
+  layernormBackward(
+    dinp: Float32Array, dweight: Float32Array, dbias: Float32Array, dout: Float32Array, inp: Float32Array,
+    weight: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number,
+  ): void {
+    this.addon.layernormBackward(this.pool, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+  }
+  /** @inheritdoc */
+  matmulForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, C: number, OC: number): void {
+    this.addon.matmulForward(this.pool, out, inp, weight, bias, N, C, OC);
+  }
+  /** @inheritdoc */
+  matmulBackward(
+    dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null, dout: Float32Array,
+    inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number,
+  ): void {
+    this.addon.matmulBackward(this.pool, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+  }
+  /** @inheritdoc */
+  attentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void {
+    this.addon.attentionForward(this.pool, out, att, qkv, B, T, C, NH);
+  }
+  /** @inheritdoc */
+  attentionBackward(
+    dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
+    B: number, T: number, C: number, NH: number,
+  ): void {
+    this.addon.attentionBackward(this.pool, dqkv, scratch, dout, qkv, att, B, T, C, NH);
+  }
+  /** @inheritdoc */
+  geluForward(out: Float32Array, inp: Float32Array, n: number): void {
+    this.addon.geluForward(this.pool, out, inp, n);
+  }
+  /** @inheritdoc */
+  geluBackward(dinp: Float32Array, inp: Float32Array, dout: Float32Array, n: number): void {
+    this.addon.geluBackward(this.pool, dinp, inp, dout, n);
+  }
+  /** @inheritdoc */
+  residualForward(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
+    this.addon.residualForward(this.pool, out, a, b, n);
+  }
+  /** @inheritdoc */
+  crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): void {
+    this.addon.crossEntropyForward(this.pool, losses, probs, logits, targets, N, V);
+  }
+  /** @inheritdoc */
+  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, scale: number, N: number, V: number): void {
+    this.addon.crossEntropyBackward(this.pool, dlogits, probs, targets, scale, N, V);
+  }
+  /** @inheritdoc */
+  sumSquares(out: Float32Array, x: Float32Array, n: number): void {
+    this.addon.sumSquares(this.pool, out, x, n);
+  }
+  /** @inheritdoc */
+  adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number, hp: AdamWStep, normSq: Float32Array | null): void {
+    this.addon.adamw(this.pool, param, grad, m, v, n, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, hp.step, hp.maxNorm, normSq);
+  }
+
+  /** C (M,N) = alpha op(A) op(B) + beta C through the addon's split sgemm (row-major; for benchmarks and tests). */
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
+    B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void {
+    this.addon.gemm(this.pool, transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * The native backend against the portable js backend, kernel by kernel, on random inputs at several shapes
+ * (odd sizes, T spanning several attention row blocks, sizes large enough to run threaded). Error measure:
+ * max |native - js| / max |js| over each output tensor, which must be ≤ 1e-4.
+ * Bad input must throw a JS Error, never crash the process.
+ *
+ * A missing addon fails these tests, unless SCALING_LAB_SKIP_NATIVE=1 says the build was skipped on purpose.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import type { AdamWStep } from "../src/engine/backend.js";
+import { JsBackend } from "../src/engine/js.js";
+import { loadNativeBackend, NativeBackend } from "../src/engine/native.js";
+import { applyOpenBlasCoreType, openBlasCoreForCpuinfo } from "../src/engine/openblas-env.js";
+import { Rng } from "../src/util/rng.js";
+
+const TOL = 1e-4;
+const skipNative = process.env.SCALING_LAB_SKIP_NATIVE === "1";
+const loaded = loadNativeBackend({ threads: 2 });
+const skip = loaded instanceof Error && skipNative ? `native addon not available (${loaded.message}); SCALING_LAB_SKIP_NATIVE=1` : false;
+
+function nativeBackend(): NativeBackend {
+  if (loaded instanceof Error) throw loaded;
+  return loaded;
+}
+
+const js = new JsBackend();
+
+function randn(rng: Rng, n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+
+function randInts(rng: Rng, n: number, V: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.int(V);
+  return a;
+}
+
+/** max |a - b| / max |b|. */
+function relErr(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  if (Number.isNaN(d)) return Infinity;
+  return d / Math.max(m, 1e-30);
+}
+
+function close(name: string, a: Float32Array, b: Float32Array, tol = TOL): void {
+  const e = relErr(a, b);
+  assert.ok(e <= tol, `${name}: relative error ${e.toExponential(2)} > ${tol}`);
+}
+
+interface Shape {
+  B: number;
+  T: number;
+  C: number;
+  NH: number;
+  V: number;
+}
+
+const shapes: Shape[] = [
+  { B: 2, T: 5, C: 12, NH: 3, V: 7 },
+  { B: 3, T: 16, C: 32, NH: 4, V: 97 },
+  { B: 2, T: 70, C: 48, NH: 3, V: 256 },
+  { B: 4, T: 130, C: 64, NH: 4, V: 301 },
+];
+
+describe("native backend vs js backend", { skip }, () => {
+  for (const s of shapes) {
+    const { B, T, C, NH, V } = s;
+    const N = B * T;
+    const label = `B${B} T${T} C${C} NH${NH} V${V}`;
+
+    test(`encoder forward/backward (${label})`, () => {
+      const nb = nativeBackend();
+      const rng = new Rng(1);
+      const inp = randInts(rng, N, V);
+      const wte = randn(rng, V * C), wpe = randn(rng, T * C), dout = randn(rng, N * C);
+      const o1 = new Float32Array(N * C), o2 = new Float32Array(N * C);
+      nb.encoderForward(o1, inp, wte, wpe, B, T, C);
+      js.encoderForward(o2, inp, wte, wpe, B, T, C);
+      close("out", o1, o2);
+      const dwte1 = randn(rng, V * C), dwpe1 = randn(rng, T * C);
+      const dwte2 = dwte1.slice(), dwpe2 = dwpe1.slice();
+      nb.encoderBackward(dwte1, dwpe1, dout, inp, B, T, C);
+      js.encoderBackward(dwte2, dwpe2, dout, inp, B, T, C);
+      close("dwte (accumulated)", dwte1, dwte2);
+      close("dwpe (accumulated)", dwpe1, dwpe2);
+    });
+
+    test(`layernorm forward/backward (${label})`, () => {
+      const nb = nativeBackend();
+      const rng = new Rng(2);
+      const inp = randn(rng, N * C, 3), w = randn(rng, C), b = randn(rng, C), dout = randn(rng, N * C);
+      const out1 = new Float32Array(N * C), mean1 = new Float32Array(N), rstd1 = new Float32Array(N);
+      const out2 = new Float32Array(N * C), mean2 = new Float32Array(N), rstd2 = new Float32Array(N);
+      nb.layernormForward(out1, mean1, rstd1, inp, w, b, N, C);
+      js.layernormForward(out2, mean2, rstd2, inp, w, b, N, C);
+      close("out", out1, out2);
+      close("mean", mean1, mean2);
+      close("rstd", rstd1, rstd2);
+      const dinp1 = randn(rng, N * C), dw1 = randn(rng, C), db1 = randn(rng, C);
+      const dinp2 = dinp1.slice(), dw2 = dw1.slice(), db2 = db1.slice();
+      nb.layernormBackward(dinp1, dw1, db1, dout, inp, w, mean2, rstd2, N, C);
+      js.layernormBackward(dinp2, dw2, db2, dout, inp, w, mean2, rstd2, N, C);
+      close("dinp (accumulated)", dinp1, dinp2);
+      close("dweight", dw1, dw2);
+      close("dbias", db1, db2);
+    });
+
+    for (const OC of [3 * C, 4 * C, V]) {
+      test(`matmul forward/backward (${label}, OC ${OC})`, () => {
+        const nb = nativeBackend();
+        const rng = new Rng(3 + OC);
+        const inp = randn(rng, N * C), w = randn(rng, OC * C, 0.1), bias = randn(rng, OC), dout = randn(rng, N * OC);
+        for (const withBias of [true, false]) {
+          const o1 = randn(rng, N * OC), o2 = new Float32Array(N * OC);
+          nb.matmulForward(o1, inp, w, withBias ? bias : null, N, C, OC);
+          js.matmulForward(o2, inp, w, withBias ? bias : null, N, C, OC);
+          close(`out (bias ${withBias})`, o1, o2);
+        }
+        for (const withDinp of [true, false]) {
+          const dinp1 = randn(rng, N * C), dw1 = randn(rng, OC * C), db1 = randn(rng, OC);
+          const dinp2 = new Float32Array(N * C), dw2 = dw1.slice(), db2 = db1.slice();
+          nb.matmulBackward(withDinp ? dinp1 : null, dw1, withDinp ? db1 : null, dout, inp, w, N, C, OC);
+          js.matmulBackward(withDinp ? dinp2 : null, dw2, withDinp ? db2 : null, dout, inp, w, N, C, OC);
+          if (withDinp) close("dinp (overwritten)", dinp1, dinp2);
+          close("dweight (accumulated)", dw1, dw2);
+          close("dbias (accumulated)", db1, db2);
+        }
+      });
+    }
+
+    test(`attention forward/backward (${label})`, () => {
+      const nb = nativeBackend();
+      const rng = new Rng(4);
+      const qkv = randn(rng, N * 3 * C), dout = randn(rng, N * C);
+      const out1 = randn(rng, N * C), att1 = randn(rng, B * NH * T * T);
+      const out2 = new Float32Array(N * C), att2 = new Float32Array(B * NH * T * T);
+      nb.attentionForward(out1, att1, qkv, B, T, C, NH);
+      js.attentionForward(out2, att2, qkv, B, T, C, NH);
+      close("out", out1, out2);
+      close("att (zero above the diagonal)", att1, att2);
+      const dqkv1 = randn(rng, N * 3 * C), scratch1 = randn(rng, B * NH * T * T);
+      const dqkv2 = new Float32Array(N * 3 * C), scratch2 = new Float32Array(B * NH * T * T);
+      nb.attentionBackward(dqkv1, scratch1, dout, qkv, att2, B, T, C, NH);
+      js.attentionBackward(dqkv2, scratch2, dout, qkv, att2, B, T, C, NH);
+      close("dqkv (overwritten)", dqkv1, dqkv2);
+    });
+
+    test(`gelu, residual (${label})`, () => {
+      const nb = nativeBackend();
+      const rng = new Rng(5);
+      const n = N * 4 * C;
+      const x = randn(rng, n, 3), d = randn(rng, n), y = randn(rng, n);
+      const o1 = new Float32Array(n), o2 = new Float32Array(n);
+      nb.geluForward(o1, x, n);
+      js.geluForward(o2, x, n);
+      close("gelu", o1, o2);
+      nb.geluBackward(o1, x, d, n);
+      js.geluBackward(o2, x, d, n);
+      close("dgelu", o1, o2);
+      const inPlace = d.slice();
+      nb.geluBackward(inPlace, x, inPlace, n);
+      close("dgelu in place (dinp = dout)", inPlace, o2);
+      nb.residualForward(o1, x, y, n);
+      js.residualForward(o2, x, y, n);
+      close("residual", o1, o2);
+      const acc = x.slice();
+      nb.residualForward(acc, acc, y, n);
+      close("residual in place (out = a)", acc, o2);
+    });
+
+    test(`softmax + cross-entropy (${label})`, () => {
+      const nb = nativeBackend();
+      const rng = new Rng(6);
+      const logits = randn(rng, N * V, 4);
+      const targets = randInts(rng, N, V);
+      targets[1] = -1; // ignored position
+      const l1 = new Float32Array(N), p1 = new Float32Array(N * V), l2 = new Float32Array(N), p2 = new Float32Array(N * V);
+      nb.crossEntropyForward(l1, p1, logits, targets, N, V);
+      js.crossEntropyForward(l2, p2, logits, targets, N, V);
+      close("losses", l1, l2);
+      close("probs", p1, p2);
+      assert.equal(l1[1], 0);
+      const inPlace = logits.slice(), l3 = new Float32Array(N);
+      nb.crossEntropyForward(l3, inPlace, inPlace, targets, N, V);
+      close("losses (probs = logits)", l3, l2);
+      close("probs in place", inPlace, p2);
+      const d1 = randn(rng, N * V), d2 = new Float32Array(N * V);
+      nb.crossEntropyBackward(d1, p2, targets, 1 / N, N, V);
+      js.crossEntropyBackward(d2, p2, targets, 1 / N, N, V);
+      close("dlogits", d1, d2);
+      nb.crossEntropyBackward(inPlace, inPlace, targets, 1 / N, N, V);
+      close("dlogits in place (dlogits = probs)", inPlace, d2);
+    });
+  }
+
+  test("sumSquares and adamw with and without clipping", () => {
+    const nb = nativeBackend();
+    const rng = new Rng(7);
+    for (const n of [1, 37, 100_003]) {
+      const g = randn(rng, n, 0.5);
+      const s1 = new Float32Array(1), s2 = new Float32Array(1);
+      nb.sumSquares(s1, g, n);
+      js.sumSquares(s2, g, n);
+      close(`sumSquares n=${n}`, s1, s2);
+      for (const [step, maxNorm, wd] of [[1, 0, 0.1], [3, 1.0, 0.1], [2, 1e6, 0]] as const) {
+        const hp: AdamWStep = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: wd, step, maxNorm };
+        const p1 = randn(rng, n), m1 = randn(rng, n, 0.01), v1 = new Float32Array(n).map(() => rng.random() * 1e-3);
+        const p2 = p1.slice(), m2 = m1.slice(), v2 = v1.slice();
+        nb.adamw(p1, g, m1, v1, n, hp, s2);
+        js.adamw(p2, g, m2, v2, n, hp, s2);
+        close(`param n=${n} step=${step} maxNorm=${maxNorm}`, p1, p2);
+        close("m", m1, m2);
+        close("v", v1, v2);
+      }
+    }
+  });
+});
+
+/** Reference row-major C = alpha op(A) op(B) + beta C in float64. */
+function refGemm(ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): Float32Array {
+  const out = C.slice();
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+      out[i * ldc + j] = alpha * s + beta * C[i * ldc + j];
+    }
+  }
+  return out;
+}
+
+describe("native sgemm split over threads", { skip }, () => {
+  test("every transpose combination, both split directions, 1 to 3 threads", () => {
+    const rng = new Rng(8);
+    const backends = [1, 3].map((threads) => loadNativeBackend({ threads }));
+    try {
+      for (const nb of [nativeBackend(), ...backends]) {
+        if (nb instanceof Error) throw nb;
+        for (const [M, N, K] of [[150, 37, 29], [33, 170, 41]]) {
+          for (const ta of [false, true]) {
+            for (const tb of [false, true]) {
+              const lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+              const A = randn(rng, (ta ? K : M) * lda), Bm = randn(rng, (tb ? N : K) * ldb), C = randn(rng, M * ldc);
+              const want = refGemm(ta, tb, M, N, K, 0.5, A, lda, Bm, ldb, 0.75, C, ldc);
+              nb.gemm(ta, tb, M, N, K, 0.5, A, lda, Bm, ldb, 0.75, C, ldc);
+              close(`gemm ${ta ? "T" : "N"}${tb ? "T" : "N"} ${M}x${N}x${K} threads ${nb.info().threads}`, C, want);
+            }
+          }
+        }
+      }
+    } finally {
+      for (const b of backends) if (!(b instanceof Error)) b.dispose();
+    }
+  });
+});
+
+describe("native backend rejects bad input with an Error", { skip }, () => {
+  test("wrong buffer lengths, types and shapes", () => {
+    const nb = nativeBackend();
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(() => nb.matmulForward(f(10), f(12), f(12), null, 4, 3, 4), /out has 10 elements, needs at least 16/);
+    assert.throws(() => nb.matmulForward(f(16), f(12), f(11), null, 4, 3, 4), /weight has 11 elements/);
+    assert.throws(() => nb.matmulForward(f(16), f(12), f(12), f(3), 4, 3, 4), /bias has 3 elements/);
+    assert.throws(() => nb.matmulBackward(null, f(12), null, f(15), f(12), f(12), 4, 3, 4), /dout has 15 elements/);
+    assert.throws(() => nb.layernormForward(f(12), f(4), f(3), f(12), f(3), f(3), 4, 3), /rstd has 3 elements/);
+    assert.throws(() => nb.attentionForward(f(24), f(32), f(72), 1, 4, 6, 4), /not divisible by NH/);
+    assert.throws(() => nb.attentionBackward(f(72), f(31), f(24), f(72), f(32), 1, 4, 6, 2), /scratch has 31 elements/);
+    assert.throws(() => nb.geluForward(f(5), f(4), 5), /inp has 4 elements/);
+    assert.throws(() => nb.sumSquares(f(0), f(4), 4), /out has 0 elements/);
+    assert.throws(() => nb.adamw(f(4), f(4), f(4), f(3), 4, { lr: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, step: 1, maxNorm: 0 }, null), /v has 3 elements/);
+    assert.throws(() => nb.adamw(f(4), f(4), f(4), f(4), 4, { lr: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, step: 0, maxNorm: 0 }, null), /step = 0/);
+    assert.throws(() => nb.geluForward(f(4), new Float64Array(4) as unknown as Float32Array, 4), TypeError);
+    assert.throws(() => nb.geluForward(f(4), f(4), 2.5), /non-negative integer/);
+    assert.throws(() => nb.matmulForward(f(16), f(12), f(12), null, -4, 3, 4), /N = -4 must be an integer/);
+    assert.throws(() => nb.matmulForward(f(16), f(12), f(12), null, 4, 3, Number.NaN), RangeError);
+    assert.throws(() => nb.residualForward(f(4), f(4), f(4), 1e30), /non-negative integer/);
+  });
+
+  test("token ids outside the vocabulary", () => {
+    const nb = nativeBackend();
+    const V = 5, C = 4, B = 1, T = 3;
+    const wte = new Float32Array(V * C), wpe = new Float32Array(T * C), out = new Float32Array(B * T * C);
+    assert.throws(() => nb.encoderForward(out, Int32Array.from([0, 5, 1]), wte, wpe, B, T, C), /token id 5 at position 1 is outside the vocabulary \[0, 5\)/);
+    assert.throws(() => nb.encoderForward(out, Int32Array.from([0, -1, 1]), wte, wpe, B, T, C), /token id -1/);
+    assert.throws(() => nb.encoderBackward(wte, wpe, out, Int32Array.from([0, 1, 9]), B, T, C), /token id 9/);
+    assert.throws(() => nb.encoderForward(out, new Int32Array(2), wte, wpe, B, T, C), /inp has 2 elements/);
+    const logits = new Float32Array(3 * V);
+    assert.throws(() => nb.crossEntropyForward(new Float32Array(3), logits, logits, Int32Array.from([0, 7, 1]), 3, V), /target 7 at position 1/);
+    assert.throws(() => nb.crossEntropyBackward(logits, logits, Int32Array.from([0, 1, 5]), 1, 3, V), /target 5/);
+  });
+
+  test("a disposed backend refuses work", () => {
+    const b = loadNativeBackend({ threads: 2 });
+    if (b instanceof Error) throw b;
+    b.dispose();
+    b.dispose(); // idempotent
+    assert.throws(() => b.geluForward(new Float32Array(4), new Float32Array(4), 4), /disposed/);
+  });
+
+  test("info names the BLAS core and thread count", () => {
+    const info = nativeBackend().info();
+    assert.equal(info.name, "native");
+    assert.equal(info.threads, 2);
+    assert.ok(info.blasCore && info.blasCore.length > 0, "blasCore is reported");
+    assert.match(info.detail ?? "", /OpenBLAS/);
+  });
+});
+
+describe("OPENBLAS_CORETYPE choice", () => {
+  const cpu = (flags: string) => `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 ${flags}\n`;
+  test("AVX-512 with bf16 → Cooperlake, AVX-512 → SkylakeX, AVX2 → Haswell, else none", () => {
+    assert.equal(openBlasCoreForCpuinfo(cpu("avx2 avx512f avx512_bf16 fma")), "Cooperlake");
+    assert.equal(openBlasCoreForCpuinfo(cpu("avx2 avx512f fma")), "SkylakeX");
+    assert.equal(openBlasCoreForCpuinfo(cpu("avx2 fma")), "Haswell");
+    assert.equal(openBlasCoreForCpuinfo(cpu("sse4_2")), undefined);
+    assert.equal(openBlasCoreForCpuinfo("no flags here"), undefined);
+  });
+  test("a user's setting wins; unreadable cpuinfo sets nothing", () => {
+    const env: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Zen" };
+    assert.deepEqual(applyOpenBlasCoreType(env, () => cpu("avx512f")), { coretype: "Zen", source: "user" });
+    const env2: NodeJS.ProcessEnv = {};
+    assert.deepEqual(applyOpenBlasCoreType(env2, () => cpu("avx2 avx512f")), { coretype: "SkylakeX", source: "cpuinfo" });
+    assert.equal(env2.OPENBLAS_CORETYPE, "SkylakeX");
+    const env3: NodeJS.ProcessEnv = {};
+    assert.deepEqual(applyOpenBlasCoreType(env3, () => { throw new Error("no /proc"); }), { coretype: undefined, source: "none" });
+    assert.equal(env3.OPENBLAS_CORETYPE, undefined);
+  });
+});
+
+test("a missing addon is a failure unless SCALING_LAB_SKIP_NATIVE=1", { skip: skipNative ? "SCALING_LAB_SKIP_NATIVE=1" : false }, () => {
+  assert.ok(!(loaded instanceof Error), `native addon did not load: ${loaded instanceof Error ? loaded.message : ""}`);
+});
