@@ -27,7 +27,7 @@ import {
 } from "./shards.js";
 import { type Source, type SourceOptions, resolveSources } from "./sources.js";
 import { assignSplits, splitScore } from "./split.js";
-import { type ByteLevelBpe, bytesTokenizer, gpt2Tokenizer, loadTokenizer, saveTokenizer } from "./tokenizer.js";
+import { type ByteLevelBpe, MAX_VOCAB_SIZE, bytesTokenizer, gpt2Tokenizer, loadTokenizer, saveTokenizer } from "./tokenizer.js";
 
 /** Options of {@link prepareDataset}. */
 export interface PrepareOptions {
@@ -90,6 +90,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   }
   const tokenizerChoice = options.tokenizer;
   const trainsBpe = tokenizerChoice === "bpe";
+  const vocabSize = options.vocabSize ?? 4096;
+  if (trainsBpe && (!Number.isInteger(vocabSize) || vocabSize < 257 || vocabSize > MAX_VOCAB_SIZE)) {
+    throw new DataError(`BPE vocab must be an integer from 257 (256 bytes + end-of-text) to ${MAX_VOCAB_SIZE}, got ${vocabSize}; pass e.g. --vocab 4096`);
+  }
   if (!trainsBpe && tokenizerChoice !== "gpt2" && tokenizerChoice !== "bytes" && !tokenizerChoice.endsWith(".json")) {
     throw new DataError(`unknown tokenizer "${tokenizerChoice}"; use bpe, gpt2, bytes or the path of a tokenizer.json`);
   }
@@ -118,7 +122,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const valDocs = scans.reduce((a, s) => a + s.isVal.reduce((x, y) => x + y, 0), 0);
   if (valFraction > 0 && valDocs === 0) {
     throw new DataError(
-      `validation split is empty: the corpus has only ${totalDocs} document(s); add documents, or cut text files into more documents with --doc-chars (e.g. --doc-chars 16384)`,
+      `validation split is empty: the corpus has only ${totalDocs} document(s); add documents, cut text files into more documents with --doc-chars (e.g. --doc-chars 16384), or pass --val-fraction 0`,
     );
   }
   const t1 = performance.now();
@@ -127,7 +131,6 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const outDir = resolve(options.cwd ?? process.cwd(), options.outDir);
   let tokenizer: ByteLevelBpe;
   if (trainsBpe) {
-    const vocabSize = options.vocabSize ?? 4096;
     const capPerSource = trainCap / sources.length; // an equal share each, so every source shapes the vocab
     for (let s = 0; s < sources.length; s++) {
       let i = 0;
