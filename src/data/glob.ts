@@ -1,7 +1,7 @@
 /**
  * Minimal file globbing (Node 20 has no fs.glob): `*` and `?` within one path segment, `**` across segments,
- * `[abc]` character classes and `{a,b}` alternatives. Results are sorted, so a glob always lists files in the
- * same order.
+ * `[abc]` character classes and `{a,b}` alternatives. Hidden entries (leading dot) are skipped unless the pattern
+ * names a dot itself. Results are sorted, so a glob always lists files in the same order.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
@@ -60,6 +60,7 @@ export function expandGlob(pattern: string, cwd = process.cwd()): string[] {
   const base = baseParts.length === 0 ? cwd : resolve(cwd, baseParts.join("/") || "/");
   const rest = parts.slice(fixed).join("/");
   const re = globToRegExp(rest);
+  const allowHidden = /(^|\/)\./.test(rest); // like a shell: "*" does not match a leading dot
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
     let entries: string[];
@@ -69,6 +70,7 @@ export function expandGlob(pattern: string, cwd = process.cwd()): string[] {
       return;
     }
     for (const name of entries) {
+      if (name.startsWith(".") && !allowHidden) continue;
       const full = join(dir, name);
       const relPath = rel ? `${rel}/${name}` : name;
       let isDir = false;
