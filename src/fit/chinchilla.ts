@@ -181,6 +181,13 @@ export function chinchillaObjective(data: LogData, delta: number, weights?: Floa
   };
 }
 
+/** L-BFGS tolerances for screening many starts (about scipy's defaults). */
+const SCREEN_TOLERANCE: LbfgsOptions = { gradTol: 1e-6, fTol: 1e-10, maxIterations: 1000 };
+/** L-BFGS tolerances for the final optima and for few-start refits (bootstrap). */
+const POLISH_TOLERANCE: LbfgsOptions = { gradTol: 1e-12, fTol: 1e-15, maxIterations: 2000 };
+/** Above this many starts, screen then polish; at or below, run every start to the tight tolerance. */
+const POLISH_ABOVE = 32;
+
 /** Result of running L-BFGS from many starts on log data. */
 export interface MultiStartResult {
   /** Best point [a, b, e, α, β]. */
@@ -194,8 +201,9 @@ export interface MultiStartResult {
 }
 
 /**
- * Runs L-BFGS from each start and keeps the lowest final objective (ties: the earlier start). Also collects
- * up to `keep` distinct optima, best first.
+ * Runs L-BFGS from each start and keeps the lowest final objective (ties: the earlier start). With more
+ * than 32 starts each is first run to a moderate tolerance and the best distinct optima are then polished
+ * to a tight one. Also returns up to `keep` distinct optima, best first.
  */
 export function multiStartChinchilla(
   data: LogData,
@@ -206,21 +214,26 @@ export function multiStartChinchilla(
   weights?: Float64Array,
 ): MultiStartResult {
   const fn = chinchillaObjective(data, delta, weights);
-  const found: { x: Float64Array; f: number }[] = [];
-  let best: Float64Array | undefined;
-  let bestF = Infinity;
+  // Many starts: screen each with a moderate tolerance, then polish the distinct best ones to a tight
+  // tolerance (the valley along B is very flat; stopping early there would bias bootstrap intervals).
+  const screen: LbfgsOptions = starts.length > POLISH_ABOVE ? { ...SCREEN_TOLERANCE, ...lbfgs } : { ...POLISH_TOLERANCE, ...lbfgs };
+  let found: { x: Float64Array; f: number }[] = [];
   for (const s of starts) {
-    const r = minimizeLbfgs(fn, s, { gradTol: 1e-10, fTol: 1e-13, maxIterations: 1000, ...lbfgs });
-    if (!Number.isFinite(r.f)) continue;
-    if (r.f < bestF) {
-      bestF = r.f;
-      best = r.x;
-    }
-    if (keep > 0) found.push({ x: r.x, f: r.f });
+    const r = minimizeLbfgs(fn, s, screen);
+    if (Number.isFinite(r.f)) found.push({ x: r.x, f: r.f });
   }
-  if (!best) throw new FitError("the Chinchilla fit did not converge from any start; check the data for outliers");
-  const { optima, objectives } = distinctOptima(found, keep);
-  return { best, objective: bestF, optima, optimaObjectives: objectives };
+  if (found.length === 0) throw new FitError("the Chinchilla fit did not converge from any start; check the data for outliers");
+  if (starts.length > POLISH_ABOVE) {
+    const top = distinctOptima(found, Math.max(keep, 1));
+    found = top.optima.map((x) => {
+      const r = minimizeLbfgs(fn, x, { ...POLISH_TOLERANCE, ...lbfgs });
+      return Number.isFinite(r.f) && r.f <= top.objectives[0] + 1 ? { x: r.x, f: r.f } : { x: Float64Array.from(x), f: Infinity };
+    });
+  }
+  let best = found[0];
+  for (const o of found) if (o.f < best.f) best = o;
+  const { optima, objectives } = keep > 0 ? distinctOptima(found, keep) : { optima: [], objectives: [] };
+  return { best: best.x, objective: best.f, optima, optimaObjectives: objectives };
 }
 
 /**
