@@ -296,12 +296,14 @@ async function* jsonlDocuments(file: string, display: string, field: string): As
   };
   for await (const text of readUtf8Chunks(file, display)) {
     pending += text;
+    let start = 0;
     let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const doc = handle(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
+    while ((nl = pending.indexOf("\n", start)) >= 0) {
+      const doc = handle(pending.slice(start, nl));
+      start = nl + 1;
       if (doc) yield doc;
     }
+    pending = pending.slice(start);
   }
   if (pending.length > 0) {
     const doc = handle(pending);

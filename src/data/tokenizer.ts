@@ -187,6 +187,17 @@ export class ByteLevelBpe implements Tokenizer {
   }
 
   encode(text: string): number[] {
+    if (this.mergedIds.length === 0) {
+      // No merges (the bytes tokenizer): the ids are the bytes, no need to split into pieces.
+      const bytes = utf8Bytes(text);
+      const ids = new Array<number>(bytes.length);
+      for (let i = 0; i < bytes.length; i++) {
+        const id = this.byteToId[bytes[i]];
+        if (id < 0) throw new DataError(`tokenizer has no token for byte 0x${bytes[i].toString(16)}; use a byte-complete tokenizer`);
+        ids[i] = id;
+      }
+      return ids;
+    }
     const out: number[] = [];
     const re = this.splitter;
     const cache = this.cache;
