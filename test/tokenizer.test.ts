@@ -275,6 +275,19 @@ describe("BPE training", () => {
     assert.equal(tokenizerFromJson(bytes.toJSON()).kind, "bytes");
   });
 
+  test("tokenizer.json is read by Hugging Face tokenizers with identical ids", () => {
+    // Expected ids computed by Hugging Face `tokenizers` 0.23.2: Tokenizer.from_file(<the file saved below>).encode(sample).ids
+    const tok = trainBpeOnTexts([SLICE.slice(0, 50_000)], 400);
+    const sample = "The whale, Ahab's whale! 1851 — “Call me Ishmael.” 😀 日本\n\n  end";
+    const hf = [
+      84, 257, 265, 267, 282, 44, 32, 65, 267, 98, 39, 115, 265, 267, 282, 33, 32, 49, 56, 53, 49, 32, 326, 32, 355, 67, 383, 336, 287, 115,
+      104, 109, 97, 101, 108, 46, 358, 32, 240, 159, 152, 128, 32, 230, 151, 165, 230, 156, 172, 10, 10, 32, 337, 263,
+    ];
+    const path = join(tmp, "hf-check.json");
+    saveTokenizer(tok, path);
+    assert.deepEqual(loadTokenizer(path).encode(sample), hf);
+  });
+
   test("bad inputs: vocab too small, vocab larger than the corpus supports, malformed tokenizer.json", () => {
     assert.throws(() => trainBpeOnTexts([SLICE], 256), /from 257/);
     assert.throws(
