@@ -76,6 +76,15 @@ interface ScanResult {
 export async function prepareDataset(options: PrepareOptions): Promise<PrepareResult> {
   const t0 = performance.now();
   const log = options.onProgress ?? (() => {});
+  let lastTick = 0;
+  const tick = (message: () => string) => {
+    // per-document progress, at most once a second
+    const now = performance.now();
+    if (now - lastTick >= 1000) {
+      lastTick = now;
+      log(message());
+    }
+  };
   const valFraction = options.valFraction ?? 0.01;
   const seed = options.seed ?? 0;
   const textField = options.textField ?? "text";
@@ -109,7 +118,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       scores.push(splitScore(doc.text, seed));
       sizes.push(Buffer.byteLength(doc.text, "utf8"));
       chars += doc.text.length;
-      if (scores.length % 1000 === 0) log(`scan ${source.name}: ${scores.length} documents, ${(chars / 1e6).toFixed(1)}M chars`);
+      tick(() => `scan ${source.name}: ${scores.length} documents, ${(chars / 1e6).toFixed(1)}M chars`);
     }
     if (scores.length === 0) {
       throw new DataError(`empty corpus: source "${source.name}" (${source.files.length} file(s)) has no text; point --source at files that contain text`);
@@ -188,7 +197,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       counts[tokenizer.eotId]++;
       documents[split]++;
       bytes[split] += Buffer.byteLength(doc.text, "utf8");
-      if (i % 1000 === 0) log(`encode ${source.name}: ${i}/${scans[s].documents} documents`);
+      tick(() => `encode ${source.name}: ${i}/${scans[s].documents} documents`);
     }
     if (i !== scans[s].documents) {
       throw new DataError(`source "${source.name}" changed while preparing (${i} documents now, ${scans[s].documents} before); run prepare again`);
