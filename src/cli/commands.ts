@@ -5,10 +5,11 @@
 import type { Command } from "./command.js";
 import { flopsCommand } from "./flops.js";
 import { fitCommand } from "./fit.js";
+import { forecastCommand } from "./forecast.js";
 import { trainCommand } from "./train.js";
 import { sampleCommand } from "./sample.js";
 import { scoreCommand } from "./score.js";
 import { prepareCommand } from "./prepare.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, flopsCommand, fitCommand];
+export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, flopsCommand, fitCommand, forecastCommand];

@@ -1,0 +1,120 @@
+/** `scaling-lab train` — train one GPT on a prepared dataset with GPT-3's recipe. */
+import { CheckpointError } from "../train/checkpoint.js";
+import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
+import { DivergenceError } from "../train/loop.js";
+import { runTraining } from "../train/run.js";
+import { DataError } from "../data/errors.js";
+import { ConfigError } from "../model/config.js";
+import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
+import { duration, Progress, si } from "./progress.js";
+
+const HELP = `scaling-lab train — train a GPT on a prepared dataset (GPT-3's recipe by default)
+
+Usage: scaling-lab train --data DIR --out RUN_DIR [--preset NAME] [flags]
+
+Model:     --preset NAME (nano, micro, cpu-1m, cpu-6m, gpt2-small; default cpu-1m)
+           --n-layer N --n-head N --n-embd N --block-size N --vocab-size N (override the preset)
+Budget:    --tokens N (training tokens D, e.g. 5e6)  --batch-tokens N  --micro-batch B
+Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.1
+           --beta1 0.9 --beta2 0.95 --eps 1e-8 --grad-clip 1.0
+Logging:   --eval-every STEPS --eval-tokens N --checkpoint-every STEPS
+Other:     --seed N --backend auto|native|js --threads N --resume --json
+
+Writes RUN_DIR/config.json (resolved), metrics.jsonl, checkpoint.safetensors, tokenizer.json, summary.json.
+--resume continues a stopped or killed run bit-exactly (same backend). Ctrl-C checkpoints and stops.
+
+Example:
+  scaling-lab prepare --source builtin --tokenizer bpe --vocab 4096 --out data/builtin
+  scaling-lab train --data data/builtin --preset cpu-1m --tokens 5e6 --out runs/cpu-1m`;
+
+/** Turns the shared flags into a partial training config. */
+export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInput {
+  const s = (k: string) => v[k] as string | undefined;
+  const num = (k: string) => (s(k) === undefined ? undefined : numberFlag(k, s(k), 0));
+  const int = (k: string, min = 1) => (s(k) === undefined ? undefined : intFlag(k, String(Number(s(k))), 0, min));
+  const model: TrainConfigInput["model"] = {};
+  if (s("n-layer")) model.nLayer = int("n-layer");
+  if (s("n-head")) model.nHead = int("n-head");
+  if (s("n-embd")) model.nEmbd = int("n-embd");
+  if (s("block-size")) model.blockSize = int("block-size");
+  if (s("vocab-size")) model.vocabSize = int("vocab-size", 2);
+  return {
+    preset: s("preset"), data: s("data"), model,
+    tokens: int("tokens"), batchTokens: int("batch-tokens"), microBatch: int("micro-batch"),
+    lr: num("lr"), minLrFraction: num("min-lr-fraction"), warmupFraction: num("warmup-fraction"),
+    weightDecay: num("weight-decay"), beta1: num("beta1"), beta2: num("beta2"), eps: num("eps"), gradClip: num("grad-clip"),
+    evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), checkpointEvery: int("checkpoint-every"),
+    seed: s("seed") === undefined ? undefined : intFlag("seed", s("seed"), 0, -(2 ** 31)),
+    backend: s("backend"), threads: s("threads") === undefined ? undefined : intFlag("threads", s("threads"), 0, 0),
+  };
+}
+
+/** Flags shared by train-like commands (also used by sweep). */
+export const TRAIN_FLAGS = {
+  preset: { type: "string" }, data: { type: "string" }, out: { type: "string" },
+  "n-layer": { type: "string" }, "n-head": { type: "string" }, "n-embd": { type: "string" },
+  "block-size": { type: "string" }, "vocab-size": { type: "string" },
+  tokens: { type: "string" }, "batch-tokens": { type: "string" }, "micro-batch": { type: "string" },
+  lr: { type: "string" }, "min-lr-fraction": { type: "string" }, "warmup-fraction": { type: "string" },
+  "weight-decay": { type: "string" }, beta1: { type: "string" }, beta2: { type: "string" }, eps: { type: "string" },
+  "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
+  "checkpoint-every": { type: "string" }, seed: { type: "string" }, backend: { type: "string" }, threads: { type: "string" },
+  resume: { type: "boolean" },
+} as const;
+
+/** Maps library errors that users cause to one-line UserErrors. */
+export function asUserError(e: unknown): never {
+  if (e instanceof TrainConfigError || e instanceof DataError || e instanceof ConfigError || e instanceof CheckpointError || e instanceof DivergenceError) {
+    throw new UserError(e.message);
+  }
+  if (e instanceof Error && e.name.endsWith("Error") && /BackendUnavailable|ModelInput|Safetensors|HfImport/.test(e.name)) {
+    throw new UserError(e.message);
+  }
+  throw e;
+}
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "train one GPT on a prepared dataset (GPT-3 recipe, checkpoints, --resume)",
+  help: HELP,
+  async run(argv) {
+    const { values: v } = parseFlags("train", argv, TRAIN_FLAGS);
+    const out = v.out as string | undefined;
+    if (!out) throw new UserError("--out RUN_DIR is required (where metrics and checkpoints go)");
+    const progress = new Progress("train", process.stderr, Boolean(v.json));
+    let stop = false;
+    const onSigint = () => {
+      stop = true;
+      progress.log("interrupt: checkpointing and stopping (press Ctrl-C again to abort)");
+      process.removeListener("SIGINT", onSigint);
+    };
+    process.on("SIGINT", onSigint);
+    try {
+      const { config, summary } = await runTraining({
+        config: trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
+        shouldStop: () => stop,
+        onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
+          const info = backend.info();
+          progress.log(
+            `train: ${si(params)} params (N = ${si(nonEmbedding)} non-embedding), ${steps} steps, backend ${info.name}` +
+              `${info.blasCore ? ` (OpenBLAS ${info.blasCore})` : ""}, ${info.threads} threads${resumedAt ? `, resuming at step ${resumedAt}` : ""}`,
+          );
+        },
+        onProgress: (e) => {
+          const val = e.valLoss !== undefined ? ` val ${e.valLoss.toFixed(3)}` : "";
+          progress.update(e.step, e.steps, `loss ${e.trainLoss.toFixed(3)}${val} ${si(e.tokensPerSec)} tok/s ${si(e.flops)}FLOP`, e.etaSec, e.valLoss !== undefined);
+        },
+      }).catch(asUserError);
+      if (v.json) printJson({ run: out, ...summary, config });
+      else {
+        console.log(
+          `${summary.status === "done" ? "done" : "stopped"}: ${summary.steps} steps, ${si(summary.tokens)} tokens, ${si(summary.flops)}FLOP in ${duration(summary.elapsed)}; ` +
+            `final train loss ${summary.finalTrainLoss.toFixed(4)}, val loss ${summary.finalValLoss?.toFixed(4) ?? "n/a"} → ${out}`,
+        );
+      }
+      return 0;
+    } finally {
+      process.removeListener("SIGINT", onSigint);
+    }
+  },
+};
