@@ -55,9 +55,11 @@ export interface Source {
 /** The names that select the built-in offline corpora. */
 export const BUILTIN_SOURCES = ["builtin", "builtin:sotu", "builtin:moby-dick"] as const;
 
-/** File extensions read as plain text, JSON lines and Parquet. */
+/** File extensions read as plain text. */
 export const TEXT_EXTENSIONS = [".txt", ".md", ".text"];
+/** File extensions read as JSON lines. */
 export const JSONL_EXTENSIONS = [".jsonl", ".ndjson"];
+/** File extensions read as Parquet. */
 export const PARQUET_EXTENSIONS = [".parquet"];
 
 type Format = "txt" | "jsonl" | "parquet";
@@ -70,7 +72,7 @@ function formatOf(file: string): Format | undefined {
   return undefined;
 }
 
-const SUPPORTED = "use .txt, .md, .jsonl, .ndjson or .parquet files";
+const SUPPORTED = "use .txt, .md, .text, .jsonl, .ndjson or .parquet files";
 
 /** Resolves a comma-separated list (or an array) of source specs. */
 export function resolveSources(specs: string | string[], options: SourceOptions = {}): Source[] {
