@@ -77,7 +77,7 @@ export interface ForecastResult {
     stockAtBudgetYear: number;
     /** Passes over that stock the run needs (tokens / stock). */
     epochsAtBudgetYear: number;
-    /** Decimal year the stock first covers the tokens in one epoch. */
+    /** Decimal year the stock first covers the tokens in one epoch (the stock's year if it already does). */
     yearDataSuffices: number;
   };
 }
@@ -128,7 +128,8 @@ export function forecast(a: ForecastAssumptions): ForecastResult {
   }
   const stockAt = (year: number) => a.dataStockTokens * 2 ** ((year - a.dataStockYear) / a.dataDoublingYears);
   const stockAtBudgetYear = stockAt(yearWithinBudget);
-  const yearDataSuffices = a.dataStockYear + a.dataDoublingYears * Math.log2(tokens / a.dataStockTokens);
+  // Not extrapolated backwards: a run the estimated stock already covers gets the estimate's year.
+  const yearDataSuffices = a.dataStockYear + Math.max(0, a.dataDoublingYears * Math.log2(tokens / a.dataStockTokens));
   return {
     referenceLoss,
     targetLoss,
