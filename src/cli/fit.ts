@@ -256,8 +256,13 @@ export function fitReportJson(
   const out: Record<string, unknown> = { kind: report.kind, source: meta.source, input: meta.description };
   if (fit.kind === "power" || fit.kind === "frontier") out.cUnit = fit.variable === "C" ? meta.cUnit : undefined;
   if (fit.kind === "chinchilla") {
+    // The optimiser's coordinates a, b, e are log A, log B, log E; name them so (a, b are IsoFLOP exponents).
+    const { a, b, e } = fit;
     delete params.optima;
-    Object.assign(out, params);
+    delete params.a;
+    delete params.b;
+    delete params.e;
+    Object.assign(out, params, { logA: a, logB: b, logE: e });
     Object.assign(out, {
       G: report.optimal!.G,
       nOptExponent: report.optimal!.nExponent,
