@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { paramCounts } from "../model/accounting.js";
 import { type GPTConfig, validateConfig } from "../model/config.js";
 
 /** The full, resolved configuration of a training run (saved as config.json in the run directory). */
@@ -123,14 +124,17 @@ export const TRAIN_DEFAULTS = {
  * Throws {@link TrainConfigError} for an unknown preset or a batch that does not fit.
  */
 export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): TrainConfig {
+  const m = input.model ?? {};
+  const explicitShape = m.nLayer !== undefined && m.nHead !== undefined && m.nEmbd !== undefined && m.blockSize !== undefined;
+  // a full explicit shape needs no preset (the preset name is then only a label, e.g. "cpu-xs/xs-3")
   const presetName = input.preset ?? "cpu-1m";
-  const preset = modelPreset(presetName);
+  const preset: Partial<ModelPreset> = explicitShape && !(presetName in modelPresets()) ? {} : modelPreset(presetName);
   const model = validateConfig({
-    vocabSize: input.model?.vocabSize ?? vocabSize,
-    blockSize: input.model?.blockSize ?? preset.blockSize,
-    nLayer: input.model?.nLayer ?? preset.nLayer,
-    nHead: input.model?.nHead ?? preset.nHead,
-    nEmbd: input.model?.nEmbd ?? preset.nEmbd,
+    vocabSize: m.vocabSize ?? vocabSize,
+    blockSize: m.blockSize ?? preset.blockSize,
+    nLayer: m.nLayer ?? preset.nLayer,
+    nHead: m.nHead ?? preset.nHead,
+    nEmbd: m.nEmbd ?? preset.nEmbd,
   });
   if (model.vocabSize < vocabSize) {
     throw new TrainConfigError(`vocabSize ${model.vocabSize} is smaller than the tokenizer's ${vocabSize} (drop --vocab-size or raise it)`);
@@ -152,7 +156,7 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     tokens,
     batchTokens,
     microBatch,
-    lr: input.lr ?? preset.lr,
+    lr: input.lr ?? preset.lr ?? kaplanLearningRate(paramCounts(model).nonEmbedding),
     minLrFraction: input.minLrFraction ?? TRAIN_DEFAULTS.minLrFraction,
     warmupFraction: input.warmupFraction ?? TRAIN_DEFAULTS.warmupFraction,
     weightDecay: input.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
@@ -173,6 +177,14 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     throw new TrainConfigError(`invalid training config: ${issue.path.join(".")}: ${issue.message}`);
   }
   return r.data;
+}
+
+/**
+ * Kaplan et al. (2020) eq. D.1: the learning rate that worked across their sizes, LR(N) ≈ 0.003239 − 0.0001395·ln N
+ * with N the non-embedding parameters; capped at 3e-3 for the tiniest models.
+ */
+export function kaplanLearningRate(nonEmbedding: number): number {
+  return Math.min(3e-3, 0.003239 - 0.0001395 * Math.log(Math.max(1, nonEmbedding)));
 }
 
 /** Optimizer steps of a run: ceil(tokens / batchTokens). */
