@@ -141,3 +141,13 @@ test("bad inputs get clear errors, never a crash", async () => {
   assert.throws(() => validateConfig({ vocabSize: 10, blockSize: 8, nLayer: 1, nHead: 2 }), /nEmbd/);
   assert.throws(() => validateConfig({ vocabSize: 10, blockSize: 8.5, nLayer: 1, nHead: 2, nEmbd: 8 }), /blockSize/);
 });
+
+test("the model's parameter layout agrees with the accounting function", async () => {
+  const { paramCounts } = await import("../src/model/accounting.js");
+  const { paramLayout } = await import("../src/model/gpt.js");
+  for (const c of [config, { vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768 }]) {
+    const total = paramLayout(c).reduce((a, s) => a + s.size, 0);
+    assert.equal(total, paramCounts(c).total);
+  }
+  assert.equal(paramCounts({ vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768 }).total, 124439808); // GPT-2 small
+});

@@ -44,7 +44,9 @@ export function parseFlags<O extends Options>(
       strict: true,
     }) as ParsedFlags;
   } catch (e) {
-    throw new UserError(`${command}: ${(e as Error).message} (see: scaling-lab ${command} --help)`);
+    // parseArgs messages can span lines ("... To specify a positional argument ..."): keep one line
+    const msg = (e as Error).message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+    throw new UserError(`${msg} (see: scaling-lab ${command} --help)`);
   }
 }
 
