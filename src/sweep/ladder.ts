@@ -96,8 +96,8 @@ export function validateLadder(l: Ladder): void {
   }
 }
 
-/** Parameter counts of one size (vocabulary-independent non-embedding N; total needs the vocab). */
-export function sizeParams(s: LadderSize, blockSize: number, vocabSize = 0) {
+/** Parameter counts of one size (non-embedding N does not depend on the vocabulary; `total` does). */
+export function sizeParams(s: LadderSize, blockSize: number, vocabSize = 1) {
   return paramCounts({ vocabSize, blockSize, nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd });
 }
 
