@@ -1,0 +1,208 @@
+/**
+ * The records the lab store reads and writes. Field names follow the papers and the rest of scaling-lab
+ * (nLayer, nHead, nEmbd, blockSize, vocabSize; N = non-embedding parameters, D = tokens, C = FLOPs).
+ * The store defines these shapes structurally, so the training loop's TrainConfig, MetricRow and TrainSummary
+ * can be passed as they are without the store depending on the trainer.
+ */
+import type { GPTShape } from "../model/accounting.js";
+
+/** Lifecycle of a run: planned → running → done | stopped (interrupted, resumable) | failed (error recorded). */
+export type RunStatus = "planned" | "running" | "done" | "failed" | "stopped";
+
+/** Every run status, in lifecycle order. */
+export const RUN_STATUSES: readonly RunStatus[] = ["planned", "running", "done", "failed", "stopped"];
+
+/**
+ * The part of a resolved training config (TrainConfig in src/train/config.ts) the store reads; the whole object is
+ * stored as JSON and returned as it was given.
+ */
+export interface RunConfig {
+  /** Model shape. */
+  model: GPTShape;
+  /** Training tokens asked for (the loop trains ceil(tokens / batchTokens) steps). */
+  tokens: number;
+  /** Tokens per optimizer step. */
+  batchTokens: number;
+  /** Seed for the weights and data order. */
+  seed?: number;
+  /** Everything else the config holds (lr, schedule, data path, backend, ...). */
+  [key: string]: unknown;
+}
+
+/** A sweep: a named set of runs produced by one plan over one ladder. */
+export interface SweepRecord {
+  /** Unique name (the `--sweep` flag). */
+  name: string;
+  /** Plan kind, e.g. "curves", "isoflop", "grid" (null when not given). */
+  plan: string | null;
+  /** Ladder name, e.g. "cpu-xs" (null when not given). */
+  ladder: string | null;
+  /** The plan's parameters as given (budgets, seeds, ...). */
+  spec: Record<string, unknown>;
+  /** ISO 8601 creation time. */
+  created: string;
+}
+
+/** Input of {@link Lab.ensureSweep}. */
+export interface SweepInput {
+  name: string;
+  plan?: string | null;
+  ladder?: string | null;
+  spec?: Record<string, unknown>;
+}
+
+/** One stored run. */
+export interface RunRecord {
+  /** Unique id; also the run folder's name under DIR/runs/. */
+  id: string;
+  /** Sweep it belongs to (null for a stand-alone run). */
+  sweep: string | null;
+  /** Human name (defaults to the id). */
+  name: string;
+  status: RunStatus;
+  /** The resolved training config, as given to planRun. */
+  config: RunConfig;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  blockSize: number;
+  vocabSize: number;
+  /** Every trainable parameter. */
+  params: number;
+  /** Non-embedding parameters (Kaplan's N). */
+  N: number;
+  /** Planned training tokens D (steps × batchTokens unless the planner gave its own). */
+  D: number;
+  /** Planned training FLOPs C (the loop's accounting, 6N + 6·nLayer·nCtx·d per token, unless the planner gave its own). */
+  C: number;
+  /** Tokens trained so far (from the latest metric row or the summary). */
+  tokensDone: number;
+  /** FLOPs spent so far. */
+  flopsDone: number;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  /** Lowest validation loss logged. */
+  bestValLoss: number | null;
+  seed: number | null;
+  /** Backend that trained it ("native", "js"). */
+  backend: string | null;
+  /** Machine description (see describeMachine). */
+  machine: string | null;
+  /** The error of a failed run. */
+  error: string | null;
+  /** ISO 8601 times: planned, first started, ended (null while running). */
+  created: string;
+  started: string | null;
+  ended: string | null;
+  /** Training time in seconds, summed over resumes (the loop's `elapsed`). */
+  wallSeconds: number | null;
+  /** Run folder: relative to the lab directory when inside it, absolute otherwise. */
+  dir: string;
+  /** How many times the run was started (1 + resumes). */
+  attempts: number;
+  /** ISO 8601 time of the last metrics write or state change while running (stale-claim detection). */
+  heartbeat: string | null;
+  /** Planner-specific extras (budget index, nominal budget, ...). */
+  extra: Record<string, unknown>;
+}
+
+/** Input of {@link Lab.planRun}: the shape columns, params and N are derived from `config.model`. */
+export interface PlanRunInput {
+  /** Unique id: letters, digits, '.', '_', '-' (it names the run folder). */
+  id: string;
+  /** Sweep (must exist: call ensureSweep first); omit for a stand-alone run. */
+  sweep?: string | null;
+  /** Human name; defaults to the id. */
+  name?: string;
+  /** The resolved training config. */
+  config: RunConfig;
+  /** Planned tokens; default ceil(tokens / batchTokens) × batchTokens (what the loop trains). */
+  D?: number;
+  /** Planned FLOPs; default the loop's accounting: flopsPerToken(model).training × D. */
+  C?: number;
+  /** Run folder; default runs/<id> inside the lab. */
+  dir?: string;
+  /** Planner-specific extras, stored as JSON. */
+  extra?: Record<string, unknown>;
+}
+
+/** One logged training step (the same fields as MetricRow in src/train/loop.ts, one line of metrics.jsonl). */
+export interface MetricRecord {
+  step: number;
+  tokens: number;
+  flops: number;
+  lr: number;
+  trainLoss: number;
+  /** Present on steps where validation ran. */
+  valLoss?: number;
+  gradNorm: number;
+  elapsed: number;
+  tokensPerSec: number;
+}
+
+/** What {@link Lab.finishRun} records: TrainSummary (src/train/loop.ts) has all of these fields. */
+export interface FinishInput {
+  /** "done" (default) or "stopped" (interrupted, resumable). */
+  status?: "done" | "stopped";
+  tokens: number;
+  flops: number;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  /** Training seconds (summed over resumes). */
+  elapsed: number;
+  backend?: string;
+}
+
+/** Who is running a run. */
+export interface RunnerInfo {
+  /** Backend name ("native", "js"). */
+  backend: string;
+  /** Machine description; default {@link describeMachine}(). */
+  machine?: string;
+}
+
+/** A point for the scaling-law fits (compatible with ScalingPoint in src/fit/points.ts). */
+export interface FitPoint {
+  /** Run id. */
+  run: string;
+  /** Non-embedding parameters. */
+  N: number;
+  /** Tokens trained at this point. */
+  D: number;
+  /** FLOPs spent at this point. */
+  C: number;
+  /** Loss in nats/token. */
+  loss: number;
+  /** Step of the metric row (frontierPoints only). */
+  step?: number;
+}
+
+/** Which loss a fit point carries. */
+export type LossKind = "val" | "train";
+
+/** One few-shot evaluation result. */
+export interface EvalRecord {
+  /** A run id or a model path. */
+  model: string;
+  task: string;
+  shots: number;
+  /** Number of examples scored. */
+  n: number;
+  accuracy: number | null;
+  meanLogLik: number | null;
+  /** ISO 8601 time of the (latest) recording. */
+  created: string;
+  extra: Record<string, unknown>;
+}
+
+/** Input of {@link Lab.recordEval}. */
+export interface EvalInput {
+  model: string;
+  task: string;
+  shots: number;
+  n: number;
+  accuracy?: number | null;
+  meanLogLik?: number | null;
+  extra?: Record<string, unknown>;
+}
