@@ -10,6 +10,7 @@ import { trainCommand } from "./train.js";
 import { sampleCommand } from "./sample.js";
 import { scoreCommand } from "./score.js";
 import { prepareCommand } from "./prepare.js";
+import { runsCommand } from "./runs.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, flopsCommand, fitCommand, forecastCommand];
+export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, flopsCommand, fitCommand, forecastCommand, runsCommand];
