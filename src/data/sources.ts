@@ -74,6 +74,20 @@ function formatOf(file: string): Format | undefined {
 
 const SUPPORTED = "use .txt, .md, .text, .jsonl, .ndjson or .parquet files";
 
+/** Makes a generated source from the text after `PREFIX:` (see {@link registerSyntheticSource}). */
+export type SyntheticSourceFactory = (args: string, name: string, spec: string) => Source;
+
+const SYNTHETIC_SOURCES = new Map<string, SyntheticSourceFactory>();
+
+/**
+ * Registers a generated source kind: `--source PREFIX:ARGS` then resolves to `factory(ARGS, name, spec)`. Modules
+ * above data/ register theirs when they load (evals/stream.ts registers `arithmetic:`), so data/ imports nothing
+ * from them.
+ */
+export function registerSyntheticSource(prefix: string, factory: SyntheticSourceFactory): void {
+  SYNTHETIC_SOURCES.set(prefix, factory);
+}
+
 /** Resolves a comma-separated list (or an array) of source specs. */
 export function resolveSources(specs: string | string[], options: SourceOptions = {}): Source[] {
   const list = Array.isArray(specs) ? specs : splitSourceList(specs);
@@ -96,6 +110,10 @@ export function resolveSource(spec: string, options: SourceOptions = {}): Source
   }
   if (target.startsWith("builtin")) {
     throw new DataError(`unknown source "${target}"; use one of ${BUILTIN_SOURCES.join(", ")}, a file, a folder or a glob`);
+  }
+  const synthetic = /^([a-z][a-z0-9-]*):(.*)$/.exec(target);
+  if (synthetic && SYNTHETIC_SOURCES.has(synthetic[1]) && !existsSync(resolve(cwd, target))) {
+    return SYNTHETIC_SOURCES.get(synthetic[1])!(synthetic[2], name, spec);
   }
   let files: string[];
   const path = resolve(cwd, target);
