@@ -9,8 +9,9 @@ import { forecastCommand } from "./forecast.js";
 import { trainCommand } from "./train.js";
 import { sampleCommand } from "./sample.js";
 import { scoreCommand } from "./score.js";
+import { sweepCommand } from "./sweep.js";
 import { prepareCommand } from "./prepare.js";
 import { runsCommand } from "./runs.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, flopsCommand, fitCommand, forecastCommand, runsCommand];
+export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, forecastCommand, runsCommand];

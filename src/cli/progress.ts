@@ -30,7 +30,18 @@ export class Progress {
   private lastDraw = 0;
   private readonly tty: boolean;
 
-  constructor(private readonly label: string, private readonly stream: NodeJS.WriteStream = process.stderr, private readonly quiet = false) {
+  /**
+   * @param label printed before the bar
+   * @param stream where to draw (stderr)
+   * @param quiet draw nothing (e.g. with --json)
+   * @param unit formats the done/total counts in plain-line mode (default: plain numbers)
+   */
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly quiet = false,
+    private readonly unit: (x: number) => string = String,
+  ) {
     this.tty = Boolean(stream.isTTY);
   }
 
@@ -49,7 +60,7 @@ export class Progress {
       this.stream.write(`\r\x1b[2K${this.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${fields} ETA ${duration(etaSec)}`);
       if (done >= total) this.stream.write("\n");
     } else {
-      this.stream.write(`${this.label} ${done}/${total} (${(frac * 100).toFixed(0)}%) ${fields} ETA ${duration(etaSec)}\n`);
+      this.stream.write(`${this.label} ${this.unit(done)}/${this.unit(total)} (${(frac * 100).toFixed(0)}%) ${fields} ETA ${duration(etaSec)}\n`);
     }
   }
 

@@ -1,4 +1,5 @@
 /** `scaling-lab train` — train one GPT on a prepared dataset with GPT-3's recipe. */
+import { readFileSync } from "node:fs";
 import { CheckpointError } from "../train/checkpoint.js";
 import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
 import { DivergenceError } from "../train/loop.js";
@@ -19,6 +20,7 @@ Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.
            --beta1 0.9 --beta2 0.95 --eps 1e-8 --grad-clip 1.0
 Logging:   --eval-every STEPS --eval-tokens N --checkpoint-every STEPS
 Other:     --seed N --backend auto|native|js --threads N --resume --json
+           --config FILE (a JSON training config, e.g. a run's config.json; flags override it)
 
 Writes RUN_DIR/config.json (resolved), metrics.jsonl, checkpoint.safetensors, tokenizer.json, summary.json.
 --resume continues a stopped or killed run bit-exactly (same backend). Ctrl-C checkpoints and stops.
@@ -59,8 +61,26 @@ export const TRAIN_FLAGS = {
   "weight-decay": { type: "string" }, beta1: { type: "string" }, beta2: { type: "string" }, eps: { type: "string" },
   "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
   "checkpoint-every": { type: "string" }, seed: { type: "string" }, backend: { type: "string" }, threads: { type: "string" },
-  resume: { type: "boolean" },
+  resume: { type: "boolean" }, config: { type: "string" },
 } as const;
+
+/** Reads a JSON training config file (a partial TrainConfigInput or a full resolved config.json). */
+export function readConfigFile(path: string): TrainConfigInput {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as TrainConfigInput;
+  } catch (e) {
+    throw new UserError(`cannot read --config ${path}: ${(e as Error).message.split("\n")[0]} (give a JSON file such as a run's config.json)`);
+  }
+}
+
+/** Merges flags over a config file: flags win, model fields merge field by field. */
+export function mergeConfig(base: TrainConfigInput, flags: TrainConfigInput): TrainConfigInput {
+  const out: TrainConfigInput = { ...base };
+  for (const [k, val] of Object.entries(flags)) if (val !== undefined && k !== "model") (out as Record<string, unknown>)[k] = val;
+  out.model = { ...(base.model ?? {}) };
+  for (const [k, val] of Object.entries(flags.model ?? {})) if (val !== undefined) (out.model as Record<string, unknown>)[k] = val;
+  return out;
+}
 
 /** Maps library errors that users cause to one-line UserErrors. */
 export function asUserError(e: unknown): never {
@@ -91,7 +111,7 @@ export const trainCommand: Command = {
     process.on("SIGINT", onSigint);
     try {
       const { config, summary } = await runTraining({
-        config: trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
+        config: v.config ? mergeConfig(readConfigFile(v.config as string), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
         shouldStop: () => stop,
         onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
           const info = backend.info();

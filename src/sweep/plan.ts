@@ -39,7 +39,7 @@ export interface PlanSpec {
 
 /** One run of a plan. */
 export interface PlannedRun {
-  /** Stable id: `<sweep>.<size>.<D>.<seed>` (e.g. demo.xs-3.d2m.s1337). */
+  /** Stable id: `<sweep>.<size>.d<tokens asked>.s<seed>` (e.g. demo.xs-3.d4m.s1337); isoflop runs use their D. */
   id: string;
   sweep: string;
   size: string;
@@ -96,9 +96,9 @@ export function makePlan(spec: PlanSpec): PlannedRun[] {
     const tokens = spec.tokens ?? [];
     if (tokens.length === 0) throw new PlanError(`plan ${spec.kind} needs a token budget (e.g. --tokens 2e6${spec.kind === "grid" ? ",4e6" : ""})`);
     if (spec.kind === "curves" && tokens.length > 1) throw new PlanError("plan curves takes one --tokens budget (use --plan grid for several)");
-    for (const D of tokens.map(round)) {
+    for (const asked of tokens) {
       for (const seed of spec.kind === "grid" ? seeds : seeds.slice(0, 1)) {
-        for (const s of sizes) runs.push(planned(spec, s, D, seed));
+        for (const s of sizes) runs.push(planned(spec, s, round(asked), seed, asked));
       }
     }
   } else {
@@ -111,7 +111,7 @@ export function makePlan(spec: PlanSpec): PlannedRun[] {
         const N = sizeParams(s, ladder.blockSize).nonEmbedding;
         const D = round(C / (6 * N));
         if (D / ladder.batchTokens < MIN_STEPS) continue;
-        runs.push({ ...planned(spec, s, D, seeds[0]), budget: C });
+        runs.push({ ...planned(spec, s, D, seeds[0], D), budget: C });
         any = true;
       }
       if (!any) {
@@ -128,7 +128,7 @@ export function makePlan(spec: PlanSpec): PlannedRun[] {
   return runs;
 }
 
-function planned(spec: PlanSpec, s: LadderSize, D: number, seed: number): PlannedRun {
+function planned(spec: PlanSpec, s: LadderSize, D: number, seed: number, asked: number): PlannedRun {
   const { ladder } = spec;
   const T = ladder.blockSize;
   const counts = sizeParams(s, T, spec.vocabSize);
@@ -147,7 +147,7 @@ function planned(spec: PlanSpec, s: LadderSize, D: number, seed: number): Planne
     ...spec.overrides,
   };
   return {
-    id: `${spec.sweep}.${s.name}.d${tokenTag(D)}.s${seed}`,
+    id: `${spec.sweep}.${s.name}.d${tokenTag(spec.kind === "isoflop" ? D : asked)}.s${seed}`,
     sweep: spec.sweep,
     size: s.name,
     config,

@@ -3,7 +3,7 @@
  * the resolved config and the loop state (step, tokens, data position, RNG). Written atomically (temp file + fsync +
  * rename), so a crash mid-write leaves the previous checkpoint intact; a truncated file is refused with a clear error.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { GPT } from "../model/gpt.js";
 import { readSafetensors, SafetensorsError, type StWriteTensor, writeSafetensors } from "../model/safetensors.js";
@@ -97,4 +97,25 @@ export function loadCheckpoint(dirOrFile: string): Checkpoint {
   const v = st.tensors.get("optim.v")?.data as Float32Array | undefined;
   const optimizer = m && v ? { m, v, step: Number(st.metadata.optimizerStep ?? state.step) } : null;
   return { config, state, weights, optimizer };
+}
+
+/** Reads only the loop state from a checkpoint's header (cheap: the tensors are not read); null if absent/damaged. */
+export function readCheckpointState(dir: string): LoopState | null {
+  const file = join(dir, CHECKPOINT_FILE);
+  if (!existsSync(file)) return null;
+  const fd = openSync(file, "r");
+  try {
+    const len = Buffer.alloc(8);
+    if (readSync(fd, len, 0, 8, 0) !== 8) return null;
+    const hlen = Number(len.readBigUInt64LE(0));
+    if (!(hlen > 0 && hlen < 1 << 30)) return null;
+    const header = Buffer.alloc(hlen);
+    if (readSync(fd, header, 0, hlen, 8) !== hlen) return null;
+    const meta = (JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, string> }).__metadata__;
+    return meta?.state ? (JSON.parse(meta.state) as LoopState) : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }

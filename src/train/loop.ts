@@ -226,9 +226,12 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   return summary;
 }
 
-/** Keeps only the metric rows with step ≤ `step` (after a resume, the curve continues exactly where it stopped). */
-function truncateMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
+/**
+ * Keeps only the metric rows with step ≤ `step` (after a resume, the curve continues exactly where it stopped).
+ * Returns the number of rows kept.
+ */
+export function truncateMetrics(path: string, step: number): number {
+  if (!existsSync(path)) return 0;
   const kept = readFileSync(path, "utf8")
     .split("\n")
     .filter((line) => {
@@ -240,4 +243,5 @@ function truncateMetrics(path: string, step: number): void {
       }
     });
   writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+  return kept.length;
 }

@@ -1,0 +1,163 @@
+/** `scaling-lab sweep` — plan and train a ladder of models into the lab store. */
+import { DataError } from "../data/errors.js";
+import { parseTokenCount } from "../data/mixture.js";
+import { LabError } from "../store/index.js";
+import { LadderError } from "../sweep/ladder.js";
+import { type Executor, LocalExecutor } from "../sweep/executor.js";
+import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.js";
+import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/sweep.js";
+import { TrainConfigError } from "../train/config.js";
+import { type Command, intFlag, parseFlags, printJson, UserError } from "./command.js";
+import { duration, Progress, si } from "./progress.js";
+
+const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, into the lab store
+
+Usage: scaling-lab sweep --plan curves|isoflop|grid --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
+                         [--tokens 2e6[,4e6]] [--budgets 1e13,3e13] [--seeds 1,2] [--sizes xs-1,xs-2]
+                         [--concurrency K] [--threads N] [--backend auto|native|js] [--dry-run] [--json]
+
+Plans:
+  curves   every size for the same --tokens budget; full learning curves → the L(C) frontier (Kaplan et al.)
+  isoflop  each --budgets C × every size with D = C / 6N (Chinchilla approach 2); sizes with < 20 steps dropped
+  grid     sizes × --tokens budgets × --seeds
+Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), tiny-test, or a .json file.
+
+Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints. --dry-run prints the
+plan (runs, FLOPs, epochs over the data) and the time it would take here, from a measured tokens/s of each size.
+
+Example:
+  scaling-lab prepare --source builtin --tokenizer bpe --vocab 2048 --out data/builtin-2k
+  scaling-lab sweep --plan curves --ladder cpu-xs --tokens 4e6 --data data/builtin-2k --sweep demo --dry-run`;
+
+function list(flag: string, v: unknown, parse: (s: string) => number): number[] | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return String(v).split(",").map((s) => parse(s.trim()));
+  } catch (e) {
+    throw new UserError(`--${flag}: ${(e as Error).message}`);
+  }
+}
+
+function flopsNumber(s: string): number {
+  const x = Number(s);
+  if (!(x > 0)) throw new Error(`"${s}" is not a positive number of FLOPs (write e.g. 1e13)`);
+  return x;
+}
+
+/** Maps the errors users cause in sweeps to one-line UserErrors. */
+export function sweepUserError(e: unknown): never {
+  if (e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError || e instanceof TrainConfigError) {
+    throw new UserError(e.message);
+  }
+  throw e;
+}
+
+/** Builds SweepOptions from parsed flags (shared with demo). */
+export function sweepOptionsFromFlags(v: Record<string, unknown>): SweepOptions {
+  const plan = (v.plan as string | undefined) ?? "curves";
+  if (!(PLAN_KINDS as readonly string[]).includes(plan)) throw new UserError(`unknown plan "${plan}" (use one of: ${PLAN_KINDS.join(", ")})`);
+  if (!v.data) throw new UserError("--data DIR is required (a prepared dataset: scaling-lab prepare --out DIR)");
+  const ladder = (v.ladder as string | undefined) ?? "cpu-xs";
+  const overrides: SweepOptions["overrides"] = {};
+  if (v.backend) overrides.backend = v.backend as string;
+  if (v["eval-every"]) overrides.evalEvery = intFlag("eval-every", v["eval-every"] as string, 1, 1);
+  if (v["eval-tokens"]) overrides.evalTokens = intFlag("eval-tokens", v["eval-tokens"] as string, 1, 1);
+  return {
+    lab: (v.lab as string | undefined) ?? "./lab",
+    sweep: (v.sweep as string | undefined) ?? `${plan}-${ladder.replace(/^.*\//, "").replace(/\.json$/, "")}`,
+    plan: plan as PlanKind,
+    ladder,
+    data: v.data as string,
+    tokens: list("tokens", v.tokens, (s) => parseTokenCount(s)),
+    budgets: list("budgets", v.budgets, flopsNumber),
+    seeds: list("seeds", v.seeds, (s) => {
+      const x = Number(s);
+      if (!Number.isInteger(x)) throw new Error(`"${s}" is not an integer seed`);
+      return x;
+    }),
+    sizes: v.sizes ? String(v.sizes).split(",").map((s) => s.trim()) : undefined,
+    overrides,
+  };
+}
+
+/** The local executor from flags. */
+export function executorFromFlags(v: Record<string, unknown>): Executor {
+  const ex = (v.executor as string | undefined) ?? "local";
+  if (ex !== "local") throw new UserError(`unknown executor "${ex}" (use local)`);
+  return new LocalExecutor({
+    concurrency: intFlag("concurrency", v.concurrency as string | undefined, 1, 1),
+    threads: v.threads ? intFlag("threads", v.threads as string, 1, 1) : undefined,
+    backend: v.backend as string | undefined,
+  });
+}
+
+/** Draws sweep progress: one bar over the sweep's FLOPs. */
+export function sweepProgress(progress: Progress) {
+  return (p: import("../sweep/executor.js").SweepProgress) => {
+    const rate = p.flopsThisProcess / Math.max(1e-9, p.elapsed);
+    const eta = rate > 0 ? (p.flopsTotal - p.flopsDone) / rate : NaN;
+    const a = p.active[0];
+    const cur = a ? ` ${a.id} step ${a.step} loss ${a.trainLoss.toFixed(3)}${a.valLoss !== undefined ? ` val ${a.valLoss.toFixed(3)}` : ""}` : "";
+    progress.update(p.flopsDone, p.flopsTotal, `runs ${p.runsDone}/${p.runsTotal}${cur}`, eta);
+  };
+}
+
+export const SWEEP_FLAGS = {
+  plan: { type: "string" }, ladder: { type: "string" }, data: { type: "string" }, sweep: { type: "string" },
+  lab: { type: "string" }, tokens: { type: "string" }, budgets: { type: "string" }, seeds: { type: "string" },
+  sizes: { type: "string" }, concurrency: { type: "string" }, threads: { type: "string" }, backend: { type: "string" },
+  executor: { type: "string" }, "dry-run": { type: "boolean" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
+} as const;
+
+export const sweepCommand: Command = {
+  name: "sweep",
+  summary: "plan and train a ladder of sizes (curves, isoflop, grid) into the lab store",
+  help: HELP,
+  async run(argv) {
+    const { values: v } = parseFlags("sweep", argv, SWEEP_FLAGS);
+    const opts = sweepOptionsFromFlags(v);
+    if (v["dry-run"]) {
+      const { runs } = (() => {
+        try {
+          return planSweep(opts);
+        } catch (e) {
+          return sweepUserError(e);
+        }
+      })();
+      const est = await estimatePlan(runs, (v.backend as string | undefined) ?? "auto");
+      const totals = planTotals(runs);
+      if (v.json) {
+        printJson({ sweep: opts.sweep, plan: opts.plan, ladder: opts.ladder, backend: est.backend, ...totals, estSeconds: est.totalSeconds, runs: est.rows });
+        return 0;
+      }
+      console.log(`sweep ${opts.sweep}: plan ${opts.plan} over ladder ${opts.ladder} (${est.backend} backend)`);
+      console.log(["run".padEnd(28), "N".padStart(8), "params".padStart(8), "D".padStart(8), "C (FLOP)".padStart(9), "epochs".padStart(7), "tok/s".padStart(8), "time".padStart(7)].join(" "));
+      for (const r of est.rows) {
+        console.log([r.id.padEnd(28), si(r.N).padStart(8), si(r.params).padStart(8), si(r.D).padStart(8), si(r.C).padStart(9), r.epochs.toFixed(2).padStart(7), si(r.tokensPerSec).padStart(8), duration(r.estSeconds).padStart(7)].join(" "));
+      }
+      console.log(`total: ${totals.runs} runs, ${si(totals.tokens)} tokens, ${si(totals.flops)}FLOP, about ${duration(est.totalSeconds)} here`);
+      return 0;
+    }
+    const progress = new Progress("sweep", process.stderr, Boolean(v.json), (x) => `${si(x)}FLOP`);
+    let stop = false;
+    const onSigint = () => {
+      stop = true;
+      progress.log("interrupt: the current run checkpoints and stops; re-run the same command to resume");
+    };
+    process.on("SIGINT", onSigint);
+    try {
+      const result = await runSweep(opts, executorFromFlags(v), {
+        onProgress: sweepProgress(progress),
+        log: (l) => progress.log(l),
+        shouldStop: () => stop,
+        onRunEnd: (run, o) => progress.log(`sweep: ${run.id} ${o.status}${run.finalValLoss !== null ? `, val loss ${run.finalValLoss.toFixed(4)}` : ""}${o.error ? `: ${o.error}` : ""}`),
+      }).catch(sweepUserError);
+      const failed = result.outcomes.filter((o) => o.status === "failed");
+      if (v.json) printJson({ sweep: result.sweep, lab: opts.lab, outcomes: result.outcomes, ...result.totals });
+      else console.log(`sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done${failed.length ? `, ${failed.length} failed` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`);
+      return failed.length ? 1 : 0;
+    } finally {
+      process.removeListener("SIGINT", onSigint);
+    }
+  },
+};
