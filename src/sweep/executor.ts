@@ -171,8 +171,9 @@ export class LocalExecutor implements Executor {
     let line = 0;
     if (ck) {
       hooks.log?.(`sweep: resuming ${run.id} from its checkpoint at step ${ck.step}`);
-      line = truncateMetrics(metricsPath, ck.step);
+      truncateMetrics(metricsPath, ck.step);
       lab.truncateMetrics(run.id, ck.step);
+      // line stays 0: the kept rows are (re-)recorded too (upserts), in case the store missed them
     } else if (existsSync(metricsPath)) {
       writeFileSync(metricsPath, "");
       lab.truncateMetrics(run.id, -1);
