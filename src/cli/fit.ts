@@ -4,6 +4,7 @@
  * optionally bootstrapped, with derived quantities and predictions. All math is in src/fit/.
  */
 import { readFileSync } from "node:fs";
+import { LabError, openLab } from "../store/index.js";
 import { type Command, type ParsedFlags, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import {
   type CsvPointOptions,
@@ -60,15 +61,41 @@ const csvSource: PointSource = {
   },
 };
 
-const sweepPlaceholder: PointSource = {
+/**
+ * Runs of a sweep in the lab store: learning-curve points (every validation of every run) for `frontier`, one point
+ * per finished run (final validation loss, tokens and FLOPs trained) for the other kinds. `--loss train` uses the
+ * training loss instead.
+ */
+const sweepSource: PointSource = {
   name: "sweep",
-  applies: (v) => v.sweep !== undefined || v.lab !== undefined,
-  async load() {
-    throw new UserError("reading runs from a lab (--sweep/--lab) is not available in this build; export the runs and use --csv FILE");
+  applies: (v) => v.sweep !== undefined,
+  async load(v) {
+    const sweep = v.sweep as string;
+    const labDir = (v.lab as string | undefined) ?? "./lab";
+    const loss = v.loss === "train" ? "train" : "val";
+    let lab;
+    try {
+      lab = openLab(labDir, { create: false });
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    try {
+      const kind = v._kind as string;
+      const raw = kind === "frontier" ? lab.frontierPoints(sweep, { loss }) : lab.runPoints(sweep, { loss });
+      const points: ScalingPoint[] = raw.map((p) => ({ N: p.N, D: p.D, C: p.C, loss: p.loss, run: p.run }));
+      const drop = intFlag("drop-highest", v["drop-highest"] as string | undefined, 0, 0);
+      const kept = drop > 0 ? [...points].sort((a, b) => a.loss - b.loss).slice(0, Math.max(0, points.length - drop)) : points;
+      return { points: kept, description: `sweep ${sweep} in ${labDir} (${kind === "frontier" ? "learning curves" : "finished runs"}, ${loss} loss)` };
+    } catch (e) {
+      if (e instanceof LabError) throw new UserError(e.message);
+      throw e;
+    } finally {
+      lab.close();
+    }
   },
 };
 
-const sources: PointSource[] = [csvSource, sweepPlaceholder];
+const sources: PointSource[] = [csvSource, sweepSource];
 
 /** Registers a point source; it is tried before the built-in ones (so a real `--sweep` source replaces the placeholder). */
 export function registerPointSource(source: PointSource): void {
@@ -89,7 +116,9 @@ Points:
                        column names (defaults: N/params/"model size", D/tokens, C/flops/compute, loss, run);
                        D = C/(6N) when only C is given, C = 6ND when only D is
   --drop-highest K     drop the K highest-loss points first
-  --sweep NAME --lab DIR   read runs from a lab (when the run store is available)
+  --sweep NAME [--lab DIR] [--loss val|train]
+                       read a sweep's runs from the lab store (default ./lab): frontier uses every logged
+                       validation point of every run; the other kinds one point per finished run
 
 Fit:
   --x C|N|D            power: the variable (default C)
@@ -134,6 +163,7 @@ export const fitCommand: Command = {
         "drop-highest": { type: "string" },
         sweep: { type: "string" },
         lab: { type: "string" },
+        loss: { type: "string" },
         x: { type: "string" },
         irreducible: { type: "boolean" },
         "huber-delta": { type: "string" },
@@ -178,7 +208,7 @@ export const fitCommand: Command = {
     let report: FitReport;
     let description: string;
     try {
-      const loaded = await source.load(values, requirements(kind, variable));
+      const loaded = await source.load({ ...values, _kind: kind }, requirements(kind, variable));
       description = loaded.description;
       report = await runFit(kind, loaded.points, {
         variable,
