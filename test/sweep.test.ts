@@ -87,9 +87,9 @@ test("a sweep trains every run once, and a re-run skips finished runs", async ()
   const lab = mkdtempSync(join(tmpdir(), "sl-lab-"));
   const opts: SweepOptions = { lab, sweep: "s1", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 24] };
   const r1 = await runSweep(opts, new LocalExecutor({ threads: 2, pollMs: 100 }));
-  assert.deepEqual(r1.outcomes.map((o) => o.status), ["done", "done", "done"]);
+  assert.deepEqual(r1.outcomes.map((o) => o.status), ["done", "done", "done", "done", "done"]);
   const r2 = await runSweep(opts, new LocalExecutor({ threads: 2 }));
-  assert.deepEqual(r2.outcomes.map((o) => o.status), ["skipped", "skipped", "skipped"]);
+  assert.deepEqual(r2.outcomes.map((o) => o.status), ["skipped", "skipped", "skipped", "skipped", "skipped"]);
   const l = openLab(lab);
   for (const run of l.listRuns({ sweep: "s1" })) {
     assert.equal(run.status, "done");

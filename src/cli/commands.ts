@@ -11,10 +11,11 @@ import { sampleCommand } from "./sample.js";
 import { scoreCommand } from "./score.js";
 import { sweepCommand } from "./sweep.js";
 import { predictCommand } from "./predict.js";
+import { demoCommand } from "./demo.js";
 import { prepareCommand } from "./prepare.js";
 import { runsCommand } from "./runs.js";
 import { evalCommand } from "./eval.js";
 import { contaminationCommand } from "./contamination.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand];
+export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand];

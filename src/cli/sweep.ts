@@ -7,6 +7,8 @@ import { type Executor, LocalExecutor } from "../sweep/executor.js";
 import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.js";
 import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/sweep.js";
 import { TrainConfigError } from "../train/config.js";
+import { FitError } from "../fit/index.js";
+import { PredictError } from "../sweep/predict.js";
 import { type Command, intFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
 
@@ -46,7 +48,10 @@ function flopsNumber(s: string): number {
 
 /** Maps the errors users cause in sweeps to one-line UserErrors. */
 export function sweepUserError(e: unknown): never {
-  if (e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError || e instanceof TrainConfigError) {
+  if (
+    e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError ||
+    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError
+  ) {
     throw new UserError(e.message);
   }
   throw e;
