@@ -3,18 +3,33 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "vecmath.h"
 
-/* Below this many elements (or multiply-adds) of work a kernel runs on the calling thread alone. */
-#define SL_SERIAL_WORK 16384L
-#define SL_MAX_THREADS 64
+/* Below this many elements (or multiply-adds / 16) of work a kernel runs on the calling thread alone. */
+#define SL_SERIAL_WORK 16384.0
+/* Elements of work per chunk for the memory-bound kernels. */
+#define SL_GRAIN 32768.0
+#define SL_MAX_CHUNKS 64L
 
-static void run(sl_pool *p, sl_pool_fn fn, void *ctx, double work) {
-  if (work < (double)SL_SERIAL_WORK || sl_pool_threads(p) == 1) fn(ctx, 0, 1);
-  else sl_pool_run(p, fn, ctx);
+static int serial(sl_pool *p, double work) { return work < SL_SERIAL_WORK || sl_pool_threads(p) == 1; }
+
+/* Chunks for `work` elements spread over `units` independent rows/items: about one chunk per SL_GRAIN elements,
+   at most one per unit and SL_MAX_CHUNKS. Depends only on the shape, so per-chunk partial sums are deterministic. */
+static long chunks_for(double work, long units) {
+  double c = ceil(work / SL_GRAIN);
+  long n = c > (double)SL_MAX_CHUNKS ? SL_MAX_CHUNKS : (long)c;
+  if (n > units) n = units;
+  return n < 1 ? 1 : n;
+}
+
+static void run(sl_pool *p, sl_pool_fn fn, void *ctx, long nchunks, double work) {
+  if (serial(p, work)) {
+    for (long i = 0; i < nchunks; i++) fn(ctx, i, nchunks);
+  } else {
+    sl_pool_run(p, fn, ctx, nchunks);
+  }
 }
 
 /* ------------------------------------------------------------------------------------------------ gemm */
@@ -32,12 +47,12 @@ typedef struct {
   long ldc;
 } gemm_args;
 
-static void gemm_serial(const gemm_args *g, long m0, long m1, long n0, long n1) {
+static void gemm_block(const gemm_args *g, long m0, long m1, long n0, long n1) {
   if (m1 <= m0 || n1 <= n0) return;
   const float *A = g->ta ? g->A + m0 : g->A + m0 * g->lda;
   const float *B = g->tb ? g->B + n0 * g->ldb : g->B + n0;
   float *C = g->C + m0 * g->ldc + n0;
-  if (g->K == 0) { /* C = beta C; BLAS would do the same, but not every BLAS accepts K = 0 */
+  if (g->K == 0) { /* C = beta C; not every BLAS accepts K = 0 */
     for (long i = 0; i < m1 - m0; i++)
       for (long j = 0; j < n1 - n0; j++) C[i * g->ldc + j] = g->beta == 0.0f ? 0.0f : g->beta * C[i * g->ldc + j];
     return;
@@ -46,24 +61,28 @@ static void gemm_serial(const gemm_args *g, long m0, long m1, long n0, long n1) 
               (int)(n1 - n0), (int)g->K, g->alpha, A, (int)g->lda, B, (int)g->ldb, g->beta, C, (int)g->ldc);
 }
 
-/* Part `tid` of `nt` of a product, split along the longer output side at multiples of 16. */
-static void gemm_part(const gemm_args *g, int tid, int nt) {
+/* Part `i` of `n` of a product, split along the longer output side at multiples of 16. */
+static void gemm_part(const gemm_args *g, long i, long n) {
   long lo, hi;
   if (g->M >= g->N) {
-    sl_split(g->M, tid, nt, 16, &lo, &hi);
-    gemm_serial(g, lo, hi, 0, g->N);
+    sl_split(g->M, i, n, 16, &lo, &hi);
+    gemm_block(g, lo, hi, 0, g->N);
   } else {
-    sl_split(g->N, tid, nt, 16, &lo, &hi);
-    gemm_serial(g, 0, g->M, lo, hi);
+    sl_split(g->N, i, n, 16, &lo, &hi);
+    gemm_block(g, 0, g->M, lo, hi);
   }
 }
 
-static void gemm_job(void *ctx, int tid, int nt) { gemm_part((const gemm_args *)ctx, tid, nt); }
+static void gemm_job(void *ctx, long i, long n) { gemm_part((const gemm_args *)ctx, i, n); }
+
+/* One part per thread: every part repacks the shared operand, so more parts would only add packing work. */
+static long gemm_chunks(sl_pool *p, double work) { return serial(p, work) ? 1 : sl_pool_threads(p); }
 
 void sl_gemm(sl_pool *p, int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
              const float *B, long ldb, float beta, float *C, long ldc) {
   gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
-  run(p, gemm_job, &g, (double)M * N * (K + 1) / 16.0);
+  double work = (double)M * N * (K + 1) / 16.0;
+  run(p, gemm_job, &g, gemm_chunks(p, work), work);
 }
 
 /* ------------------------------------------------------------------------------------------------ encoder */
@@ -75,10 +94,10 @@ typedef struct {
   long B, T, C;
 } enc_args;
 
-static void encoder_forward_job(void *ctx, int tid, int nt) {
+static void encoder_forward_job(void *ctx, long chunk, long n) {
   const enc_args *a = ctx;
   long lo, hi, C = a->C;
-  sl_split(a->B * a->T, tid, nt, 1, &lo, &hi);
+  sl_split(a->B * a->T, chunk, n, 1, &lo, &hi);
   for (long r = lo; r < hi; r++) {
     const float *w = a->wte + (long)a->inp[r] * C;
     const float *p = a->wpe + (r % a->T) * C;
@@ -91,14 +110,15 @@ static void encoder_forward_job(void *ctx, int tid, int nt) {
 void sl_encoder_forward(sl_pool *p, float *out, const int32_t *inp, const float *wte, const float *wpe, long B,
                         long T, long C) {
   enc_args a = {.out = out, .wte = wte, .wpe = wpe, .inp = inp, .B = B, .T = T, .C = C};
-  run(p, encoder_forward_job, &a, (double)B * T * C);
+  double work = (double)B * T * C;
+  run(p, encoder_forward_job, &a, chunks_for(work, B * T), work);
 }
 
-/* Each thread owns a slice of the channels, so the scatter-add into dwte has no races and a fixed order. */
-static void encoder_backward_job(void *ctx, int tid, int nt) {
+/* Each chunk owns a slice of the channels, so the scatter-add into dwte has no races and a fixed order. */
+static void encoder_backward_job(void *ctx, long chunk, long n) {
   const enc_args *a = ctx;
   long lo, hi, C = a->C, BT = a->B * a->T;
-  sl_split(C, tid, nt, 16, &lo, &hi);
+  sl_split(C, chunk, n, 16, &lo, &hi);
   if (hi <= lo) return;
   for (long r = 0; r < BT; r++) {
     const float *d = a->dout + r * C;
@@ -115,7 +135,8 @@ static void encoder_backward_job(void *ctx, int tid, int nt) {
 void sl_encoder_backward(sl_pool *p, float *dwte, float *dwpe, const float *dout, const int32_t *inp, long B,
                          long T, long C) {
   enc_args a = {.dwte = dwte, .dwpe = dwpe, .dout = dout, .inp = inp, .B = B, .T = T, .C = C};
-  run(p, encoder_backward_job, &a, C >= 32 ? (double)B * T * C : 0.0);
+  double work = (double)B * T * C;
+  run(p, encoder_backward_job, &a, chunks_for(work, (C + 15) / 16), work);
 }
 
 /* ------------------------------------------------------------------------------------------------ layernorm */
@@ -125,14 +146,14 @@ void sl_encoder_backward(sl_pool *p, float *dwte, float *dwpe, const float *dout
 typedef struct {
   float *out, *mean, *rstd, *dinp, *dweight, *dbias;
   const float *inp, *weight, *bias, *dout, *cmean, *crstd;
+  double *partial; /* per chunk: dweight (C) then dbias (C) */
   long N, C;
-  sl_pool *pool;
 } ln_args;
 
-static void layernorm_forward_job(void *ctx, int tid, int nt) {
+static void layernorm_forward_job(void *ctx, long chunk, long n) {
   const ln_args *a = ctx;
   long lo, hi, C = a->C;
-  sl_split(a->N, tid, nt, 1, &lo, &hi);
+  sl_split(a->N, chunk, n, 1, &lo, &hi);
   const float *w = a->weight, *b = a->bias;
   for (long r = lo; r < hi; r++) {
     const float *x = a->inp + r * C;
@@ -158,18 +179,18 @@ static void layernorm_forward_job(void *ctx, int tid, int nt) {
 void sl_layernorm_forward(sl_pool *p, float *out, float *mean, float *rstd, const float *inp, const float *weight,
                           const float *bias, long N, long C) {
   ln_args a = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .weight = weight, .bias = bias, .N = N, .C = C};
-  run(p, layernorm_forward_job, &a, (double)N * C);
+  double work = (double)N * C;
+  run(p, layernorm_forward_job, &a, chunks_for(work, N), work);
 }
 
-/* Rows are split over threads; each thread sums its dweight/dbias share in double in its own scratch, and the
-   caller adds the shares in thread order afterwards (deterministic for a given thread count). */
-static void layernorm_backward_job(void *ctx, int tid, int nt) {
+/* Rows are split into chunks; each chunk sums its dweight/dbias share in double, and the shares are added in chunk
+   order afterwards (deterministic: the chunking depends only on the shape). */
+static void layernorm_backward_job(void *ctx, long chunk, long n) {
   const ln_args *a = ctx;
   long lo, hi, C = a->C;
-  sl_split(a->N, tid, nt, 1, &lo, &hi);
-  double *acc = (double *)sl_pool_scratch(a->pool, tid, (size_t)(4 * C));
-  double *dw = acc, *db = acc + C;
-  memset(acc, 0, sizeof(double) * 2 * (size_t)C);
+  sl_split(a->N, chunk, n, 1, &lo, &hi);
+  double *dw = a->partial + chunk * 2 * C, *db = dw + C;
+  memset(dw, 0, sizeof(double) * 2 * (size_t)C);
   const float *w = a->weight;
   for (long r = lo; r < hi; r++) {
     const float *x = a->inp + r * C, *d = a->dout + r * C;
@@ -199,18 +220,21 @@ static void layernorm_backward_job(void *ctx, int tid, int nt) {
 int sl_layernorm_backward(sl_pool *p, float *dinp, float *dweight, float *dbias, const float *dout,
                           const float *inp, const float *weight, const float *mean, const float *rstd, long N,
                           long C) {
-  if (!sl_pool_reserve(p, (size_t)(4 * C))) return 0;
+  double work = (double)N * C;
+  long nch = chunks_for(work, N);
+  double *partial = sl_pool_scratch(p, sizeof(double) * 2 * (size_t)C * (size_t)nch);
+  if (!partial) return 0;
   ln_args a = {.dinp = dinp, .dweight = dweight, .dbias = dbias, .dout = dout, .inp = inp, .weight = weight,
-               .cmean = mean, .crstd = rstd, .N = N, .C = C, .pool = p};
-  int nt = ((double)N * C < (double)SL_SERIAL_WORK) ? 1 : sl_pool_threads(p);
-  if (nt == 1) layernorm_backward_job(&a, 0, 1);
-  else sl_pool_run(p, layernorm_backward_job, &a);
-  for (int t = 0; t < nt; t++) {
-    const double *acc = (const double *)sl_pool_scratch(p, t, (size_t)(4 * C));
-    for (long i = 0; i < C; i++) {
-      dweight[i] += (float)acc[i];
-      dbias[i] += (float)acc[C + i];
+               .cmean = mean, .crstd = rstd, .partial = partial, .N = N, .C = C};
+  run(p, layernorm_backward_job, &a, nch, work);
+  for (long i = 0; i < C; i++) {
+    double sw = 0.0, sb = 0.0;
+    for (long k = 0; k < nch; k++) {
+      sw += partial[k * 2 * C + i];
+      sb += partial[k * 2 * C + C + i];
     }
+    dweight[i] += (float)sw;
+    dbias[i] += (float)sb;
   }
   return 1;
 }
@@ -220,48 +244,50 @@ int sl_layernorm_backward(sl_pool *p, float *dinp, float *dweight, float *dbias,
 typedef struct {
   float *out, *dinp, *dweight, *dbias;
   const float *inp, *weight, *bias, *dout;
+  double *colsum; /* OC accumulators for dbias */
   long N, C, OC;
-  sl_pool *pool;
 } mm_args;
 
-/* out rows [lo, hi) = bias, then sgemm with beta = 1: OpenBLAS would otherwise spend the same pass zeroing C. */
-static void matmul_forward_job(void *ctx, int tid, int nt) {
+/* out part = bias, then sgemm with beta = 1: OpenBLAS would otherwise spend the same pass zeroing C. */
+static void matmul_forward_job(void *ctx, long chunk, long n) {
   const mm_args *a = ctx;
   long N = a->N, C = a->C, OC = a->OC;
   gemm_args g = {0, 1, N, OC, C, 1.0f, a->inp, C, a->weight, C, a->bias ? 1.0f : 0.0f, a->out, OC};
   long lo, hi;
   int rows = N >= OC;
-  sl_split(rows ? N : OC, tid, nt, 16, &lo, &hi);
+  sl_split(rows ? N : OC, chunk, n, 16, &lo, &hi);
   if (hi <= lo) return;
   if (a->bias) {
     long r0 = rows ? lo : 0, r1 = rows ? hi : N, c0 = rows ? 0 : lo, c1 = rows ? OC : hi;
     for (long r = r0; r < r1; r++) memcpy(a->out + r * OC + c0, a->bias + c0, sizeof(float) * (size_t)(c1 - c0));
   }
-  if (rows) gemm_serial(&g, lo, hi, 0, OC);
-  else gemm_serial(&g, 0, N, lo, hi);
+  if (rows) gemm_block(&g, lo, hi, 0, OC);
+  else gemm_block(&g, 0, N, lo, hi);
 }
 
 void sl_matmul_forward(sl_pool *p, float *out, const float *inp, const float *weight, const float *bias, long N,
                        long C, long OC) {
   mm_args a = {.out = out, .inp = inp, .weight = weight, .bias = bias, .N = N, .C = C, .OC = OC};
-  run(p, matmul_forward_job, &a, (double)N * C * OC / 16.0);
+  double work = (double)N * C * OC / 16.0;
+  run(p, matmul_forward_job, &a, gemm_chunks(p, work), work);
 }
 
-/* One job for the three products: dinp rows, dweight slices and dbias columns, each split over the threads. */
-static void matmul_backward_job(void *ctx, int tid, int nt) {
+/* One job for the three products: part `chunk` of dinp, of dweight and of the dbias columns. */
+static void matmul_backward_job(void *ctx, long chunk, long n) {
   const mm_args *a = ctx;
   long N = a->N, C = a->C, OC = a->OC, lo, hi;
   if (a->dinp) {
     gemm_args g = {0, 0, N, C, OC, 1.0f, a->dout, OC, a->weight, C, 0.0f, a->dinp, C};
-    gemm_part(&g, tid, nt);
+    gemm_part(&g, chunk, n);
   }
   gemm_args gw = {1, 0, OC, C, N, 1.0f, a->dout, OC, a->inp, C, 1.0f, a->dweight, C};
-  gemm_part(&gw, tid, nt);
+  gemm_part(&gw, chunk, n);
   if (a->dbias) {
-    sl_split(OC, tid, nt, 16, &lo, &hi);
+    sl_split(OC, chunk, n, 16, &lo, &hi);
     if (hi <= lo) return;
+    /* column sums in double; each chunk owns columns [lo, hi) of the shared accumulator */
+    double *acc = a->colsum + lo;
     long w = hi - lo;
-    double *acc = (double *)sl_pool_scratch(a->pool, tid, (size_t)(2 * OC));
     memset(acc, 0, sizeof(double) * (size_t)w);
     for (long r = 0; r < N; r++) {
       const float *d = a->dout + r * OC + lo;
@@ -273,11 +299,12 @@ static void matmul_backward_job(void *ctx, int tid, int nt) {
 }
 
 int sl_matmul_backward(sl_pool *p, float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                        const float *weight, long N, long C, long OC) {
+                       const float *weight, long N, long C, long OC) {
   mm_args a = {.dinp = dinp, .dweight = dweight, .dbias = dbias, .dout = dout, .inp = inp, .weight = weight,
-               .N = N, .C = C, .OC = OC, .pool = p};
-  if (dbias && !sl_pool_reserve(p, (size_t)(2 * OC))) return 0;
-  run(p, matmul_backward_job, &a, (double)N * C * OC / 8.0);
+               .N = N, .C = C, .OC = OC};
+  if (dbias && !(a.colsum = sl_pool_scratch(p, sizeof(double) * (size_t)OC))) return 0;
+  double work = (double)N * C * OC / 8.0;
+  run(p, matmul_backward_job, &a, gemm_chunks(p, work), work);
   return 1;
 }
 
@@ -329,16 +356,14 @@ typedef struct {
   float *out, *att, *dqkv, *scratch;
   const float *qkv, *dout, *catt;
   long B, T, C, NH;
-  atomic_long next;
 } att_args;
 
-static void attention_forward_job(void *ctx, int tid, int nt) {
-  (void)tid;
-  (void)nt;
-  att_args *a = ctx;
+static void attention_forward_job(void *ctx, long task, long ntasks) {
+  (void)ntasks;
+  const att_args *a = ctx;
   const long T = a->T, C = a->C, NH = a->NH, C3 = 3 * C, hs = C / NH, RB = att_block;
   const float scale = 1.0f / sqrtf((float)hs);
-  for (long task; (task = atomic_fetch_add(&a->next, 1)) < a->B * NH;) {
+  {
     long b = task / NH, h = task % NH;
     const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
     float *P = a->att + task * T * T;
@@ -356,17 +381,15 @@ static void attention_forward_job(void *ctx, int tid, int nt) {
 
 void sl_attention_forward(sl_pool *p, float *out, float *att, const float *qkv, long B, long T, long C, long NH) {
   att_args a = {.out = out, .att = att, .qkv = qkv, .B = B, .T = T, .C = C, .NH = NH};
-  atomic_init(&a.next, 0);
-  run(p, attention_forward_job, &a, B * NH > 1 ? (double)B * T * T * C : 0.0);
+  run(p, attention_forward_job, &a, B * NH, B * NH > 1 ? (double)B * T * T * C : 0.0);
 }
 
-static void attention_backward_job(void *ctx, int tid, int nt) {
-  (void)tid;
-  (void)nt;
-  att_args *a = ctx;
+static void attention_backward_job(void *ctx, long task, long ntasks) {
+  (void)ntasks;
+  const att_args *a = ctx;
   const long T = a->T, C = a->C, NH = a->NH, C3 = 3 * C, hs = C / NH, RB = att_block;
   const float scale = 1.0f / sqrtf((float)hs);
-  for (long task; (task = atomic_fetch_add(&a->next, 1)) < a->B * NH;) {
+  {
     long b = task / NH, h = task % NH;
     const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
     const float *P = a->catt + task * T * T;
@@ -408,8 +431,7 @@ void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float 
                            const float *att, long B, long T, long C, long NH) {
   att_args a = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .catt = att, .B = B, .T = T, .C = C,
                 .NH = NH};
-  atomic_init(&a.next, 0);
-  run(p, attention_backward_job, &a, B * NH > 1 ? (double)B * T * T * C : 0.0);
+  run(p, attention_backward_job, &a, B * NH, B * NH > 1 ? (double)B * T * T * C : 0.0);
 }
 
 /* ------------------------------------------------------------------------------------------------ elementwise */
@@ -423,7 +445,7 @@ typedef struct {
   long n;
 } ew_args;
 
-static void gelu_forward_job(void *ctx, int tid, int nt) {
+static void gelu_forward_job(void *ctx, long tid, long nt) {
   const ew_args *a = ctx;
   long lo, hi;
   sl_split(a->n, tid, nt, 64, &lo, &hi);
@@ -450,11 +472,11 @@ static void gelu_forward_job(void *ctx, int tid, int nt) {
 
 void sl_gelu_forward(sl_pool *p, float *out, const float *inp, long n) {
   ew_args a = {out, inp, NULL, n};
-  run(p, gelu_forward_job, &a, (double)n * 4);
+  run(p, gelu_forward_job, &a, chunks_for((double)n * 4, n), (double)n * 4);
 }
 
 /* dinp may alias dout: every element is read before it is written. */
-static void gelu_backward_job(void *ctx, int tid, int nt) {
+static void gelu_backward_job(void *ctx, long tid, long nt) {
   const ew_args *a = ctx;
   long lo, hi;
   sl_split(a->n, tid, nt, 64, &lo, &hi);
@@ -488,10 +510,10 @@ static void gelu_backward_job(void *ctx, int tid, int nt) {
 
 void sl_gelu_backward(sl_pool *p, float *dinp, const float *inp, const float *dout, long n) {
   ew_args a = {dinp, inp, dout, n};
-  run(p, gelu_backward_job, &a, (double)n * 4);
+  run(p, gelu_backward_job, &a, chunks_for((double)n * 4, n), (double)n * 4);
 }
 
-static void residual_job(void *ctx, int tid, int nt) {
+static void residual_job(void *ctx, long tid, long nt) {
   const ew_args *a = ctx;
   long lo, hi;
   sl_split(a->n, tid, nt, 64, &lo, &hi);
@@ -503,7 +525,7 @@ static void residual_job(void *ctx, int tid, int nt) {
 
 void sl_residual_forward(sl_pool *p, float *out, const float *a_, const float *b, long n) {
   ew_args a = {out, a_, b, n};
-  run(p, residual_job, &a, (double)n);
+  run(p, residual_job, &a, chunks_for((double)n, n), (double)n);
 }
 
 /* ------------------------------------------------------------------------------------------------ cross-entropy */
@@ -518,7 +540,7 @@ typedef struct {
 
 /* probs may alias logits: the target's logit is read first, then the row is overwritten in place.
    loss = logsumexp(row) - row[target]. */
-static void crossentropy_forward_job(void *ctx, int tid, int nt) {
+static void crossentropy_forward_job(void *ctx, long tid, long nt) {
   const ce_args *a = ctx;
   long lo, hi, V = a->V;
   sl_split(a->N, tid, nt, 1, &lo, &hi);
@@ -536,11 +558,11 @@ static void crossentropy_forward_job(void *ctx, int tid, int nt) {
 void sl_crossentropy_forward(sl_pool *p, float *losses, float *probs, const float *logits, const int32_t *targets,
                              long N, long V) {
   ce_args a = {.losses = losses, .probs = probs, .logits = logits, .targets = targets, .N = N, .V = V};
-  run(p, crossentropy_forward_job, &a, (double)N * V * 4);
+  run(p, crossentropy_forward_job, &a, chunks_for((double)N * V * 4, N), (double)N * V * 4);
 }
 
 /* dlogits may alias probs. */
-static void crossentropy_backward_job(void *ctx, int tid, int nt) {
+static void crossentropy_backward_job(void *ctx, long tid, long nt) {
   const ce_args *a = ctx;
   long lo, hi, V = a->V;
   sl_split(a->N, tid, nt, 1, &lo, &hi);
@@ -562,7 +584,7 @@ static void crossentropy_backward_job(void *ctx, int tid, int nt) {
 void sl_crossentropy_backward(sl_pool *p, float *dlogits, const float *probs, const int32_t *targets, float scale,
                               long N, long V) {
   ce_args a = {.dlogits = dlogits, .cprobs = probs, .targets = targets, .scale = scale, .N = N, .V = V};
-  run(p, crossentropy_backward_job, &a, (double)N * V);
+  run(p, crossentropy_backward_job, &a, chunks_for((double)N * V, N), (double)N * V);
 }
 
 /* ------------------------------------------------------------------------------------------------ optimizer */
@@ -570,13 +592,13 @@ void sl_crossentropy_backward(sl_pool *p, float *dlogits, const float *probs, co
 typedef struct {
   const float *x;
   long n;
-  double part[SL_MAX_THREADS];
+  double part[SL_MAX_CHUNKS];
 } ss_args;
 
-static void sum_squares_job(void *ctx, int tid, int nt) {
+static void sum_squares_job(void *ctx, long chunk, long nch) {
   ss_args *a = ctx;
   long lo, hi;
-  sl_split(a->n, tid, nt, 64, &lo, &hi);
+  sl_split(a->n, chunk, nch, 64, &lo, &hi);
   const float *x = a->x;
   double s = 0.0;
   /* float partial sums over short blocks, added into a double total: fast and accurate */
@@ -587,17 +609,15 @@ static void sum_squares_job(void *ctx, int tid, int nt) {
     for (long i = b0; i < b1; i++) f += x[i] * x[i];
     s += f;
   }
-  a->part[tid] = s;
+  a->part[chunk] = s;
 }
 
 double sl_sum_squares(sl_pool *p, const float *x, long n) {
   ss_args a = {.x = x, .n = n};
-  int nt = ((double)n < (double)SL_SERIAL_WORK * 4 || sl_pool_threads(p) == 1) ? 1 : sl_pool_threads(p);
-  if (nt > SL_MAX_THREADS) return NAN;
-  if (nt == 1) sum_squares_job(&a, 0, 1);
-  else sl_pool_run(p, sum_squares_job, &a);
+  long nch = chunks_for((double)n, n);
+  run(p, sum_squares_job, &a, nch, (double)n);
   double s = 0.0;
-  for (int t = 0; t < nt; t++) s += a.part[t];
+  for (long k = 0; k < nch; k++) s += a.part[k];
   return s;
 }
 
@@ -608,7 +628,7 @@ typedef struct {
   float clip, beta1, beta2, one_minus_b1, one_minus_b2, decay, step_size, inv_bc2, eps;
 } adamw_args;
 
-static void adamw_job(void *ctx, int tid, int nt) {
+static void adamw_job(void *ctx, long tid, long nt) {
   const adamw_args *a = ctx;
   long lo, hi;
   sl_split(a->n, tid, nt, 64, &lo, &hi);
@@ -640,5 +660,5 @@ void sl_adamw(sl_pool *p, float *param, const float *grad, float *m, float *v, l
                   .beta1 = (float)hp->beta1, .beta2 = (float)hp->beta2, .one_minus_b1 = (float)(1.0 - hp->beta1),
                   .one_minus_b2 = (float)(1.0 - hp->beta2), .decay = (float)(1.0 - hp->lr * hp->weight_decay),
                   .step_size = (float)(hp->lr / bc1), .inv_bc2 = (float)(1.0 / bc2), .eps = (float)hp->eps};
-  run(p, adamw_job, &a, (double)n * 2);
+  run(p, adamw_job, &a, chunks_for((double)n * 2, n), (double)n * 2);
 }

@@ -1,4 +1,4 @@
-/* Fork-join thread pool: see pool.h. */
+/* Fork-join thread pool with chunk claiming: see pool.h. */
 #define _GNU_SOURCE
 #include "pool.h"
 
@@ -16,30 +16,24 @@
 #define SL_PAUSE() ((void)0)
 #endif
 
-typedef struct {
-  float *ptr;
-  size_t cap; /* floats */
-} sl_scratch;
-
 struct sl_pool {
   int nthreads;
   long spin_ns;
   pthread_t *threads;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  atomic_uint gen;      /* bumped once per job */
-  atomic_int done;      /* workers finished with the current job */
-  atomic_int sleepers;  /* workers waiting on cv */
+  atomic_uint gen;     /* id of the latest job (never 0) */
+  atomic_uint open;    /* id of the job that workers may still join, 0 when none */
+  atomic_int active;   /* workers inside a job */
+  atomic_int sleepers; /* workers waiting on cv */
   atomic_int stop;
+  atomic_long next; /* next chunk to claim */
   sl_pool_fn fn;
   void *ctx;
-  sl_scratch *scratch;
+  long nchunks;
+  void *scratch;
+  size_t scratch_cap;
 };
-
-typedef struct {
-  sl_pool *pool;
-  int tid;
-} sl_worker_arg;
 
 static long now_ns(void) {
   struct timespec ts;
@@ -47,11 +41,16 @@ static long now_ns(void) {
   return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-static void *worker_main(void *arg_) {
-  sl_worker_arg arg = *(sl_worker_arg *)arg_;
-  free(arg_);
-  sl_pool *p = arg.pool;
-  unsigned seen = 0;
+static void claim_chunks(sl_pool *p) {
+  sl_pool_fn fn = p->fn;
+  void *ctx = p->ctx;
+  long n = p->nchunks;
+  for (long i; (i = atomic_fetch_add(&p->next, 1)) < n;) fn(ctx, i, n);
+}
+
+static void *worker_main(void *arg) {
+  sl_pool *p = arg;
+  unsigned seen = 1; /* the id before any job: a job published before this thread runs is still seen */
   for (;;) {
     unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
     if (g == seen) {
@@ -72,8 +71,9 @@ static void *worker_main(void *arg_) {
     }
     seen = g;
     if (atomic_load(&p->stop)) break;
-    p->fn(p->ctx, arg.tid, p->nthreads);
-    atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    atomic_fetch_add(&p->active, 1);
+    if (atomic_load(&p->open) == g) claim_chunks(p); /* else: the caller already finished that job */
+    atomic_fetch_sub(&p->active, 1);
   }
   return NULL;
 }
@@ -82,35 +82,29 @@ sl_pool *sl_pool_create(int nthreads, long spin_us) {
   if (nthreads < 1) nthreads = 1;
   sl_pool *p = calloc(1, sizeof *p);
   if (!p) return NULL;
-  p->nthreads = nthreads;
-  p->spin_ns = spin_us * 1000L;
-  p->scratch = calloc((size_t)nthreads, sizeof *p->scratch);
   p->threads = calloc((size_t)nthreads, sizeof *p->threads);
-  if (!p->scratch || !p->threads) goto fail;
+  if (!p->threads) {
+    free(p);
+    return NULL;
+  }
+  p->nthreads = 1;
+  p->spin_ns = spin_us * 1000L;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
-  atomic_init(&p->gen, 0);
-  atomic_init(&p->done, 0);
+  atomic_init(&p->gen, 1);
+  atomic_init(&p->open, 0);
+  atomic_init(&p->active, 0);
   atomic_init(&p->sleepers, 0);
   atomic_init(&p->stop, 0);
+  atomic_init(&p->next, 0);
   for (int t = 1; t < nthreads; t++) {
-    sl_worker_arg *a = malloc(sizeof *a);
-    if (!a) { p->nthreads = t; sl_pool_destroy(p); return NULL; }
-    a->pool = p;
-    a->tid = t;
-    if (pthread_create(&p->threads[t], NULL, worker_main, a) != 0) {
-      free(a);
-      p->nthreads = t;
+    if (pthread_create(&p->threads[t], NULL, worker_main, p) != 0) {
       sl_pool_destroy(p);
       return NULL;
     }
+    p->nthreads = t + 1;
   }
   return p;
-fail:
-  free(p->scratch);
-  free(p->threads);
-  free(p);
-  return NULL;
 }
 
 void sl_pool_destroy(sl_pool *p) {
@@ -118,14 +112,14 @@ void sl_pool_destroy(sl_pool *p) {
   if (p->nthreads > 1) {
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, 1);
-    atomic_fetch_add(&p->gen, 1);
+    unsigned g = atomic_load(&p->gen) + 1;
+    atomic_store(&p->gen, g ? g : 1);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     for (int t = 1; t < p->nthreads; t++) pthread_join(p->threads[t], NULL);
   }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
-  for (int t = 0; t < p->nthreads; t++) free(p->scratch[t].ptr);
   free(p->scratch);
   free(p->threads);
   free(p);
@@ -133,43 +127,40 @@ void sl_pool_destroy(sl_pool *p) {
 
 int sl_pool_threads(const sl_pool *p) { return p->nthreads; }
 
-void sl_pool_run(sl_pool *p, sl_pool_fn fn, void *ctx) {
-  int n = p->nthreads;
-  if (n == 1) {
-    fn(ctx, 0, 1);
+void sl_pool_run(sl_pool *p, sl_pool_fn fn, void *ctx, long nchunks) {
+  if (nchunks <= 0) return;
+  if (p->nthreads == 1 || nchunks == 1) {
+    for (long i = 0; i < nchunks; i++) fn(ctx, i, nchunks);
     return;
   }
   p->fn = fn;
   p->ctx = ctx;
-  atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-  atomic_fetch_add(&p->gen, 1); /* seq_cst: publishes fn/ctx and pairs with the sleepers check below */
+  p->nchunks = nchunks;
+  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+  unsigned g = atomic_load_explicit(&p->gen, memory_order_relaxed) + 1;
+  if (g == 0) g = 1;
+  atomic_store(&p->open, g); /* seq_cst: publishes fn/ctx/nchunks/next before any worker can join */
+  atomic_store(&p->gen, g);
   if (atomic_load(&p->sleepers) > 0) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
   }
-  fn(ctx, 0, n);
-  for (unsigned i = 1; atomic_load_explicit(&p->done, memory_order_acquire) < n - 1; i++) {
+  claim_chunks(p);
+  atomic_store(&p->open, 0); /* late workers now skip this job */
+  for (unsigned i = 1; atomic_load(&p->active) > 0; i++) {
     SL_PAUSE();
-    if ((i & 1023) == 0) sched_yield(); /* a worker may have been descheduled on a busy machine */
+    if ((i & 1023) == 0) sched_yield(); /* a worker inside a chunk may have been descheduled */
   }
 }
 
-int sl_pool_reserve(sl_pool *p, size_t floats) {
-  for (int t = 0; t < p->nthreads; t++) {
-    sl_scratch *s = &p->scratch[t];
-    if (s->cap >= floats) continue;
-    size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
-    float *q = aligned_alloc(64, bytes);
-    if (!q) return 0;
-    free(s->ptr);
-    s->ptr = q;
-    s->cap = floats;
-  }
-  return 1;
-}
-
-float *sl_pool_scratch(sl_pool *p, int tid, size_t floats) {
-  sl_scratch *s = &p->scratch[tid];
-  return s->cap >= floats ? s->ptr : NULL;
+void *sl_pool_scratch(sl_pool *p, size_t bytes) {
+  if (p->scratch_cap >= bytes) return p->scratch;
+  size_t cap = (bytes + 63) & ~(size_t)63;
+  void *q = aligned_alloc(64, cap);
+  if (!q) return NULL;
+  free(p->scratch);
+  p->scratch = q;
+  p->scratch_cap = cap;
+  return q;
 }
