@@ -16,6 +16,7 @@ import { prepareCommand } from "./prepare.js";
 import { runsCommand } from "./runs.js";
 import { evalCommand } from "./eval.js";
 import { contaminationCommand } from "./contamination.js";
+import { reportCommand } from "./report.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand];
+export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand, reportCommand];

@@ -14,7 +14,8 @@ Steps: prepare the built-in corpus (State of the Union addresses + Moby-Dick, of
 train the cpu-xs ladder (8 sizes, 12.8k–1.5M non-embedding parameters, the same tokens each) → predict the
 largest model's loss from the 7 others BEFORE training it → train it and score the prediction → fit the L(C)
 frontier to every learning curve (R²) → forecast, with the fitted law, the compute to halve the largest model's
-loss → write LAB/report/demo.json and demo.txt. Re-running reuses the prepared data and every finished run.
+loss → write LAB/report/demo.json, demo.txt and the report (index.html, every chart as SVG and PNG).
+Re-running reuses the prepared data and every finished run.
 
 --json ends the output with one JSON line: runs, wallSeconds, frontierR2, predictionErrorPct, and the rest.
 
@@ -54,6 +55,7 @@ export const demoCommand: Command = {
     } else {
       process.stdout.write("\n" + (await import("../sweep/demo.js")).demoSummary(result));
       console.log(`files: ${result.files.summary}, ${result.files.json}`);
+      console.log(`report: ${result.files.report}`);
     }
     return 0;
   },

@@ -13,6 +13,7 @@ import { runFit } from "../fit/index.js";
 import { type ForecastReport, powerComputeLaw, runForecast } from "../forecast/index.js";
 import { PF_DAY } from "../model/accounting.js";
 import { writeFileAtomic } from "../model/safetensors.js";
+import { writeReport } from "../report/index.js";
 import { openLab } from "../store/index.js";
 import { type ExecutorHooks, LocalExecutor } from "./executor.js";
 import { type HeldOutPrediction, predictHeldOut } from "./predict.js";
@@ -52,7 +53,8 @@ export interface DemoResult {
   /** The forecast from the fitted law, or why there is none (e.g. the law never reaches the target). */
   forecast: Pick<ForecastReport, "referenceLoss" | "targetLoss" | "computeMultiple" | "costUSD" | "yearWithinBudget" | "targetComputeFlops"> | { error: string };
   table: { run: string; N: number; D: number; C: number; finalValLoss: number | null; wallSeconds: number | null }[];
-  files: { json: string; summary: string };
+  /** The summary files and the report (LAB/report/index.html with every chart as SVG and PNG). */
+  files: { json: string; summary: string; report: string };
 }
 
 /** Runs the demo (see the module comment). */
@@ -136,12 +138,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
           }
         : { error: forecastError ?? "unknown" },
       table,
-      files: { json: join(lab, "report", "demo.json"), summary: join(lab, "report", "demo.txt") },
+      files: { json: join(lab, "report", "demo.json"), summary: join(lab, "report", "demo.txt"), report: join(lab, "report", "index.html") },
     };
     result.predictionErrorPct = result.prediction.errorPct;
     mkdirSync(join(lab, "report"), { recursive: true });
     writeFileAtomic(result.files.json, JSON.stringify(result, null, 2) + "\n");
     writeFileAtomic(result.files.summary, demoSummary(result));
+    log("demo: writing the report (charts as SVG and PNG, index.html)");
+    await writeReport({ lab, sweep: "demo", out: join(lab, "report"), costPerHour, log });
     return result;
   } finally {
     store.close();

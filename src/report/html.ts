@@ -1,0 +1,124 @@
+/**
+ * The self-contained HTML report: inline CSS and inline SVG charts (no scripts, no network), a summary of the
+ * key numbers, a note in place of every chart the data does not allow, and the runs table.
+ */
+import { num, powerEquation, si, usd, year } from "./format.js";
+import type { ReportData } from "./types.js";
+
+/** One chart as the page shows it: its inline SVG (ids already prefixed) or the note that replaces it. */
+export interface HtmlChart {
+  name: string;
+  title: string;
+  caption: string;
+  svg: string | null;
+  note: string | null;
+}
+
+/** Escapes text for HTML content and attribute values. */
+export function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+const CSS = `
+body{font-family:"DejaVu Sans",Verdana,Arial,Helvetica,sans-serif;margin:0;color:#1a1a1a;background:#fafafa}
+main{max-width:1000px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 4px} h2{font-size:18px;margin:0 0 8px}
+.meta{color:#555;font-size:13px;margin:0 0 18px}
+.summary{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 18px;margin-bottom:20px}
+.summary li{margin:4px 0}
+figure{background:#fff;border:1px solid #ddd;border-radius:6px;margin:0 0 20px;padding:14px}
+figure svg{max-width:100%;height:auto}
+figcaption{font-size:13px;color:#444;margin-top:6px}
+.note{background:#fff8e1;border:1px solid #f0d98c;border-radius:4px;padding:10px 12px;font-size:14px}
+table{border-collapse:collapse;background:#fff;font-size:13px;width:100%}
+th,td{border:1px solid #ddd;padding:4px 8px;text-align:right} th{background:#f0f0f0}
+td.l,th.l{text-align:left} code{font-size:90%}
+`;
+
+/** Builds the report page. */
+export function reportHtml(d: ReportData, charts: HtmlChart[]): string {
+  const title = d.sweep ? `Scaling report: sweep ${d.sweep}` : "Scaling report";
+  const meta = [
+    `lab <code>${esc(d.lab)}</code>`,
+    d.plan ? `plan ${esc(d.plan)}` : "",
+    d.ladder ? `ladder ${esc(d.ladder)}` : "",
+    `generated ${esc(d.generated.replace("T", " ").replace(/\.\d+Z$/, " UTC"))}`,
+  ].filter(Boolean).join(" · ");
+  const others = d.sweeps.filter((s) => s !== d.sweep);
+  const body = [
+    `<h1>${esc(title)}</h1>`,
+    `<p class="meta">${meta}</p>`,
+    summaryHtml(d),
+    ...charts.map(chartHtml),
+    runsTableHtml(d),
+    others.length
+      ? `<p class="meta">Other sweeps in this lab: ${others.map((s) => `<code>${esc(s)}</code>`).join(", ")} — report one with <code>scaling-lab report --sweep NAME</code>.</p>`
+      : "",
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${body.join("\n")}
+</main>
+</body>
+</html>
+`;
+}
+
+function summaryHtml(d: ReportData): string {
+  const items: string[] = [];
+  const done = d.runs.filter((r) => r.status === "done").length;
+  items.push(d.runs.length ? `${d.runs.length} runs, ${done} finished` : "No runs yet: run <code>scaling-lab demo</code> or <code>scaling-lab sweep</code> in this lab.");
+  if (d.frontier.ok) {
+    const f = d.frontier.data;
+    items.push(`Compute frontier: <b>${esc(powerEquation(f.law, "C", "FLOP"))}</b>, R² = ${num(f.r2, 3)} on ${f.envelope.length} envelope points`);
+  }
+  if (d.paramsLaw.ok) items.push(`L(N): <b>${esc(powerEquation(d.paramsLaw.data.law, "N"))}</b>, R² = ${num(d.paramsLaw.data.r2, 3)}`);
+  if (d.prediction.ok) {
+    const p = d.prediction.data;
+    const iv = p.interval ? ` [${num(p.interval[0])}, ${num(p.interval[1])}] (${Math.round(p.level * 100)}%)` : "";
+    items.push(
+      `Held-out prediction of ${esc(p.run)}: ${num(p.predicted)}${iv}` +
+        (p.actual !== null ? `; actual ${num(p.actual)}, error ${num(p.errorPct!, 2)}%` : "; not trained yet"),
+    );
+  }
+  if (d.forecast.ok) {
+    const f = d.forecast.data;
+    const r = f.result;
+    items.push(
+      `Forecast: loss ${num(r.referenceLoss, 3)} → ${num(r.targetLoss, 3)} needs ${num(r.computeMultiple, 3)}× the largest run's compute ` +
+        `(${si(r.targetFlops)}FLOP), ${usd(r.costUSD)} at today's prices (${usd(f.costPerHour)}/hour); within a ${usd(f.budgetUSD)} budget ` +
+        (r.yearsToBudget > 0 ? `in ${year(r.yearWithinBudget)}` : "already") + ` (prices halving every ${num(f.halvingMonths, 3)} months)`,
+    );
+  }
+  return `<section class="summary"><ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul></section>`;
+}
+
+function chartHtml(c: HtmlChart): string {
+  if (!c.svg) {
+    return `<figure id="chart-${esc(c.name)}"><h2>${esc(c.title)}</h2><div class="note">${esc(c.note ?? "no data")}</div><figcaption>${esc(c.caption)}</figcaption></figure>`;
+  }
+  const note = c.note ? `<div class="note">${esc(c.note)}</div>` : "";
+  return `<figure id="chart-${esc(c.name)}"><h2>${esc(c.title)}</h2>${c.svg}${note}<figcaption>${esc(c.caption)} ` +
+    `Files: <a href="${esc(c.name)}.svg">${esc(c.name)}.svg</a>, <a href="${esc(c.name)}.png">${esc(c.name)}.png</a>.</figcaption></figure>`;
+}
+
+function runsTableHtml(d: ReportData): string {
+  if (d.runs.length === 0) return "";
+  const head = ["run", "size", "status", "N", "D", "C (FLOP)", "step", "val loss", "time"];
+  const rows = d.runs.map((r) => [
+    `<td class="l">${esc(r.id)}</td>`, `<td class="l">${esc(r.size)}</td>`, `<td class="l">${esc(r.status)}</td>`,
+    `<td>${si(r.N)}</td>`, `<td>${si(r.tokensDone || r.D)}</td>`, `<td>${si(r.flopsDone || r.C)}</td>`,
+    `<td>${r.lastStep ?? "–"}</td>`, `<td>${r.finalValLoss !== null ? r.finalValLoss.toFixed(4) : "–"}</td>`,
+    `<td>${r.wallSeconds !== null ? `${Math.round(r.wallSeconds)} s` : "–"}</td>`,
+  ].join(""));
+  return `<h2>Runs</h2><table><thead><tr>${head.map((h, i) => `<th${i < 3 ? ' class="l"' : ""}>${h}</th>`).join("")}</tr></thead>` +
+    `<tbody>${rows.map((r) => `<tr>${r}</tr>`).join("")}</tbody></table>`;
+}
