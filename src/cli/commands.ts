@@ -17,6 +17,7 @@ import { runsCommand } from "./runs.js";
 import { evalCommand } from "./eval.js";
 import { contaminationCommand } from "./contamination.js";
 import { reportCommand } from "./report.js";
+import { serveCommand } from "./serve.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand, reportCommand];
+export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand, reportCommand, serveCommand];

@@ -1,0 +1,114 @@
+/**
+ * The dashboard's read-only view of a lab while sweeps write to it: opens the store read-only (once lab.sqlite
+ * exists), keeps each run's metric rows cached until its heartbeat moves (the sweep writes metrics about every
+ * second), and caches the report data of a sweep until one of its runs finishes or an eval is recorded.
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type CollectOptions, collectReport } from "../report/data.js";
+import { toReportRun } from "../report/data.js";
+import type { ReportData, ReportRun } from "../report/types.js";
+import { LAB_DB_FILE, type Lab, type MetricRecord, type RunRecord, openLab } from "../store/index.js";
+
+/** A run as the dashboard's runs table and live charts see it. */
+export interface LiveRun extends ReportRun {
+  sweep: string | null;
+  heartbeat: string | null;
+}
+
+/** The lab's state for the page: sweeps and runs (with their last logged step). */
+export interface LabSnapshot {
+  dir: string;
+  /** Whether lab.sqlite exists yet. */
+  exists: boolean;
+  sweeps: string[];
+  runs: LiveRun[];
+}
+
+/** A read-only, caching view of one lab directory. */
+export class LabWatcher {
+  /** Absolute lab directory. */
+  readonly dir: string;
+  private lab: Lab | null = null;
+  private readonly metricsCache = new Map<string, { key: string; rows: MetricRecord[] }>();
+  private readonly reportCache = new Map<string, { key: string; data: Promise<ReportData> }>();
+  private readonly reportOptions: CollectOptions;
+
+  constructor(dir: string, reportOptions: CollectOptions = {}) {
+    this.dir = resolve(dir);
+    this.reportOptions = reportOptions;
+  }
+
+  /** The open store, or null while the lab has no database yet. */
+  store(): Lab | null {
+    if (!this.lab && existsSync(join(this.dir, LAB_DB_FILE))) this.lab = openLab(this.dir, { readonly: true });
+    return this.lab;
+  }
+
+  /** Sweeps and runs now (every run of the lab, each with its sweep). */
+  snapshot(): LabSnapshot {
+    const lab = this.store();
+    if (!lab) return { dir: this.dir, exists: false, sweeps: [], runs: [] };
+    const records = lab.listRuns();
+    const runs = records.map((r) => {
+      const rows = this.rows(lab, r);
+      const last = rows.at(-1);
+      return {
+        ...toReportRun(lab, r), sweep: r.sweep, heartbeat: r.heartbeat,
+        lastStep: last?.step ?? null, lastTrainLoss: last && Number.isFinite(last.trainLoss) ? last.trainLoss : null,
+      };
+    });
+    const known = new Set(records.map((r) => r.id));
+    for (const id of this.metricsCache.keys()) if (!known.has(id)) this.metricsCache.delete(id);
+    return { dir: this.dir, exists: true, sweeps: lab.listSweeps().map((s) => s.name), runs };
+  }
+
+  /** A run's metric rows after `after` (all with -1), or null when there is no such run. */
+  metrics(id: string, after = -1): MetricRecord[] | null {
+    const lab = this.store();
+    const run = lab?.getRun(id);
+    if (!lab || !run) return null;
+    return this.rows(lab, run).filter((m) => m.step > after);
+  }
+
+  /** A run record, or undefined. */
+  run(id: string): RunRecord | undefined {
+    return this.store()?.getRun(id);
+  }
+
+  /**
+   * The report data of a sweep (default the newest), recomputed only when a run of it changes status or final
+   * loss, or an eval is recorded. Throws ReportError for an unknown sweep.
+   */
+  async report(sweep?: string): Promise<ReportData | null> {
+    const lab = this.store();
+    if (!lab) return null;
+    const name = sweep ?? lab.listSweeps().at(-1)?.name;
+    const runs = name ? lab.listRuns({ sweep: name }) : lab.listRuns();
+    const evals = name ? lab.listEvals({ sweep: name }).length : 0;
+    const key = JSON.stringify([runs.map((r) => [r.id, r.status, r.finalValLoss, r.tokensDone > 0]), evals]);
+    const cacheKey = name ?? "";
+    const hit = this.reportCache.get(cacheKey);
+    if (hit && hit.key === key) return hit.data;
+    const data = collectReport(lab, { ...this.reportOptions, sweep: name });
+    this.reportCache.set(cacheKey, { key, data });
+    data.catch(() => this.reportCache.delete(cacheKey));
+    return data;
+  }
+
+  /** Closes the store. */
+  close(): void {
+    this.lab?.close();
+    this.lab = null;
+  }
+
+  private rows(lab: Lab, r: RunRecord): MetricRecord[] {
+    // every metrics write moves the heartbeat and usually tokensDone; a resume's truncation moves both too
+    const key = `${r.heartbeat}|${r.tokensDone}|${r.status}`;
+    const hit = this.metricsCache.get(r.id);
+    if (hit && hit.key === key) return hit.rows;
+    const rows = lab.metrics(r.id);
+    this.metricsCache.set(r.id, { key, rows });
+    return rows;
+  }
+}
