@@ -264,6 +264,50 @@ describe("native sgemm split over threads", { skip }, () => {
   });
 });
 
+describe("native thread pool", { skip }, () => {
+  // The fused kernels' reductions are chunked by shape, not by thread, so they are bit-identical for any thread
+  // count; sgemm itself is not (OpenBLAS's edge kernels depend on where the split falls), hence only dbias here.
+  test("kernel reductions give identical bits with 1, 2 and 3 threads", () => {
+    const rng = new Rng(9);
+    const N = 700, C = 96, n = 300_001;
+    const inp = randn(rng, N * C), w = randn(rng, C), b = randn(rng, C), dout = randn(rng, N * C), g = randn(rng, n);
+    const wm = randn(rng, C * C);
+    const results: Float32Array[][] = [];
+    for (const threads of [1, 2, 3]) {
+      const nb = loadNativeBackend({ threads });
+      if (nb instanceof Error) throw nb;
+      try {
+        const out = new Float32Array(N * C), mean = new Float32Array(N), rstd = new Float32Array(N);
+        nb.layernormForward(out, mean, rstd, inp, w, b, N, C);
+        const dinp = new Float32Array(N * C), dw = new Float32Array(C), db = new Float32Array(C), ss = new Float32Array(1);
+        nb.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+        nb.sumSquares(ss, g, n);
+        const dwm = new Float32Array(C * C), dbm = new Float32Array(C);
+        nb.matmulBackward(null, dwm, dbm, dout, inp, wm, N, C, C);
+        results.push([out, dinp, dw, db, ss, dbm]);
+      } finally {
+        nb.dispose();
+      }
+    }
+    for (let k = 1; k < results.length; k++) {
+      results[k].forEach((arr, i) => assert.deepEqual(arr, results[0][i], `output ${i} differs between 1 and ${k + 1} threads`));
+    }
+  });
+
+  test("pools start and stop cleanly, also right after creation", () => {
+    const x = new Float32Array(200_000).fill(1), out = new Float32Array(1);
+    for (let i = 0; i < 40; i++) {
+      const nb = loadNativeBackend({ threads: 2 + (i % 3) });
+      if (nb instanceof Error) throw nb;
+      if (i % 2 === 0) {
+        nb.sumSquares(out, x, x.length);
+        assert.equal(out[0], 200_000);
+      }
+      nb.dispose();
+    }
+  });
+});
+
 describe("native backend rejects bad input with an Error", { skip }, () => {
   test("wrong buffer lengths, types and shapes", () => {
     const nb = nativeBackend();
