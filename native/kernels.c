@@ -317,37 +317,51 @@ static long att_block = 64;
 void sl_set_attention_block(long rb) { att_block = rb > 0 ? rb : 64; }
 long sl_get_attention_block(void) { return att_block; }
 
-/* row[0..len) = softmax(row[0..len)); row[len..zero_end) = 0. Returns log(sum(exp(row))) of the input. */
+/* row[0..len) = softmax(row[0..len)); row[len..zero_end) = 0. Returns log(sum(exp(row))) of the input.
+   The ragged end of a row (len is t + 1 in causal attention) goes through masked loads and stores, so every
+   element takes the vector path. */
 static float softmax_row(float *row, long len, long zero_end) {
-  long i = 0;
-  float mx = -INFINITY;
 #ifdef SL_HAVE_AVX2
-  if (len >= 8) {
-    __m256 vm = _mm256_set1_ps(-INFINITY);
-    for (; i + 8 <= len; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(row + i));
-    mx = sl_hmax8(vm);
+  static const int32_t ramp[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const long full = len & ~7L, rest = len - full;
+  const __m256i tail = _mm256_loadu_si256((const __m256i *)(ramp + 8 - rest)); /* first `rest` lanes set */
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+  __m256 vm = ninf;
+  for (long i = 0; i < full; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(row + i));
+  __m256 last = ninf;
+  if (rest) {
+    last = _mm256_blendv_ps(ninf, _mm256_maskload_ps(row + full, tail), _mm256_castsi256_ps(tail));
+    vm = _mm256_max_ps(vm, last);
   }
-#endif
-  for (; i < len; i++) mx = row[i] > mx ? row[i] : mx;
-  float sum = 0.0f;
-  i = 0;
-#ifdef SL_HAVE_AVX2
-  __m256 vs = _mm256_setzero_ps(), vmx = _mm256_set1_ps(mx);
-  for (; i + 8 <= len; i += 8) {
+  const float mx = sl_hmax8(vm);
+  const __m256 vmx = _mm256_set1_ps(mx);
+  __m256 vs = _mm256_setzero_ps();
+  for (long i = 0; i < full; i += 8) {
     __m256 e = sl_exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), vmx));
     _mm256_storeu_ps(row + i, e);
     vs = _mm256_add_ps(vs, e);
   }
-  sum = sl_hsum8(vs);
-#endif
-  for (; i < len; i++) {
+  __m256 elast = _mm256_setzero_ps();
+  if (rest) {
+    elast = _mm256_and_ps(sl_exp8(_mm256_sub_ps(last, vmx)), _mm256_castsi256_ps(tail));
+    vs = _mm256_add_ps(vs, elast);
+  }
+  const float sum = sl_hsum8(vs);
+  const __m256 inv = _mm256_set1_ps(1.0f / sum);
+  for (long i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv));
+  if (rest) _mm256_maskstore_ps(row + full, tail, _mm256_mul_ps(elast, inv));
+#else
+  float mx = -INFINITY;
+  for (long i = 0; i < len; i++) mx = row[i] > mx ? row[i] : mx;
+  float sum = 0.0f;
+  for (long i = 0; i < len; i++) {
     float e = sl_expf(row[i] - mx);
     row[i] = e;
     sum += e;
   }
   float inv = 1.0f / sum;
-#pragma omp simd
-  for (long j = 0; j < len; j++) row[j] *= inv;
+  for (long i = 0; i < len; i++) row[i] *= inv;
+#endif
   if (zero_end > len) memset(row + len, 0, sizeof(float) * (size_t)(zero_end - len));
   return mx + logf(sum);
 }
