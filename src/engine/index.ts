@@ -1,6 +1,6 @@
 /**
  * Backend selection: `createBackend("auto")` prefers the native addon and falls back to the portable js backend
- * with a one-line notice on stderr; `"native"` and `"js"` ask for one explicitly.
+ * with a one-line notice on stderr; `"native"`, `"js"` and `"webgpu"` (a GPU through WebGPU) ask for one explicitly.
  */
 import type { AnyBackend } from "./backend.js";
 import { JsBackend } from "./js.js";
@@ -9,7 +9,7 @@ export type { AdamWStep, AnyBackend, Backend, BackendInfo } from "./backend.js";
 export { JsBackend, clipScale } from "./js.js";
 
 /** Backend names a user can pass to `--backend`. */
-export const BACKEND_NAMES = ["auto", "native", "js"] as const;
+export const BACKEND_NAMES = ["auto", "native", "js", "webgpu"] as const;
 /** A backend name (see {@link BACKEND_NAMES}). */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
@@ -29,10 +29,15 @@ let nativeNoticeShown = false;
 
 /**
  * Creates a backend by name. `auto` tries `native` and falls back to `js` (printing one line to stderr once);
- * `native` throws {@link BackendUnavailableError} when the addon cannot load.
+ * `native` throws {@link BackendUnavailableError} when the addon cannot load, `webgpu` when no GPU adapter exists.
  */
 export async function createBackend(name: string = "auto", opts: { threads?: number; quiet?: boolean } = {}): Promise<AnyBackend> {
   if (name === "js") return new JsBackend();
+  if (name === "webgpu") {
+    const modPath = "./webgpu/backend.js";
+    const mod = (await import(modPath)) as { createWebGpuBackend(): Promise<AnyBackend> };
+    return mod.createWebGpuBackend();
+  }
   if (name !== "native" && name !== "auto") {
     throw new BackendUnavailableError(`unknown backend "${name}" (use one of: ${BACKEND_NAMES.join(", ")})`);
   }
