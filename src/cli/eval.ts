@@ -4,7 +4,7 @@
  * table or JSON and, with --lab, go to the run store.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { EvalError, type EvalResult, type EvalTask, evaluateTasks, listTasks, resolveTasks } from "../evals/index.js";
 import { paramCounts } from "../model/accounting.js";
@@ -205,7 +205,7 @@ export const evalCommand: Command = {
           throw labUserError(e);
         }
         for (const run of runs) {
-          const dir = join(lab!.runsDir, run.id);
+          const dir = resolve(lab!.dir, run.dir);
           if (existsSync(join(dir, "checkpoint.safetensors"))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
           else process.stderr.write(`eval: skipping run ${run.id} (${run.status}, no checkpoint yet)\n`);
         }
@@ -213,7 +213,7 @@ export const evalCommand: Command = {
       } else {
         const model = str("model")!;
         const inLab = lab && !existsSync(model) ? lab.getRun(model) : undefined;
-        if (inLab) targets.push({ id: inLab.id, path: join(lab!.runsDir, inLab.id), C: inLab.flopsDone || inLab.C, D: inLab.tokensDone || inLab.D });
+        if (inLab) targets.push({ id: inLab.id, path: resolve(lab!.dir, inLab.dir), C: inLab.flopsDone || inLab.C, D: inLab.tokensDone || inLab.D });
         else targets.push({ id: model, path: model, C: null, D: null });
       }
       const all: ModelEvalResult[] = [];
