@@ -46,7 +46,7 @@ export function fixtureRows(N: number, from: number, to: number, last = to): Met
     const tokens = step * BATCH;
     const loss = fixtureLoss(N, tokens, step);
     const row: MetricRecord = {
-      step, tokens, flops: 6 * N * tokens, lr: 1e-3, trainLoss: loss + 0.02 * Math.cos(step), gradNorm: 1, elapsed: step * 0.05, tokensPerSec: 20000,
+      step, tokens, flops: 6 * N * tokens, lr: 1e-3, trainLoss: loss + 0.02 * Math.cos(step), gradNorm: 1, elapsed: step * 60, tokensPerSec: 20,
     };
     if (step % 5 === 0 || step === last) row.valLoss = loss;
     rows.push(row);

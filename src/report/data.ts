@@ -94,7 +94,9 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
   const isoflop = plan === "isoflop" ? collectIsoflop(finished) : null;
   const prediction = sweep ? await collectPrediction(lab, sweep.name, plan, finished, labelOf, opts) : { ok: false as const, note: noRuns };
   const evals = collectEvals(lab, sweep?.name, records, labelOf);
-  const forecast = collectForecast(frontier, records, now, opts);
+  // a run still training has no wall time yet: its last logged step says how long it has trained
+  const seconds = new Map(records.map((r) => [r.id, r.wallSeconds ?? metrics.get(r.id)!.at(-1)?.elapsed ?? 0]));
+  const forecast = collectForecast(frontier, records, seconds, now, opts);
   return {
     lab: lab.dir,
     generated: now.toISOString(),
@@ -283,12 +285,14 @@ function collectEvals(lab: Lab, sweep: string | undefined, records: RunRecord[],
   return { ok: true, data: { points: points.sort((a, b) => a.series.localeCompare(b.series) || a.C - b.C) } };
 }
 
-function collectForecast(frontier: Section<FrontierData>, records: RunRecord[], now: Date, opts: CollectOptions): Section<ForecastData> {
+function collectForecast(
+  frontier: Section<FrontierData>, records: RunRecord[], seconds: Map<string, number>, now: Date, opts: CollectOptions,
+): Section<ForecastData> {
   if (!frontier.ok) return { ok: false, note: "no forecast: it extrapolates the frontier fit, which is missing" };
   const trained = records.filter((r) => r.status !== "failed" && r.flopsDone > 0);
   const ref = trained.reduce((a, b) => (b.flopsDone > a.flopsDone ? b : a));
   const costPerHour = opts.costPerHour ?? 0.1;
-  const costUSD = Math.max(1e-6, ((ref.wallSeconds ?? 0) / 3600) * costPerHour);
+  const costUSD = Math.max(1e-6, ((seconds.get(ref.id) ?? 0) / 3600) * costPerHour);
   const year = decimalYear(now);
   const { law } = frontier.data;
   try {

@@ -91,6 +91,11 @@ export async function startServer(opts: ServeOptions): Promise<Dashboard> {
     const path = url.pathname;
     const q = url.searchParams;
     if (path === "/" || path === "/index.html") return sendFile(req, res, join(web, "index.html"));
+    if (path === "/favicon.ico") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (path.startsWith("/static/")) return sendFile(req, res, safeFile(web, path.slice("/static/".length)));
     if (path.startsWith("/vendor/")) return sendFile(req, res, vendor[path.slice("/vendor/".length)] ?? null);
     if (path.startsWith("/js/")) return sendFile(req, res, PAGE_MODULES[path.slice("/js/".length)] ?? null);
