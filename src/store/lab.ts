@@ -543,21 +543,34 @@ export class Lab {
     return s;
   }
 
-  /** Runs fn, turning "database is locked/busy" into the one-line LabError("locked"). */
+  /**
+   * Runs fn, retrying it while SQLite reports the database busy and the busy timeout has not passed (some busy
+   * cases, e.g. two processes creating the same lab, skip SQLite's busy handler), then turning a persistent
+   * busy/locked error into the one-line LabError("locked"). Inside a transaction the error is rethrown as it is,
+   * so that the outermost call retries the whole transaction.
+   */
   private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      if (isBusyError(e)) {
-        throw new LabError(
-          "locked",
-          `the lab database ${this.file} is locked by another process (still busy after ${this.busyTimeoutMs / 1000} s); wait for it to finish or stop it, then retry`,
-        );
+    const start = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return fn();
+      } catch (e) {
+        if (isBusyError(e)) {
+          if (this.db.inTransaction) throw e;
+          if (Date.now() - start < this.busyTimeoutMs) {
+            sleepMs(Math.min(50, 1 + attempt * 2));
+            continue;
+          }
+          throw new LabError(
+            "locked",
+            `the lab database ${this.file} is locked by another process (still busy after ${this.busyTimeoutMs / 1000} s); wait for it to finish or stop it, then retry`,
+          );
+        }
+        if (sqliteCode(e) === "SQLITE_READONLY") {
+          throw new LabError("invalid", `the lab ${this.file} is open read-only (or the file is not writable); open it for writing`);
+        }
+        throw e;
       }
-      if (sqliteCode(e) === "SQLITE_READONLY") {
-        throw new LabError("invalid", `the lab ${this.file} is open read-only (or the file is not writable); open it for writing`);
-      }
-      throw e;
     }
   }
 
@@ -671,6 +684,11 @@ function toEval(r: EvalRow): EvalRecord {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** Blocks this thread for `ms` milliseconds (the store is synchronous, like better-sqlite3). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
 function now(): string {
   return new Date().toISOString();
