@@ -16,8 +16,9 @@ import { prepareCommand } from "./prepare.js";
 import { runsCommand } from "./runs.js";
 import { evalCommand } from "./eval.js";
 import { contaminationCommand } from "./contamination.js";
+import { workerCommand } from "./worker.js";
 import { reportCommand } from "./report.js";
 import { serveCommand } from "./serve.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand, reportCommand, serveCommand];
+export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand, workerCommand, reportCommand, serveCommand];

@@ -4,6 +4,8 @@ import { parseTokenCount } from "../data/mixture.js";
 import { LabError } from "../store/index.js";
 import { LadderError } from "../sweep/ladder.js";
 import { type Executor, LocalExecutor } from "../sweep/executor.js";
+import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
+import { RedisUrlError } from "../sweep/redis-connection.js";
 import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.js";
 import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/sweep.js";
 import { TrainConfigError } from "../train/config.js";
@@ -17,6 +19,7 @@ const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, 
 Usage: scaling-lab sweep --plan curves|isoflop|grid --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
                          [--tokens 2e6[,4e6]] [--budgets 1e13,3e13] [--seeds 1,2] [--sizes xs-1,xs-2]
                          [--concurrency K] [--threads N] [--backend auto|native|js] [--dry-run] [--json]
+                         [--executor local|redis://HOST:6379]  (redis: runs go to scaling-lab worker processes)
 
 Plans:
   curves   every size for the same --tokens budget; full learning curves → the L(C) frontier (Kaplan et al.)
@@ -50,7 +53,7 @@ function flopsNumber(s: string): number {
 export function sweepUserError(e: unknown): never {
   if (
     e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError ||
-    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError
+    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError || e instanceof RedisExecutorError
   ) {
     throw new UserError(e.message);
   }
@@ -85,10 +88,18 @@ export function sweepOptionsFromFlags(v: Record<string, unknown>): SweepOptions 
   };
 }
 
-/** The local executor from flags. */
+/** The executor from flags: local (default), or redis://host:port (workers on other machines). */
 export function executorFromFlags(v: Record<string, unknown>): Executor {
   const ex = (v.executor as string | undefined) ?? "local";
-  if (ex !== "local") throw new UserError(`unknown executor "${ex}" (use local)`);
+  if (/^rediss?:\/\//.test(ex)) {
+    try {
+      return new RedisExecutor({ url: ex });
+    } catch (e) {
+      if (e instanceof RedisUrlError) throw new UserError(`--executor: ${e.message}`);
+      throw e;
+    }
+  }
+  if (ex !== "local") throw new UserError(`unknown executor "${ex}" (use local, or redis://HOST:6379 for workers on other machines)`);
   return new LocalExecutor({
     concurrency: intFlag("concurrency", v.concurrency as string | undefined, 1, 1),
     threads: v.threads ? intFlag("threads", v.threads as string, 1, 1) : undefined,
