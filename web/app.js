@@ -207,14 +207,18 @@ async function loadReport() {
   for (const c of charts) {
     const fig = document.createElement("figure");
     fig.id = `fit-${c.name}`;
-    const h = document.createElement("h3");
-    h.textContent = c.title;
     const div = document.createElement("div");
     div.className = "chart";
-    fig.append(h, div);
+    if (c.spec) {
+      fig.append(div); // the chart carries its own title
+      jobs.push(render(div, c.spec));
+    } else {
+      const h = document.createElement("h3");
+      h.textContent = c.title;
+      fig.append(h, div);
+      note(div, c.note);
+    }
     figures.push(fig);
-    if (c.spec) jobs.push(render(div, c.spec));
-    else note(div, c.note);
   }
   fits.replaceChildren(...figures);
   await Promise.all(jobs);

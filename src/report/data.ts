@@ -92,7 +92,9 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
     .map((r) => ({ run: r.id, label: labelOf.get(r.id)!, N: r.N, D: r.tokensDone, C: r.flopsDone, loss: r.finalValLoss! }));
   const paramsLaw = collectParamsLaw(finished, plan, noRuns);
   const isoflop = plan === "isoflop" ? collectIsoflop(finished) : null;
-  const prediction = sweep ? await collectPrediction(lab, sweep.name, plan, finished, labelOf, opts) : { ok: false as const, note: noRuns };
+  const prediction = sweep
+    ? await collectPrediction(lab, sweep.name, plan, finished, labelOf, opts)
+    : { ok: false as const, note: records.length ? "no held-out prediction: it is made within a sweep, and these runs belong to none" : noRuns };
   const evals = collectEvals(lab, sweep?.name, records, labelOf);
   // a run still training has no wall time yet: its last logged step says how long it has trained
   const seconds = new Map(records.map((r) => [r.id, r.wallSeconds ?? metrics.get(r.id)!.at(-1)?.elapsed ?? 0]));

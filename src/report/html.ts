@@ -106,7 +106,8 @@ function chartHtml(c: HtmlChart): string {
     return `<figure id="chart-${esc(c.name)}"><h2>${esc(c.title)}</h2><div class="note">${esc(c.note ?? "no data")}</div><figcaption>${esc(c.caption)}</figcaption></figure>`;
   }
   const note = c.note ? `<div class="note">${esc(c.note)}</div>` : "";
-  return `<figure id="chart-${esc(c.name)}"><h2>${esc(c.title)}</h2>${c.svg}${note}<figcaption>${esc(c.caption)} ` +
+  // the chart carries its own title
+  return `<figure id="chart-${esc(c.name)}">${c.svg}${note}<figcaption>${esc(c.caption)} ` +
     `Files: <a href="${esc(c.name)}.svg">${esc(c.name)}.svg</a>, <a href="${esc(c.name)}.png">${esc(c.name)}.png</a>.</figcaption></figure>`;
 }
 
