@@ -35,6 +35,9 @@ Flags:
 Columns: shape is nLayer·nEmbd·nHead (ctx blockSize); N = non-embedding parameters; D = planned tokens;
 C = planned training FLOPs; "final val"/"best val" are validation losses in nats/token; wall = training time.
 
+Several processes may use one lab at once; a write waits up to 10 s (SCALING_LAB_BUSY_TIMEOUT_MS) for another
+process's lock. Listing never waits for writers.
+
 Examples:
   scaling-lab runs --lab lab --sweep cpu-xs-curves
   scaling-lab runs --csv > runs.csv

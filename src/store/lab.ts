@@ -42,7 +42,10 @@ export interface OpenLabOptions {
   create?: boolean;
   /** Open read-only (never creates or migrates; for dashboards and reports). Default false. */
   readonly?: boolean;
-  /** busy_timeout in ms: how long a statement waits for another process's lock. Default 10,000. */
+  /**
+   * busy_timeout in ms: how long a statement waits for another process's lock. Default: the environment variable
+   * SCALING_LAB_BUSY_TIMEOUT_MS if set, else 10,000.
+   */
   busyTimeoutMs?: number;
 }
 
@@ -131,7 +134,7 @@ export class Lab {
     const file = join(dir, LAB_DB_FILE);
     const readonly = opts.readonly ?? false;
     const create = (opts.create ?? true) && !readonly;
-    const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    const busyTimeoutMs = opts.busyTimeoutMs ?? envBusyTimeout() ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (existsSync(dir) && !statSync(dir).isDirectory()) {
       throw new LabError("invalid", `--lab ${dirGiven} is a file, not a directory; pass a directory`);
     }
@@ -178,10 +181,11 @@ export class Lab {
       }
       return;
     }
-    db.pragma("journal_mode = WAL");
+    // Only a lab that is new or old takes the write lock here, so opening never waits for another process's writes.
+    if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    migrate(db, file);
+    if (version < SCHEMA_VERSION) migrate(db, file);
     mkdirSync(this.runsDir, { recursive: true });
   }
 
@@ -684,6 +688,13 @@ function toEval(r: EvalRow): EvalRecord {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** SCALING_LAB_BUSY_TIMEOUT_MS as a whole number of ms, or undefined when unset or invalid. */
+function envBusyTimeout(): number | undefined {
+  const raw = process.env.SCALING_LAB_BUSY_TIMEOUT_MS;
+  const ms = raw === undefined || raw === "" ? NaN : Number(raw);
+  return Number.isInteger(ms) && ms >= 0 ? ms : undefined;
+}
 
 /** Blocks this thread for `ms` milliseconds (the store is synchronous, like better-sqlite3). */
 function sleepMs(ms: number): void {
