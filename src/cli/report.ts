@@ -28,6 +28,7 @@ Flags:
 Example:
   scaling-lab report --lab lab --out lab/report && xdg-open lab/report/index.html`;
 
+/** The `report` command. */
 export const reportCommand: Command = {
   name: "report",
   summary: "HTML report of a sweep with every chart as SVG and PNG (offline)",

@@ -25,6 +25,7 @@ Stop it with Ctrl-C.
 Example:
   scaling-lab sweep --lab lab --ladder cpu-xs & scaling-lab serve --lab lab   # then open http://127.0.0.1:${DEFAULT_PORT}/`;
 
+/** The `serve` command. */
 export const serveCommand: Command = {
   name: "serve",
   summary: "live dashboard: runs, live loss curves, fits, forecast sliders, samples",
@@ -40,7 +41,8 @@ export const serveCommand: Command = {
     const host = (v.host as string | undefined) ?? "127.0.0.1";
     let dash;
     try {
-      dash = await startServer({ lab, port, host, log: (l) => process.stderr.write(l + "\n") });
+      // one bootstrap thread: the fits must not compete with a sweep training on the same cores
+      dash = await startServer({ lab, port, host, report: { workers: 1 }, log: (l) => process.stderr.write(l + "\n") });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EADDRINUSE") throw new UserError(`port ${port} on ${host} is in use; choose another with --port (0 picks a free one)`);

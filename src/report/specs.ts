@@ -26,8 +26,9 @@ export type VlSpec = Record<string, unknown>;
 /** The font stack of every chart (DejaVu Sans is the one the PNG renderer loads). */
 export const FONT = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif";
 
-/** Plot size in pixels (the legend adds to the width). */
+/** Plot width in pixels (the legend adds to it). */
 export const CHART_WIDTH = 560;
+/** Plot height in pixels (the title adds to it). */
 export const CHART_HEIGHT = 340;
 
 /** One chart of the report: its spec, or the note shown instead. */
