@@ -257,7 +257,8 @@ export function forecastLawSpec(f: ForecastData): VlSpec {
     { data: { values: [{ C: r.targetFlops, loss: r.targetLoss }] }, mark: { type: "point", filled: true, size: 120, color: "#d62728" }, encoding: { x, y } },
     {
       data: { values: [{ C: r.targetFlops, loss: r.targetLoss, text: targetText }] },
-      mark: { type: "text", align: "right", dx: -10, dy: -12, fontSize: 11.5, color: "#b01c1c" },
+      // below the target line, left of the point: the falling law line is above it there
+      mark: { type: "text", align: "right", baseline: "top", dx: -10, dy: 8, fontSize: 11.5, color: "#b01c1c" },
       encoding: { x, y, text: { field: "text" } },
     },
   ]);
