@@ -131,7 +131,9 @@ export async function evaluateTask(model: GPT<object, object>, tokenizer: Tokeni
   }
   const maxShots = Math.max(...options.shots);
   const { test, pool } = task.split(options.n, seed, maxShots > 0 ? (options.poolSize ?? 1000) : 0);
-  if (test.length === 0) throw new EvalError(`${task.name} has no test items; give a task with more items`);
+  if (test.length === 0) {
+    throw new EvalError(`${task.name} has no test items left after setting aside ${pool.length} demonstrations; give a task file with more distinct contexts or use --shots 0`);
+  }
   const results: EvalResult[] = [];
   for (const shots of options.shots) {
     const t0 = performance.now();

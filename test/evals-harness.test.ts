@@ -1,0 +1,199 @@
+/**
+ * The few-shot harness on a REAL checkpoint: a tiny GPT trained here for a few seconds on the arithmetic stream
+ * (bytes tokenizer). Checks that one batched forward gives the same verdict as greedy decoding and the same
+ * log-likelihood as the model's own per-token losses, that padding and batching change nothing, that the trained
+ * model beats its initialisation, truncation reporting, the CLI contract (`eval --json` prints one object), the
+ * run-store recording (--lab, --sweep) and one-line errors for bad input.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { bytesTokenizer, saveTokenizer } from "../src/data/index.js";
+import { createBackend, type AnyBackend } from "../src/engine/index.js";
+import { arithmeticTokens, buildExamples, evaluateTask, resolveTask, scoreExamples } from "../src/evals/index.js";
+import { GPT } from "../src/model/gpt.js";
+import { generate } from "../src/model/sample.js";
+import { openLab } from "../src/store/index.js";
+import { resolveTrainConfig } from "../src/train/config.js";
+import { loadModel } from "../src/train/load-model.js";
+import { train } from "../src/train/loop.js";
+import { TokenWindows } from "../src/train/token-data.js";
+import { repoRoot } from "./helpers.js";
+
+const cli = join(repoRoot, "dist/src/cli/main.js");
+let work = "";
+let runDir = "";
+let backend: AnyBackend;
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), "sl-evals-h-"));
+  runDir = join(work, "run");
+  backend = await createBackend("js");
+  const tok = bytesTokenizer();
+  const config = resolveTrainConfig(
+    {
+      data: "(memory)", model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 96 }, tokens: 16 * 96 * 60, batchTokens: 16 * 96,
+      microBatch: 16, lr: 5e-3, evalEvery: 60, evalTokens: 1536, checkpointEvery: 60, seed: 3, backend: "js",
+    },
+    tok.vocabSize,
+  );
+  const data = new TokenWindows(
+    arithmeticTokens(tok, { tasks: ["2da"], problems: 4000, seed: 1 }),
+    arithmeticTokens(tok, { tasks: ["2da"], problems: 100, seed: 2 }),
+    tok.vocabSize,
+    5,
+  );
+  await train(config, data, { outDir: runDir, backend });
+  saveTokenizer(tok, join(runDir, "tokenizer.json"));
+});
+
+after(() => {
+  backend?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("one batched forward pass agrees with greedy decoding and with the model's per-token losses", async () => {
+  const { model, tokenizer } = loadModel(runDir, backend);
+  const task = resolveTask("arithmetic-2da");
+  const { test: items, pool } = task.split(24, 7, 100);
+  const examples = buildExamples(task, tokenizer, items, pool, 1, 7, model.config.blockSize + 1);
+  const batched = await scoreExamples(model, examples);
+  const single = await scoreExamples(model, examples, { maxBatch: 1 });
+  let correct = 0;
+  for (let i = 0; i < examples.length; i++) {
+    const { tokens, completionStart } = examples[i];
+    const completion = tokens.slice(completionStart);
+    assert.ok(Math.abs(batched[i].logLikelihood - single[i].logLikelihood) < 1e-4, "padding and batching change nothing");
+    assert.equal(batched[i].correct, single[i].correct);
+    const greedy = await generate(model, tokens.slice(0, completionStart), { maxTokens: completion.length, temperature: 0, topK: 0, topP: 1, seed: 0 });
+    assert.equal(batched[i].correct, greedy.join(",") === completion.join(","), `item ${i}: exact match ⇔ greedy decode reproduces the completion`);
+    if (batched[i].correct) correct++;
+    const T = tokens.length - 1;
+    const y = new Int32Array(T).fill(-1);
+    for (let p = completionStart; p < tokens.length; p++) y[p - 1] = tokens[p];
+    const r = await model.forward(Int32Array.from(tokens.slice(0, T)), y, 1, T);
+    assert.equal(r.count, completion.length);
+    assert.ok(Math.abs(-r.loss! * r.count - batched[i].logLikelihood) < 1e-3, `item ${i}: log-likelihood = −Σ cross-entropy`);
+  }
+  // the trained model outscores its random initialisation by a wide margin
+  const init = new GPT(backend, model.config, 99);
+  const initScores = await scoreExamples(init, examples);
+  const mean = (xs: { logLikelihood: number }[]) => xs.reduce((a, s) => a + s.logLikelihood, 0) / xs.length;
+  assert.ok(mean(batched) > mean(initScores) + 5, `trained ${mean(batched).toFixed(2)} vs init ${mean(initScores).toFixed(2)} nats`);
+  assert.ok(correct >= 0);
+});
+
+test("evaluateTask reports accuracy, log-likelihood and truncation per shot count", async () => {
+  const { model, tokenizer } = loadModel(runDir, backend);
+  const results = await evaluateTask(model, tokenizer, resolveTask("arithmetic-2da"), { shots: [0, 1, 8], n: 40, seed: 3 });
+  assert.deepEqual(results.map((r) => r.shots), [0, 1, 8]);
+  for (const r of results) {
+    assert.equal(r.task, "arithmetic-2da");
+    assert.equal(r.n, 40);
+    assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+    assert.ok(Math.abs(r.stderr - Math.sqrt((r.accuracy * (1 - r.accuracy)) / 40)) < 1e-12);
+    assert.ok(Number.isFinite(r.meanLogLikelihood) && r.meanLogLikelihood < 0);
+    assert.ok(r.meanTokens <= 97);
+  }
+  assert.equal(results[0].meanShots, 0);
+  assert.equal(results[1].meanShots, 1);
+  assert.equal(results[1].truncatedFraction, 0);
+  // 8 demonstrations of ~33 bytes cannot fit a 96-token context: the oldest were dropped
+  assert.ok(results[2].meanShots >= 1 && results[2].meanShots < 3, `meanShots ${results[2].meanShots}`);
+  assert.equal(results[2].truncatedFraction, 1);
+});
+
+test("CLI contract: eval --json prints one JSON object; several results keep the first's keys plus results[]", () => {
+  const one = run(["eval", "--model", runDir, "--task", "arithmetic-2da", "--shots", "1", "--n", "20", "--json", "--backend", "js"]);
+  assert.equal(one.status, 0, one.stderr);
+  const lines = one.stdout.trim().split("\n");
+  assert.equal(lines.length, 1);
+  const obj = JSON.parse(lines[0]);
+  assert.equal(obj.task, "arithmetic-2da");
+  assert.equal(obj.shots, 1);
+  assert.equal(obj.n, 20);
+  assert.ok(typeof obj.accuracy === "number" && obj.accuracy >= 0 && obj.accuracy <= 1);
+  assert.ok(typeof obj.meanLogLik === "number" && obj.N > 0 && obj.C > 0);
+
+  const many = run(["eval", "--model", runDir, "--task", "arithmetic-2da,arithmetic-1dc", "--shots", "0,1", "--n", "10", "--json", "--backend", "js"]);
+  assert.equal(many.status, 0, many.stderr);
+  const m = JSON.parse(many.stdout.trim());
+  assert.equal(m.results.length, 4);
+  assert.deepEqual(m.results.map((r: { task: string; shots: number }) => `${r.task}/${r.shots}`), ["arithmetic-2da/0", "arithmetic-2da/1", "arithmetic-1dc/0", "arithmetic-1dc/1"]);
+  assert.equal(m.task, "arithmetic-2da");
+  assert.equal(m.shots, 0);
+
+  const table = run(["eval", "--model", runDir, "--task", "reversed-words", "--shots", "0", "--n", "5", "--backend", "js"]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /reversed-words\s+0\s+5\s+\d+\.\d%/);
+});
+
+test("results go to the run store: one model with --lab, every run of a sweep with --sweep", () => {
+  const labDir = join(work, "lab");
+  const lab = openLab(labDir);
+  try {
+    lab.ensureSweep({ name: "emergence" });
+    for (const id of ["small", "also-small"]) {
+      const dir = join(labDir, "runs", id);
+      cpSync(runDir, dir, { recursive: true });
+      lab.importRunFolder(id, dir, { sweep: "emergence" });
+    }
+  } finally {
+    lab.close();
+  }
+  const swept = run(["eval", "--sweep", "emergence", "--lab", labDir, "--task", "arithmetic-2da", "--shots", "0,1", "--n", "8", "--json", "--backend", "js"]);
+  assert.equal(swept.status, 0, swept.stderr);
+  const s = JSON.parse(swept.stdout.trim());
+  assert.equal(s.sweep, "emergence");
+  assert.deepEqual(s.results.map((r: { model: string }) => r.model).sort(), ["also-small", "also-small", "small", "small"]);
+  assert.ok(s.results.every((r: { C: number }) => r.C > 0));
+  const byPath = run(["eval", "--model", runDir, "--lab", labDir, "--task", "arithmetic-2ds", "--shots", "0", "--n", "6", "--backend", "js"]);
+  assert.equal(byPath.status, 0, byPath.stderr);
+  const check = openLab(labDir, { readonly: true });
+  try {
+    const evals = check.listEvals({ sweep: "emergence" });
+    assert.equal(evals.length, 4);
+    assert.ok(evals.every((e) => e.task === "arithmetic-2da" && e.n === 8 && e.accuracy !== null && e.meanLogLik !== null));
+    assert.equal(check.listEvals({ task: "arithmetic-2ds" })[0].model, runDir);
+  } finally {
+    check.close();
+  }
+  const missing = run(["eval", "--sweep", "nope", "--lab", labDir, "--task", "arithmetic-2da"]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /no sweep "nope" .* known sweeps: emergence/);
+});
+
+test("bad input gives one-line errors: unknown task, shots that do not fit, empty task file", () => {
+  const long = join(work, "long.jsonl");
+  const ctx = (i: number) => `Item ${String(i).padStart(2, "0")}. Read this carefully: ` + "word ".repeat(9) + "and answer:";
+  writeFileSync(long, Array.from({ length: 20 }, (_, i) => JSON.stringify({ context: ctx(i), completion: ` ${i}` })).join("\n"));
+  const empty = join(work, "empty.jsonl");
+  writeFileSync(empty, "");
+  const cases: [string[], RegExp][] = [
+    [["--task", "arithmetic-7da"], /unknown task "arithmetic-7da"; use one of arithmetic-2da/],
+    [["--task", long, "--shots", "2"], /--shots 2 does not fit long in the model's 96-token context: not even one demonstration fits; use --shots 0/],
+    [["--task", empty], /task file .*empty.jsonl has no items; each line must be/],
+    [["--task", "arithmetic-2da", "--n", "0"], /--n must be an integer ≥ 1/],
+    [["--task", "arithmetic-2da", "--shots", "1,x"], /--shots must be integers ≥ 0/],
+    [["--task", "arithmetic-2da", "--n", "6000"], /arithmetic-2da has only \d+ distinct evaluation problems; use --n \d+ or less/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run(["eval", "--model", runDir, "--backend", "js", ...args]);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+  }
+  const ok0 = run(["eval", "--model", runDir, "--backend", "js", "--task", long, "--shots", "0", "--n", "5", "--json"]);
+  assert.equal(ok0.status, 0, ok0.stderr);
+  const c = run(["contamination", "--task", "arithmetic-2da", "--data", join(work, "nothing")]);
+  assert.equal(c.status, 2);
+  assert.match(c.stderr, /has no manifest.json; run scaling-lab prepare/);
+});
