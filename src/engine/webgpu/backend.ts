@@ -38,7 +38,9 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
   readonly name = "webgpu";
   /** The runtime (device, recorder); exposed for benchmarks and tests. */
   readonly rt: Runtime;
-  private readonly policy: GemmPolicy;
+  private policy: GemmPolicy;
+  /** Host reads so far (a training step makes two: the losses and the gradient norm). */
+  readCount = 0;
   private readonly scratch = new Map<string, GpuTensor>();
   private readonly dummy: GpuTensor;
   private tokenIndex: { inp: GpuIntTensor; version: number; N: number; idx: GpuIntTensor; unique: number } | null = null;
@@ -89,12 +91,18 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
 
   /** @inheritdoc */
   read(src: GpuTensor): Promise<Float32Array> {
+    this.readCount++;
     return this.rt.read(src);
   }
 
   /** @inheritdoc */
   zero(buf: GpuTensor): void {
     this.elementwise(K.fill, [buf], buf.length, [buf.offset, 0]);
+  }
+
+  /** Test hook: force the matmul tile size, K split or scalar loads ({} restores the size-based choice). */
+  setGemmPolicy(policy: GemmPolicy): void {
+    this.policy = policy;
   }
 
   /** Waits for all submitted GPU work (benchmarks time with it). */

@@ -10,6 +10,8 @@
  * handles over the same buffer passed to one dispatch share one binding (WebGPU forbids a buffer bound twice when
  * one binding writes it): each kernel's WGSL is generated per aliasing pattern.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type DeviceLimits, type OpenDevice, WebGpuError, firstLine } from "./device.js";
 
 // GPUBufferUsage / GPUMapMode flag values (WebGPU spec constants), so the Dawn globals need not be installed.
@@ -264,6 +266,7 @@ export class Runtime {
     for (let b = 0; b < bindings; b++) {
       entries.push({ binding: b + 1, visibility: 4, buffer: { type: writes[b] ? "storage" : "read-only-storage" } });
     }
+    if (process.env.SCALING_LAB_WEBGPU_DUMP) writeFileSync(join(process.env.SCALING_LAB_WEBGPU_DUMP, `${key.replace(/[^a-z0-9_]+/gi, "_")}.wgsl`), code);
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code, label: def.name });
     const layout = this.device.createBindGroupLayout({ entries, label: def.name });
