@@ -1,0 +1,28 @@
+/**
+ * scaling-lab as a library: every command is also a function (see ../DESIGN in shared/). This module re-exports the
+ * public API by concept; import deeper modules for the rest.
+ */
+export { createBackend, JsBackend, BACKEND_NAMES, type AnyBackend, type Backend, type BackendInfo } from "./engine/index.js";
+export { GPT, paramLayout, ModelInputError, type OptimizerHParams } from "./model/gpt.js";
+export { validateConfig, type GPTConfig } from "./model/config.js";
+export { paramCounts, flopsPerToken, trainingFlops, PF_DAY } from "./model/accounting.js";
+export { generate, type SampleOptions } from "./model/sample.js";
+export { scoreTokens } from "./model/score.js";
+export { loadHfGpt2 } from "./model/hf-gpt2.js";
+export { readSafetensors, writeSafetensors } from "./model/safetensors.js";
+export { train, type TrainData, type TrainSummary, type MetricRow } from "./train/loop.js";
+export { runTraining } from "./train/run.js";
+export { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from "./train/config.js";
+export { loadModel } from "./train/load-model.js";
+export { loadLadder } from "./sweep/ladder.js";
+export { makePlan } from "./sweep/plan.js";
+export { runSweep, planSweep } from "./sweep/sweep.js";
+export { LocalExecutor, type Executor } from "./sweep/executor.js";
+export { predictHeldOut } from "./sweep/predict.js";
+export { runDemo } from "./sweep/demo.js";
+export { openLab, type Lab } from "./store/index.js";
+export * as data from "./data/index.js";
+export * as fit from "./fit/index.js";
+export * as forecast from "./forecast/index.js";
+export * as evals from "./evals/index.js";
+export * as report from "./report/index.js";
