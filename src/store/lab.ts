@@ -7,9 +7,12 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import os from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { LabError } from "./errors.js";
 import { readRunFolder } from "./folder.js";
+import {
+  type EvalRow, type MetricRow, type RunRow, type SweepRow, checkId, checkStatuses, deriveColumns, envBusyTimeout, now, num, sleepMs,
+  toEval, toMetric, toRun, toSweep,
+} from "./rows.js";
 import { SCHEMA_VERSION, migrate, newerVersionError, storedVersion } from "./schema.js";
 import { type Database, isBusyError, openDatabase, sqliteCode, type Statement } from "./sqlite.js";
 import {
@@ -21,7 +24,6 @@ import {
   type MetricRecord,
   type PlanRunInput,
   RUN_STATUSES,
-  type RunConfig,
   type RunnerInfo,
   type RunRecord,
   type RunStatus,
@@ -86,8 +88,6 @@ export interface ImportOptions {
   /** Name of the run when it is created by the import. */
   name?: string;
 }
-
-const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
 
 /** A one-line description of this machine: host, CPU count and model, OS. */
 export function describeMachine(): string {
@@ -628,125 +628,4 @@ export class Lab {
     const rel = relative(this.dir, abs);
     return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel.split(sep).join("/") : abs;
   }
-}
-
-// ------------------------------------------------------------------ row mapping
-
-interface SweepRow {
-  name: string;
-  plan: string | null;
-  ladder: string | null;
-  spec: string;
-  created: string;
-}
-
-type RunRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
-
-interface MetricRow {
-  runId: string;
-  step: number;
-  tokens: number | null;
-  flops: number | null;
-  lr: number | null;
-  trainLoss: number | null;
-  valLoss: number | null;
-  gradNorm: number | null;
-  elapsed: number | null;
-  tokensPerSec: number | null;
-}
-
-type EvalRow = Omit<EvalRecord, "extra"> & { id: number; extra: string };
-
-function toSweep(r: SweepRow): SweepRecord {
-  return { name: r.name, plan: r.plan, ladder: r.ladder, spec: JSON.parse(r.spec) as Record<string, unknown>, created: r.created };
-}
-
-function toRun(r: RunRow): RunRecord {
-  return { ...r, config: JSON.parse(r.config) as RunConfig, extra: JSON.parse(r.extra) as Record<string, unknown> };
-}
-
-function toMetric(r: MetricRow): MetricRecord {
-  const m: MetricRecord = {
-    step: r.step,
-    tokens: r.tokens ?? NaN,
-    flops: r.flops ?? NaN,
-    lr: r.lr ?? NaN,
-    trainLoss: r.trainLoss ?? NaN,
-    gradNorm: r.gradNorm ?? NaN,
-    elapsed: r.elapsed ?? NaN,
-    tokensPerSec: r.tokensPerSec ?? NaN,
-  };
-  if (r.valLoss !== null) m.valLoss = r.valLoss;
-  return m;
-}
-
-function toEval(r: EvalRow): EvalRecord {
-  return {
-    model: r.model, task: r.task, shots: r.shots, n: r.n, accuracy: r.accuracy, meanLogLik: r.meanLogLik, created: r.created,
-    extra: JSON.parse(r.extra) as Record<string, unknown>,
-  };
-}
-
-// ------------------------------------------------------------------ helpers
-
-/** SCALING_LAB_BUSY_TIMEOUT_MS as a whole number of ms, or undefined when unset or invalid. */
-function envBusyTimeout(): number | undefined {
-  const raw = process.env.SCALING_LAB_BUSY_TIMEOUT_MS;
-  const ms = raw === undefined || raw === "" ? NaN : Number(raw);
-  return Number.isInteger(ms) && ms >= 0 ? ms : undefined;
-}
-
-/** Blocks this thread for `ms` milliseconds (the store is synchronous, like better-sqlite3). */
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function now(): string {
-  return new Date().toISOString();
-}
-
-/** A finite number, or null (SQLite has no NaN/Infinity; a missing value is NULL). */
-function num(x: number | null | undefined): number | null {
-  return typeof x === "number" && Number.isFinite(x) ? x : null;
-}
-
-function checkId(id: string, what: string): void {
-  if (typeof id !== "string" || !ID_PATTERN.test(id)) {
-    throw new LabError(
-      "invalid",
-      `invalid ${what} ${JSON.stringify(id)}: use 1–200 letters, digits, '.', '_' or '-', not starting with '.' or '-'`,
-    );
-  }
-}
-
-function checkStatuses(statuses: readonly string[]): RunStatus[] {
-  for (const s of statuses) {
-    if (!RUN_STATUSES.includes(s as RunStatus)) {
-      throw new LabError("invalid", `unknown run status "${s}" (known: ${RUN_STATUSES.join(", ")})`);
-    }
-  }
-  return statuses as RunStatus[];
-}
-
-function deriveColumns(input: PlanRunInput) {
-  const c = input.config;
-  const m = c?.model;
-  if (!m) throw new LabError("invalid", `run ${input.id}: config has no model shape; pass the resolved training config`);
-  let counts;
-  let perToken;
-  try {
-    counts = paramCounts(m);
-    perToken = flopsPerToken(m).training;
-  } catch (e) {
-    throw new LabError("invalid", `run ${input.id}: ${(e as Error).message}; fix the config's model shape`);
-  }
-  if (!(c.batchTokens > 0) || !(c.tokens > 0)) {
-    throw new LabError("invalid", `run ${input.id}: config needs positive tokens and batchTokens, got ${c.tokens} and ${c.batchTokens}`);
-  }
-  const D = input.D ?? Math.ceil(c.tokens / c.batchTokens) * c.batchTokens;
-  const C = input.C ?? perToken * D;
-  return {
-    nLayer: m.nLayer, nHead: m.nHead, nEmbd: m.nEmbd, blockSize: m.blockSize, vocabSize: m.vocabSize,
-    params: counts.total, N: counts.nonEmbedding, D, C,
-  };
 }

@@ -1,0 +1,149 @@
+/**
+ * Row mapping between SQLite rows and the store's records, and the small checks and helpers the lab uses
+ * (id and status validation, derived shape columns, finite-or-null numbers, timestamps).
+ */
+import { flopsPerToken, paramCounts } from "../model/accounting.js";
+import { LabError } from "./errors.js";
+import {
+  type EvalRecord,
+  type MetricRecord,
+  type PlanRunInput,
+  RUN_STATUSES,
+  type RunConfig,
+  type RunRecord,
+  type RunStatus,
+  type SweepRecord,
+} from "./types.js";
+
+/** A sweeps row. */
+export interface SweepRow {
+  name: string;
+  plan: string | null;
+  ladder: string | null;
+  spec: string;
+  created: string;
+}
+
+/** A runs row (JSON columns as text). */
+export type RunRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
+
+/** A metrics row (NULL where a value was missing or not finite). */
+export interface MetricRow {
+  runId: string;
+  step: number;
+  tokens: number | null;
+  flops: number | null;
+  lr: number | null;
+  trainLoss: number | null;
+  valLoss: number | null;
+  gradNorm: number | null;
+  elapsed: number | null;
+  tokensPerSec: number | null;
+}
+
+/** An evals row. */
+export type EvalRow = Omit<EvalRecord, "extra"> & { id: number; extra: string };
+
+/** A sweeps row as a record. */
+export function toSweep(r: SweepRow): SweepRecord {
+  return { name: r.name, plan: r.plan, ladder: r.ladder, spec: JSON.parse(r.spec) as Record<string, unknown>, created: r.created };
+}
+
+/** A runs row as a record (config and extras parsed). */
+export function toRun(r: RunRow): RunRecord {
+  return { ...r, config: JSON.parse(r.config) as RunConfig, extra: JSON.parse(r.extra) as Record<string, unknown> };
+}
+
+/** A metrics row as a record (valLoss only where validation ran). */
+export function toMetric(r: MetricRow): MetricRecord {
+  const m: MetricRecord = {
+    step: r.step,
+    tokens: r.tokens ?? NaN,
+    flops: r.flops ?? NaN,
+    lr: r.lr ?? NaN,
+    trainLoss: r.trainLoss ?? NaN,
+    gradNorm: r.gradNorm ?? NaN,
+    elapsed: r.elapsed ?? NaN,
+    tokensPerSec: r.tokensPerSec ?? NaN,
+  };
+  if (r.valLoss !== null) m.valLoss = r.valLoss;
+  return m;
+}
+
+/** An evals row as a record. */
+export function toEval(r: EvalRow): EvalRecord {
+  return {
+    model: r.model, task: r.task, shots: r.shots, n: r.n, accuracy: r.accuracy, meanLogLik: r.meanLogLik, created: r.created,
+    extra: JSON.parse(r.extra) as Record<string, unknown>,
+  };
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** SCALING_LAB_BUSY_TIMEOUT_MS as a whole number of ms, or undefined when unset or invalid. */
+export function envBusyTimeout(): number | undefined {
+  const raw = process.env.SCALING_LAB_BUSY_TIMEOUT_MS;
+  const ms = raw === undefined || raw === "" ? NaN : Number(raw);
+  return Number.isInteger(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** Blocks this thread for `ms` milliseconds (the store is synchronous, like better-sqlite3). */
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The current time, ISO 8601 UTC. */
+export function now(): string {
+  return new Date().toISOString();
+}
+
+/** A finite number, or null (SQLite has no NaN/Infinity; a missing value is NULL). */
+export function num(x: number | null | undefined): number | null {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
+
+/** Throws LabError("invalid") unless `id` is 1–200 safe characters (it names a folder). */
+export function checkId(id: string, what: string): void {
+  if (typeof id !== "string" || !ID_PATTERN.test(id)) {
+    throw new LabError(
+      "invalid",
+      `invalid ${what} ${JSON.stringify(id)}: use 1–200 letters, digits, '.', '_' or '-', not starting with '.' or '-'`,
+    );
+  }
+}
+
+/** Throws LabError("invalid") for an unknown status; returns the list typed. */
+export function checkStatuses(statuses: readonly string[]): RunStatus[] {
+  for (const s of statuses) {
+    if (!RUN_STATUSES.includes(s as RunStatus)) {
+      throw new LabError("invalid", `unknown run status "${s}" (known: ${RUN_STATUSES.join(", ")})`);
+    }
+  }
+  return statuses as RunStatus[];
+}
+
+/** Shape columns, params, N, D and C of a planned run, from its config (src/model/accounting.ts). */
+export function deriveColumns(input: PlanRunInput) {
+  const c = input.config;
+  const m = c?.model;
+  if (!m) throw new LabError("invalid", `run ${input.id}: config has no model shape; pass the resolved training config`);
+  let counts;
+  let perToken;
+  try {
+    counts = paramCounts(m);
+    perToken = flopsPerToken(m).training;
+  } catch (e) {
+    throw new LabError("invalid", `run ${input.id}: ${(e as Error).message}; fix the config's model shape`);
+  }
+  if (!(c.batchTokens > 0) || !(c.tokens > 0)) {
+    throw new LabError("invalid", `run ${input.id}: config needs positive tokens and batchTokens, got ${c.tokens} and ${c.batchTokens}`);
+  }
+  const D = input.D ?? Math.ceil(c.tokens / c.batchTokens) * c.batchTokens;
+  const C = input.C ?? perToken * D;
+  return {
+    nLayer: m.nLayer, nHead: m.nHead, nEmbd: m.nEmbd, blockSize: m.blockSize, vocabSize: m.vocabSize,
+    params: counts.total, N: counts.nonEmbedding, D, C,
+  };
+}
