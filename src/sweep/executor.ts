@@ -67,6 +67,12 @@ export interface LocalExecutorOptions {
   pollMs?: number;
 }
 
+/**
+ * A run left "running" with no heartbeat (metrics write) for this long is taken to be orphaned by a dead sweep
+ * process and may be claimed again. Generous, so a slow first step of a large model is not mistaken for a crash.
+ */
+export const STALE_AFTER_SEC = 900;
+
 /** Path of the CLI entry point (dist/src/cli/main.js) used to spawn runs. */
 export function cliPath(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), "../cli/main.js");
@@ -130,7 +136,7 @@ export class LocalExecutor implements Executor {
     const worker = async () => {
       while (queue.length > 0 && !(hooks.shouldStop?.() ?? false)) {
         const run = queue.shift()!;
-        const claimed = lab.claimRun(run.id, { backend: this.opts.backend ?? "auto" }, { from: ["planned", "stopped", "failed"], staleAfterSec: 120 });
+        const claimed = lab.claimRun(run.id, { backend: this.opts.backend ?? "auto" }, { from: ["planned", "stopped", "failed"], staleAfterSec: STALE_AFTER_SEC });
         if (!claimed) {
           hooks.log?.(`sweep: ${run.id} is being trained by another process; skipping it here`);
           continue;
