@@ -280,6 +280,7 @@ test("a Redis restart mid-sweep (its data lost) is survived: runs are queued aga
     assert.ok(workers.some((w) => /worker [AB]: (lost|cannot reach) Redis at 127\.0\.0\.1/.test(w.stderr)), workers.map((w) => w.stderr).join("\n"));
     for (const run of result.runs) {
       assert.equal(run.status, "done");
+      assert.ok(run.finalTrainLoss !== null && run.finalValLoss !== null, `${run.id} has final losses`);
       assert.deepEqual(metricSteps(lab, run.id), range(steps), run.id);
     }
   } finally {

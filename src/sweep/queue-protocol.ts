@@ -23,6 +23,8 @@ export const DEFAULT_QUEUE = "scaling-lab";
 export const KEY_PREFIX = "scaling-lab";
 /** BullMQ job name of a training run. */
 export const JOB_NAME = "train";
+/** Name of the file in a run folder that asks its training process to checkpoint and stop. */
+export const STOP_FILE = "stop-requested";
 
 /** The code a job must be trained with: package version plus a hash of the training code and config schema. */
 export interface VersionStamp {

@@ -144,9 +144,10 @@ class CoordinatorSession {
 
     let lastId = "0";
     const drain = async (block: boolean): Promise<boolean> => {
-      const args: (string | number)[] = ["COUNT", 500];
-      if (block) args.push("BLOCK", this.pollMs);
-      const reply = await guarded(blocking.call("XREAD", ...args, "STREAMS", events, lastId) as Promise<StreamReply>);
+      const read = block
+        ? blocking.xread("COUNT", 500, "BLOCK", this.pollMs, "STREAMS", events, lastId)
+        : blocking.xread("COUNT", 500, "STREAMS", events, lastId);
+      const reply = await guarded(read as Promise<StreamReply>);
       if (reply === STOPPED) return false;
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) return true;
@@ -173,7 +174,9 @@ class CoordinatorSession {
       const last = result.metrics[result.metrics.length - 1];
       this.lab.truncateMetrics(id, last?.step ?? -1);
       if (result.metrics.length) this.lab.appendMetrics(id, result.metrics);
-      this.lab.finishRun(id, result.summary);
+      // a job finished by resuming from its final checkpoint trained no step in that process: take the curve's end
+      const finalTrainLoss = Number.isFinite(result.summary.finalTrainLoss) ? result.summary.finalTrainLoss : (last?.trainLoss ?? null);
+      this.lab.finishRun(id, { ...result.summary, finalTrainLoss });
       const before = this.flops.get(id) ?? 0;
       this.flops.set(id, this.pending.get(id)!.C);
       this.flopsThisProcess += Math.max(0, result.summary.flops - before);
@@ -210,7 +213,13 @@ class CoordinatorSession {
       }
       this.missingSince.delete(run.id);
       const state = await job.getState();
+      if (state === "completed" || state === "failed") {
+        // read it again: it may have finished between the read above and getState
+        job = (await queue.getJob(run.id)) as Job<RunJob, RunResult> | undefined;
+        if (!job) return startup ? (await add(run), "queued") : "missing";
+      }
       if (state === "completed") {
+        if (!job.returnvalue?.summary) return "attached"; // not readable yet: look again next time
         await recordDone(job);
         return "ended";
       }
@@ -318,7 +327,7 @@ class CoordinatorSession {
   /** Closes the connections; runs still pending are reported as stopped (they stay queued for a re-attach). */
   private async detach(link: RedisLink, queue: Queue<RunJob, RunResult>): Promise<RunOutcome[]> {
     if (this.pending.size > 0) {
-      this.log(`sweep: leaving ${this.pending.size} runs queued or training on ${this.target.display}; run the same command again to re-attach`);
+      this.log(`sweep: stopped waiting with ${this.pending.size} runs unfinished (those queued on ${this.target.display} stay queued and training); run the same command again to re-attach`);
       for (const id of this.pending.keys()) {
         this.outcomes.push({ id, status: "stopped", error: `still queued on ${this.target.display}` });
       }

@@ -5,7 +5,7 @@
  *
  * Why a child process per run rather than calling runTraining here: training steps are synchronous compute that
  * would starve this process's event loop, and BullMQ renews the job's lock from that loop — a long step would make
- * a healthy worker look stalled. The child also owns its native thread pool, can be stopped cleanly (SIGINT →
+ * a healthy worker look stalled. The child also owns its native thread pool, can be stopped cleanly (a stop file →
  * checkpoint) or at once (SIGKILL when the lock is lost), and exits by itself if this worker is killed.
  *
  * Faults: a worker killed mid-run stops renewing its lock; after the lock duration BullMQ's stalled-job check (run
@@ -15,7 +15,7 @@
  * other code (version stamp) or for other data is refused: it goes back to the queue and this worker stops.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +28,7 @@ import { truncateMetrics, type TrainSummary } from "../train/loop.js";
 import { readMetricLines } from "./executor.js";
 import type { ChildMessage } from "./queue-train-child.js";
 import {
-  DEFAULT_QUEUE, dataHash, encodeEvent, formatStamp, type RunEvent, type RunJob, type RunResult, versionStamp,
+  DEFAULT_QUEUE, dataHash, encodeEvent, formatStamp, type RunEvent, type RunJob, type RunResult, STOP_FILE, versionStamp,
 } from "./queue-protocol.js";
 import { firstLine, parseRedisUrl, RedisLink } from "./redis-connection.js";
 
@@ -100,7 +100,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
   const pollMs = opts.pollMs ?? 1000;
   const stamp = versionStamp();
   const report: WorkerReport = { machine, queue: target.queue, runs: [] };
-  const children = new Map<string, ChildProcess>();
+  const children = new Map<string, { child: ChildProcess; dir: string }>();
   const events = link.connect();
   let stopping = false;
   let finish: () => void = () => {};
@@ -113,7 +113,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    for (const child of children.values()) child.kill("SIGINT");
+    for (const { dir } of children.values()) writeFileSync(join(dir, STOP_FILE), "");
     finish();
   };
   const refuse = (message: string) => {
@@ -212,7 +212,7 @@ interface TrainContext {
   events: Redis;
   log: (line: string) => void;
   who: string;
-  children: Map<string, ChildProcess>;
+  children: Map<string, { child: ChildProcess; dir: string }>;
   signal?: AbortSignal;
   isStopping: () => boolean;
 }
@@ -243,6 +243,7 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
   } else if (existsSync(metricsPath)) {
     writeFileSync(metricsPath, "");
   }
+  rmSync(join(dir, STOP_FILE), { force: true });
   const cfgPath = join(dir, "job-config.json");
   writeFileSync(cfgPath, JSON.stringify(config, null, 2));
   const publish = async (e: RunEvent) => {
@@ -250,8 +251,8 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
   };
 
   const child = spawn(process.execPath, [CHILD, cfgPath, dir, ...(ck ? ["--resume"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
-  ctx.children.set(run.runId, child);
-  if (ctx.isStopping()) child.kill("SIGINT");
+  ctx.children.set(run.runId, { child, dir });
+  if (ctx.isStopping()) writeFileSync(join(dir, STOP_FILE), "");
   let lost = false;
   const onAbort = () => {
     lost = true;
@@ -320,13 +321,14 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
   const code: number = await new Promise((res) => child.on("close", (c, sig) => res(c ?? (sig ? 128 : 1))));
   clearInterval(timer);
   ctx.children.delete(run.runId);
+  rmSync(join(dir, STOP_FILE), { force: true });
   ctx.signal?.removeEventListener("abort", onAbort);
-  if (lost) {
-    await chain;
+  if (!lost) tail();
+  await chain;
+  if (lost || ctx.signal?.aborted) {
+    // the job is no longer ours (its end would not count): whoever holds it now finishes it
     return { kind: "lost", message: `${ctx.machine} lost the lock on ${run.runId}; its training there was stopped` };
   }
-  tail();
-  await chain;
   if (code === 0 && summary !== null) {
     const s = summary as TrainSummary;
     if (s.status !== "done") return { kind: "stopped" };
