@@ -172,6 +172,8 @@ test("two workers complete a sweep; a coordinator stopped midway re-attaches wit
       assert.deepEqual(l.metrics(run.id).map((m) => m.step), range(steps), run.id);
       assert.ok(run.finalValLoss !== null && run.finalValLoss > 0);
       assert.match(run.machine ?? "", /^[AB] @ /);
+      // the artifacts folder is visible here, so the lab's run folder links to the worker's
+      assert.ok(existsSync(join(lab, run.dir, "checkpoint.safetensors")), `${run.id}: no checkpoint through ${run.dir}`);
       machines.add(run.machine!.slice(0, 1));
     }
     l.close();
@@ -198,7 +200,7 @@ test("a worker SIGKILLed mid-run: the other worker resumes the run from the shar
   const workers = [new WorkerProc("A", redis.url, artifacts), new WorkerProc("B", redis.url, artifacts)];
   try {
     const lab = mkdtempSync(join(tmpdir(), "sl-dlab-"));
-    const steps = 400;
+    const steps = 600;
     const opts: SweepOptions = {
       lab, sweep: "d2", plan: "curves", ladder: "tiny-test", data, tokens: [256 * steps], sizes: ["t-4", "t-5"],
       overrides: { checkpointEvery: 10, evalEvery: 100 },
@@ -206,7 +208,7 @@ test("a worker SIGKILLed mid-run: the other worker resumes the run from the shar
     const rec = recorder();
     let victim: { worker: WorkerProc; run: string } | null = null;
     const sweep = runSweep(opts, new RedisExecutor({ url: redis.url, pollMs: 100 }), rec.hooks);
-    // kill whichever worker is training a run once that run has a checkpoint and ~60 steps logged
+    // kill whichever worker is training a run once that run has a checkpoint and ~20 steps logged
     await until("a run with a checkpoint", () => {
       for (const w of workers) {
         const started = [...w.stderr.matchAll(/(d2\.t-\d\.[^ ]+) started/g)].map((m) => m[1]);
@@ -214,7 +216,7 @@ test("a worker SIGKILLed mid-run: the other worker resumes the run from the shar
         if (!run || w.stderr.includes(`${run} done`)) continue;
         const dir = join(artifacts, run);
         const metrics = join(dir, "metrics.jsonl");
-        if (existsSync(join(dir, "checkpoint.safetensors")) && existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > 60) {
+        if (existsSync(join(dir, "checkpoint.safetensors")) && existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > 20) {
           victim = { worker: w, run };
           return true;
         }
@@ -252,7 +254,7 @@ test("a Redis restart mid-sweep (its data lost) is survived: runs are queued aga
   const workers = [new WorkerProc("A", redis.url, artifacts), new WorkerProc("B", redis.url, artifacts)];
   try {
     const lab = mkdtempSync(join(tmpdir(), "sl-dlab-"));
-    const steps = 300;
+    const steps = 500;
     const opts: SweepOptions = {
       lab, sweep: "d3", plan: "curves", ladder: "tiny-test", data, tokens: [256 * steps], sizes: ["t-3", "t-4", "t-5"],
       overrides: { checkpointEvery: 10, evalEvery: 100 },
@@ -262,7 +264,7 @@ test("a Redis restart mid-sweep (its data lost) is survived: runs are queued aga
     await until("training to be under way", () => {
       const l = openLab(lab);
       try {
-        return l.listRuns({ sweep: "d3" }).some((r) => r.status === "running" && l.metrics(r.id).length >= 30);
+        return l.listRuns({ sweep: "d3" }).some((r) => r.status === "running");
       } finally {
         l.close();
       }

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MANIFEST_FILE } from "../data/shards.js";
 import type { MetricRecord, RunConfig } from "../store/types.js";
@@ -61,6 +61,8 @@ export interface RunResult {
   metrics: MetricRecord[];
   /** The worker's machine name. */
   machine: string;
+  /** The run folder on the worker (ARTIFACTS/<runId>, absolute). */
+  dir: string;
 }
 
 /** An event a worker appends to the sweep's stream. */
@@ -122,7 +124,10 @@ export function versionStamp(): VersionStamp {
   for (const folder of ["train", "model", "engine", "data"]) {
     const dir = join(root, folder);
     if (!existsSync(dir)) continue;
-    const files = readdirSync(dir).filter((f) => (f.endsWith(".js") || f.endsWith(".ts")) && !f.endsWith(".d.ts")).sort();
+    const files = (readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => (f.endsWith(".js") || f.endsWith(".ts")) && !f.endsWith(".d.ts"))
+      .map((f) => f.split(sep).join("/"))
+      .sort();
     for (const f of files) {
       h.update(`${folder}/${f}\0`);
       h.update(readFileSync(join(dir, f)));

@@ -8,14 +8,16 @@
  * - Only the coordinator writes the lab store: it applies the workers' `start` and `metrics` events from the
  *   sweep's Redis stream (metrics are upserts; a resumed run's curve is cut back to its checkpoint), and records a
  *   run's end from its job's final state — completed (summary + full curve) → finishRun, failed → failRun — then
- *   removes the job. A run is recorded as ended once: later events and duplicates for it are ignored.
+ *   removes the job. A run is recorded as ended once: later events and duplicates for it are ignored. When the
+ *   worker's run folder is visible here (shared artifacts folder), the lab's runs/<id> becomes a link to it.
  * - A restarted coordinator re-attaches: jobs already queued or training are left as they are, finished ones are
  *   recorded, failed ones are queued again (as the local executor retries failed runs).
  * - Redis going away: every command waits and retries with backoff (one log line when it goes, one when it is
  *   back). A job that vanished (Redis restarted without its data) is queued again after `requeueAfterMs`, once any
  *   worker still training it has noticed its lost lock and stopped.
  */
-import { resolve } from "node:path";
+import { existsSync, lstatSync, readdirSync, rmdirSync, symlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Job, Queue } from "bullmq";
 import type { Lab } from "../store/index.js";
 import type { RunRecord } from "../store/types.js";
@@ -80,6 +82,7 @@ class CoordinatorSession {
   private readonly start = performance.now();
   private flopsThisProcess = 0;
   private runsDone = 0;
+  private warnedFolders = false;
 
   constructor(
     private readonly target: RedisTarget,
@@ -177,6 +180,7 @@ class CoordinatorSession {
       // a job finished by resuming from its final checkpoint trained no step in that process: take the curve's end
       const finalTrainLoss = Number.isFinite(result.summary.finalTrainLoss) ? result.summary.finalTrainLoss : (last?.trainLoss ?? null);
       this.lab.finishRun(id, { ...result.summary, finalTrainLoss });
+      this.linkRunFolder(id, result.dir);
       const before = this.flops.get(id) ?? 0;
       this.flops.set(id, this.pending.get(id)!.C);
       this.flopsThisProcess += Math.max(0, result.summary.flops - before);
@@ -284,6 +288,32 @@ class CoordinatorSession {
       await queue.close().catch(() => {});
       link.close();
       throw e;
+    }
+  }
+
+  /**
+   * Makes the lab's run folder (runs/<id>) a link to the worker's run folder when this machine sees it (a shared
+   * artifacts folder), so sample, eval and the dashboard find the checkpoint; otherwise says once where they are.
+   */
+  private linkRunFolder(id: string, workerDir: string | undefined): void {
+    if (!workerDir) return;
+    const here = join(this.lab.runsDir, id);
+    const linked = existsSync(workerDir) && resolve(workerDir) !== resolve(here);
+    if (linked) {
+      try {
+        if (existsSync(here) && lstatSync(here).isDirectory() && readdirSync(here).length === 0) rmdirSync(here);
+        if (!existsSync(here)) {
+          symlinkSync(resolve(workerDir), here, "dir");
+          return;
+        }
+      } catch (e) {
+        this.log(`sweep: could not link ${here} to ${workerDir}: ${firstLine(e)}`);
+        return;
+      }
+    }
+    if (!linked && !this.warnedFolders) {
+      this.warnedFolders = true;
+      this.log(`sweep: run folders (checkpoints) stay on the workers, e.g. ${workerDir}; share the artifacts folder with this machine to sample or evaluate them from the lab`);
     }
   }
 

@@ -334,7 +334,7 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
     if (s.status !== "done") return { kind: "stopped" };
     const metrics: MetricRecord[] = readMetricLines(metricsPath, 0).rows;
     ctx.log(`${ctx.who}: ${run.runId} done: ${s.steps} steps, val loss ${s.finalValLoss?.toFixed(4) ?? "n/a"}`);
-    return { kind: "done", result: { summary: s, metrics, machine: ctx.machine } };
+    return { kind: "done", result: { summary: s, metrics, machine: ctx.machine, dir } };
   }
   const message = error ?? (stderr.trim().split("\n").pop() || `training process exited with status ${code}`);
   ctx.log(`${ctx.who}: ${run.runId} failed: ${message}`);
