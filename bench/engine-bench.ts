@@ -3,8 +3,10 @@
  * peer (../shared/peers/torch_gpt.py bench) when /usr/bin/python3 has torch. One JSON line per config:
  * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
  *
- * Flags: --config A|B (default both), --backend native|js|auto, --steps N, --warmup N, --json (JSON lines only),
- * --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra steps; needs node --expose-gc to force GC).
+ * Flags: --config A|B|C (default A and B; C is GPT-2 small, for GPUs), --backend native|js|auto|webgpu, --steps N,
+ * --warmup N, --json (JSON lines only), --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra
+ * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
+ * (bench/torch_cuda_bench.py) when python3 has a CUDA torch, and the sgemm ceiling is the GPU kernel's.
  * Run it on an idle machine: ../shared/peers/wait-quiet.sh 120 npm run -s bench -- --json
  */
 import { spawnSync } from "node:child_process";
@@ -31,7 +33,10 @@ interface BenchConfig {
 const CONFIGS: BenchConfig[] = [
   { name: "A", nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, batch: 32, vocabSize: 256 },
   { name: "B", nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, batch: 8, vocabSize: 256 },
+  { name: "C", nLayer: 12, nHead: 12, nEmbd: 768, blockSize: 1024, batch: 8, vocabSize: 50304 },
 ];
+/** Configs run when --config is not given (C, GPT-2 small, only on request). */
+const DEFAULT_CONFIGS = ["A", "B"];
 
 const { values } = parseArgs({
   options: {
@@ -55,18 +60,29 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** The sgemm ceiling of this backend: GFLOP/s of its matmul at a large GPT shape (best of a few). */
-function sgemmCeiling(be: AnyBackend): number {
-  const N = 2048, C = 768, OC = 3072;
+/**
+ * The sgemm ceiling of this backend: GFLOP/s of its matmul at a large GPT shape (best of a few). Device backends
+ * only record kernels, so each timing ends with a one-element read, over enough products to hide that round trip.
+ */
+async function sgemmCeiling(be: AnyBackend): Promise<number> {
+  const N = be.name === "webgpu" ? 4096 : 2048, C = 768, OC = 3072;
   const a = be.alloc(N * C), w = be.alloc(OC * C), out = be.alloc(N * OC);
   const host = new Float32Array(OC * C).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
   be.write(w, host);
   be.write(a, host.subarray(0, N * C));
+  const sync = () => be.read(be.view(out, 0, 1));
+  let t0 = performance.now();
+  be.matmulForward(out, a, w, null, N, C, OC); // warm-up (compiles the kernel on a GPU)
+  await sync();
+  const warm = (performance.now() - t0) / 1000;
+  const reps = be.name === "webgpu" ? Math.max(1, Math.min(20, Math.round(0.2 / warm))) : 1;
+  const trials = warm > 2 ? 1 : 5;
   let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    be.matmulForward(out, a, w, null, N, C, OC);
-    best = Math.min(best, performance.now() - t0);
+  for (let i = 0; i < trials; i++) {
+    t0 = performance.now();
+    for (let r = 0; r < reps; r++) be.matmulForward(out, a, w, null, N, C, OC);
+    await sync();
+    best = Math.min(best, (performance.now() - t0) / reps);
   }
   return (2 * N * C * OC) / (best / 1000) / 1e9;
 }
@@ -107,18 +123,20 @@ async function benchOurs(be: AnyBackend, c: BenchConfig, steps: number, warmup: 
   return { median: median(times), heapGrowthKB };
 }
 
-function peerAvailable(): boolean {
-  if (values["no-peer"] || !existsSync("/usr/bin/python3")) return false;
+function peerAvailable(cuda: boolean): boolean {
+  if (values["no-peer"]) return false;
+  if (cuda) return spawnSync("python3", ["-c", "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"], { stdio: "ignore" }).status === 0;
+  if (!existsSync("/usr/bin/python3")) return false;
   return spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
 }
 
-function benchPeer(c: BenchConfig, steps: number, warmup: number): { tokens_per_s: number; engine: string } | null {
-  const script = resolve(repoRoot, "../shared/peers/torch_gpt.py");
+function benchPeer(c: BenchConfig, steps: number, warmup: number, cuda: boolean): { tokens_per_s: number; engine: string } | null {
+  const script = cuda ? resolve(repoRoot, "bench/torch_cuda_bench.py") : resolve(repoRoot, "../shared/peers/torch_gpt.py");
   if (!existsSync(script)) return null;
   const args = [script, "bench", "--vocab", `${c.vocabSize}`, "--ctx", `${c.blockSize}`, "--d", `${c.nEmbd}`,
     "--heads", `${c.nHead}`, "--layers", `${c.nLayer}`, "--batch", `${c.batch}`, "--steps", `${steps}`,
-    "--warmup", `${warmup}`, "--threads", "2"];
-  const r = spawnSync("/usr/bin/python3", args, { encoding: "utf8" });
+    "--warmup", `${warmup}`, ...(cuda ? ["--device", "cuda"] : ["--threads", "2"])];
+  const r = spawnSync(cuda ? "python3" : "/usr/bin/python3", args, { encoding: "utf8" });
   if (r.status !== 0) {
     log(`PyTorch peer failed: ${r.stderr.split("\n").slice(-2).join(" ")}`);
     return null;
@@ -127,18 +145,20 @@ function benchPeer(c: BenchConfig, steps: number, warmup: number): { tokens_per_
 }
 
 async function main() {
-  const chosen = values.config ? CONFIGS.filter((c) => c.name === values.config!.toUpperCase()) : CONFIGS;
-  if (chosen.length === 0) {
-    console.error(`bench: unknown --config "${values.config}" (use A or B)`);
+  const names = values.config ? values.config.toUpperCase().split(",") : DEFAULT_CONFIGS;
+  const chosen = CONFIGS.filter((c) => names.includes(c.name));
+  if (chosen.length !== names.length) {
+    console.error(`bench: unknown --config "${values.config}" (use A, B or C, or a list such as A,B,C)`);
     process.exit(2);
   }
   const be = await createBackend(values.backend);
   const info = be.info();
   const steps = Number(values.steps), warmup = Number(values.warmup);
-  const ceiling = sgemmCeiling(be);
+  const ceiling = await sgemmCeiling(be);
   log(`backend ${info.name} (${info.threads} threads${info.blasCore ? `, OpenBLAS core ${info.blasCore}` : ""}); sgemm ceiling ${ceiling.toFixed(1)} GFLOP/s`);
-  const peer = peerAvailable();
-  if (!peer) log("PyTorch peer not available (apt-get install -y python3-torch); reporting ours only");
+  const cuda = info.name === "webgpu";
+  const peer = peerAvailable(cuda);
+  if (!peer) log(`PyTorch peer not available (${cuda ? "python3 with a CUDA torch" : "apt-get install -y python3-torch"}); reporting ours only`);
   for (const c of chosen) {
     const ours = await benchOurs(be, c, steps, warmup);
     const tokens = c.batch * c.blockSize;
@@ -146,14 +166,14 @@ async function main() {
     const fpt = flopsPerToken(c, c.blockSize).training;
     const gflops = (fpt * tps) / 1e9;
     const result: Record<string, unknown> = {
-      config: c.name, backend: info.name, threads: info.threads, blasCore: info.blasCore ?? null,
+      config: c.name, backend: info.name, threads: info.threads, blasCore: info.blasCore ?? null, ...(cuda ? { device: info.detail } : {}),
       nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, blockSize: c.blockSize, batch: c.batch, vocabSize: c.vocabSize,
       medianStepSec: Number(ours.median.toFixed(5)), tokensPerSec: Math.round(tps), modelGflops: Number(gflops.toFixed(2)),
       sgemmCeilingGflops: Number(ceiling.toFixed(1)), mfu: Number((gflops / ceiling).toFixed(3)),
     };
     if (ours.heapGrowthKB !== undefined) result.heapGrowthKB = ours.heapGrowthKB;
     if (peer) {
-      const p = benchPeer(c, steps, warmup);
+      const p = benchPeer(c, steps, warmup, cuda);
       if (p) {
         result.pytorchTokensPerSec = p.tokens_per_s;
         result.pytorchEngine = p.engine;
