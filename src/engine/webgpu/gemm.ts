@@ -294,7 +294,7 @@ export function vec4Ok(c: GemmCall): boolean {
 export function planGemm(c: GemmCall, policy: GemmPolicy = {}): GemmPlan {
   const batches = c.batch ? c.batch.outer * c.batch.inner : 1;
   const tiles = (t: number) => Math.ceil(c.M / (16 * t)) * Math.ceil(c.N / (16 * t)) * batches;
-  let tile: 4 | 8 = policy.tile ?? (c.M >= 128 && c.N >= 128 && (tiles(8) >= TARGET_WORKGROUPS || (batches === 1 && c.K >= 2048)) ? 8 : 4);
+  const tile: 4 | 8 = policy.tile ?? (c.M >= 128 && c.N >= 128 && (tiles(8) >= TARGET_WORKGROUPS || (batches === 1 && c.K >= 2048)) ? 8 : 4);
   let splits = 1;
   if (policy.splits !== undefined) splits = Math.max(1, Math.min(policy.splits, Math.ceil(c.K / BK)));
   else if (batches === 1 && c.K >= 2048 && tiles(tile) < TARGET_WORKGROUPS) {
@@ -305,7 +305,6 @@ export function planGemm(c: GemmCall, policy: GemmPolicy = {}): GemmPlan {
   const kChunk = Math.ceil(c.K / splits / BK) * BK;
   splits = Math.max(1, Math.ceil(c.K / kChunk));
   const vec4 = !policy.scalar && vec4Ok(c);
-  tile = tile === 8 ? 8 : 4;
   const BMN = 16 * tile;
   return {
     variant: { aKC: c.aKC, bKC: c.bKC, vec4, tile },

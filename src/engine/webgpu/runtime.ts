@@ -9,6 +9,7 @@
  * Kernels bind whole buffers and take element offsets as uniform parameters, so views need no alignment. Two
  * handles over the same buffer passed to one dispatch share one binding (WebGPU forbids a buffer bound twice when
  * one binding writes it): each kernel's WGSL is generated per aliasing pattern.
+ * SCALING_LAB_WEBGPU_DUMP=DIR writes every generated shader to DIR (for debugging and profiling).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -112,6 +113,7 @@ export class Runtime {
   private readonly stagingPool: GPUBuffer[] = [];
   private lostMessage: string | null = null;
   private errorMessage: string | null = null;
+  private rootError = false;
   private disposed = false;
   /** Dispatches recorded so far (for tests and benchmarks). */
   dispatchCount = 0;
@@ -139,15 +141,12 @@ export class Runtime {
     };
   }
 
-  /** Whether the open device object is still referenced (always true while the runtime lives). */
-  get alive(): boolean {
-    return this.keepAlive.gpu !== undefined;
-  }
-
-  private recordError(error: GPUError): void {
-    if (this.errorMessage !== null) return;
+  /** Keeps the first device error; a shader or pipeline error (`root`) replaces the follow-up errors it causes. */
+  private recordError(error: GPUError, root = false): void {
+    if (this.errorMessage !== null && !(root && !this.rootError)) return;
     const kind = (error as { constructor?: { name?: string } }).constructor?.name ?? "GPUError";
     this.errorMessage = `${kind}: ${firstLine(error.message)}`;
+    this.rootError = root;
   }
 
   /** Throws the pending device-lost or device error, if any, as a one-line {@link WebGpuError}. */
@@ -182,7 +181,7 @@ export class Runtime {
       throw new WebGpuError(
         "limits",
         `a ${what} of ${n.toLocaleString("en-US")} floats (${(bytes / 2 ** 20).toFixed(0)} MiB) exceeds this GPU's storage buffer limit of ${(limit / 2 ** 20).toFixed(0)} MiB; ` +
-          `fix: a smaller micro-batch (--micro-batch), context or vocabulary, or --backend native`,
+          `fix: a smaller model or micro-batch (--micro-batch), or --backend native`,
       );
     }
     this.device.pushErrorScope("out-of-memory");
@@ -276,7 +275,7 @@ export class Runtime {
       label: def.name,
     });
     this.device.popErrorScope().then((err) => {
-      if (err) this.recordError(err);
+      if (err) this.recordError(err, true);
     }, () => undefined);
     const made = { pipeline, layout };
     this.pipelines.set(key, made);
