@@ -43,6 +43,7 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
   readCount = 0;
   private readonly scratch = new Map<string, GpuTensor>();
   private readonly dummy: GpuTensor;
+  private counts = new Int32Array(0);
   private tokenIndex: { inp: GpuIntTensor; version: number; N: number; idx: GpuIntTensor; unique: number } | null = null;
 
   constructor(rt: Runtime, opts: WebGpuOptions = {}) {
@@ -189,22 +190,30 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
     const cached = this.tokenIndex;
     if (cached && cached.inp === inp && cached.version === inp.version && cached.N === N) return cached;
     const ids = inp.host.subarray(0, N);
-    const order = new Int32Array(N);
-    for (let i = 0; i < N; i++) order[i] = i;
-    order.sort((a, b) => ids[a] - ids[b] || a - b);
+    // counting sort by token id (stable, O(N + vocabulary))
+    let maxId = 0;
+    for (let i = 0; i < N; i++) if (ids[i] > maxId) maxId = ids[i];
+    if (this.counts.length < maxId + 2) this.counts = new Int32Array(maxId + 2);
+    const counts = this.counts;
+    counts.fill(0, 0, maxId + 2);
+    for (let i = 0; i < N; i++) counts[ids[i] + 1]++;
     let unique = 0;
-    for (let i = 0; i < N; i++) if (i === 0 || ids[order[i]] !== ids[order[i - 1]]) unique++;
+    for (let id = 0; id <= maxId; id++) if (counts[id + 1] > 0) unique++;
     const data = new Int32Array(2 * unique + 1 + N);
     let u = 0;
-    for (let i = 0; i < N; i++) {
-      if (i === 0 || ids[order[i]] !== ids[order[i - 1]]) {
-        data[u] = ids[order[i]];
-        data[unique + u] = i;
+    for (let id = 0, start = 0; id <= maxId; id++) {
+      const c = counts[id + 1];
+      counts[id + 1] = start; // becomes the next free slot of this id
+      if (c > 0) {
+        data[u] = id;
+        data[unique + u] = start;
         u++;
       }
+      start += c;
     }
     data[2 * unique] = N;
-    data.set(order, 2 * unique + 1);
+    const positions = 2 * unique + 1;
+    for (let i = 0; i < N; i++) data[positions + counts[ids[i] + 1]++] = i;
     let idx = cached?.idx;
     if (!idx || idx.length < data.length) idx = this.allocInt(Math.max(data.length, 2 * (idx?.length ?? 0)));
     this.rt.write(idx, data);
