@@ -62,8 +62,8 @@ async function main(): Promise<void> {
   const valTokens = arithmeticTokens(tokenizer, { tasks: ["2da"], problems: 2000, seed: 2 });
   const config = resolveTrainConfig(
     {
-      model: { nLayer: Number(flag("layers", "4")), nHead: 4, nEmbd: Number(flag("embd", "128")), blockSize },
-      tokens, batchTokens: 32 * blockSize, microBatch: 32, lr: Number(flag("lr", "2e-3")), warmupFraction: 0.02, weightDecay: 0.1,
+      model: { nLayer: Number(flag("layers", "4")), nHead: Number(flag("heads", "4")), nEmbd: Number(flag("embd", "128")), blockSize },
+      tokens, batchTokens: Number(flag("batch", "32")) * blockSize, microBatch: Number(flag("batch", "32")), lr: Number(flag("lr", "2e-3")), warmupFraction: 0.02, weightDecay: 0.1,
       evalEvery: 100, evalTokens: 16384, checkpointEvery: 1000000, seed: 7, backend: backend.name,
     },
     tokenizer.vocabSize,
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     saveTokenizer(tokenizer, join(outDir, "tokenizer.json"));
     const { model, tokenizer: tok } = loadModel(outDir, backend);
     const t1 = performance.now();
-    const results = await evaluateTask(model, tok, arithmeticTask(arithmeticSpec("arithmetic-2da")!), { shots: [0, 1, 4, 8], n, seed: 1234 });
+    const results = await evaluateTask(model, tok, arithmeticTask(arithmeticSpec("arithmetic-2da")!), { shots: [0, 1, 2, 4], n, seed: 1234 });
     const evalSec = (performance.now() - t1) / 1000;
     const out = {
       bench: "arith-bench",
