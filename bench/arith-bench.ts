@@ -7,8 +7,12 @@
  * Tokenizer: `--tokenizer digits` (default) is a small BPE that merges the template's words but never digits;
  * `--tokenizer bytes` is one token per byte.
  *
- * Run: `npx tsc -p . && node dist/bench/arith-bench.js [--tokens 6000000] [--tokenizer digits|bytes] [--layers 4]
- * [--embd 128] [--block 128] [--lr 2e-3] [--backend auto] [--n 2000] [--json]`.
+ * Defaults (3 layers × 96 wide, 3 heads, context 96, 0.33M non-embedding parameters; 10M tokens in micro-batches of
+ * 16 × 96, peak lr 3e-3): on 2 shared cores with the native backend this trained in ~600 s and scored 91% 0-shot,
+ * 93% 1-shot, 94% 2-shot, 92% 4-shot (n = 500). A 96-token context holds at most 4 demonstrations.
+ *
+ * Run: `npx tsc -p . && node dist/bench/arith-bench.js [--tokens 10000000] [--tokenizer digits|bytes] [--layers 3]
+ * [--embd 96] [--heads 3] [--block 96] [--batch 16] [--lr 3e-3] [--backend auto] [--n 2000] [--json]`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -50,20 +54,20 @@ function flag(name: string, fallback: string): string {
 async function main(): Promise<void> {
   const json = process.argv.includes("--json");
   const log = (s: string) => (json ? process.stderr : process.stdout).write(s + "\n");
-  const tokens = Number(flag("tokens", "6000000"));
+  const tokens = Number(flag("tokens", "10000000"));
   const n = Number(flag("n", "2000"));
   const backend = await createBackend(flag("backend", "auto"));
   const tokenizer = flag("tokenizer", "digits") === "bytes" ? bytesTokenizer() : digitTokenizer();
-  const blockSize = Number(flag("block", "128"));
+  const blockSize = Number(flag("block", "96"));
   const t0 = performance.now();
 
-  // ~33 byte tokens per problem; the stream repeats the ~5,000 training-side pairs, never a test pair
+  // ~19 tokens per problem (33 bytes); the stream repeats the ~5,000 training-side pairs, never a test pair
   const trainTokens = arithmeticTokens(tokenizer, { tasks: ["2da"], problems: 200000, seed: 1 });
   const valTokens = arithmeticTokens(tokenizer, { tasks: ["2da"], problems: 2000, seed: 2 });
   const config = resolveTrainConfig(
     {
-      model: { nLayer: Number(flag("layers", "4")), nHead: Number(flag("heads", "4")), nEmbd: Number(flag("embd", "128")), blockSize },
-      tokens, batchTokens: Number(flag("batch", "32")) * blockSize, microBatch: Number(flag("batch", "32")), lr: Number(flag("lr", "2e-3")), warmupFraction: 0.02, weightDecay: 0.1,
+      model: { nLayer: Number(flag("layers", "3")), nHead: Number(flag("heads", "3")), nEmbd: Number(flag("embd", "96")), blockSize },
+      tokens, batchTokens: Number(flag("batch", "16")) * blockSize, microBatch: Number(flag("batch", "16")), lr: Number(flag("lr", "3e-3")), warmupFraction: 0.02, weightDecay: 0.1,
       evalEvery: 100, evalTokens: 16384, checkpointEvery: 1000000, seed: 7, backend: backend.name,
     },
     tokenizer.vocabSize,
