@@ -97,6 +97,9 @@ interface Shape {
 const shapes: Shape[] = [
   { B: 2, T: 5, C: 12, NH: 3, V: 7, pad: 1 },
   { B: 2, T: 20, C: 32, NH: 4, V: 64, pad: 4 },
+  // several 64-row attention tiles: the causal tile skipping and K ranges cross tile boundaries
+  { B: 1, T: 130, C: 24, NH: 2, V: 9, pad: 1 },
+  { B: 1, T: 132, C: 32, NH: 2, V: 64, pad: 4 },
 ];
 
 test("webgpu: the reference vectors match PyTorch (logits, loss, all gradients, one AdamW step)", { skip: skip || (!haveShared() && "no ../shared") }, async (t) => {
@@ -254,7 +257,7 @@ for (const s of shapes) {
   });
 }
 
-test("webgpu matmul: 128-wide tiles, K split across workgroups, scalar fallback", { skip }, async () => {
+test("webgpu matmul and attention: 128-wide tiles, K split across workgroups, scalar fallback", { skip }, async () => {
   const be = gpu();
   const rng = new Rng(9);
   const N = 136, C = 64, OC = 132; // partial tiles at both edges
@@ -278,6 +281,21 @@ test("webgpu matmul: 128-wide tiles, K split across workgroups, scalar fallback"
     be.matmulBackward(null, gdw, null, gdout, ginp, gw, N, C, OC);
     close(`matmul dweight ${JSON.stringify(policy)}`, await down(gdw), dwRef);
   }
+  // batched causal products with 128-row tiles: T = 260 spans three tiles
+  const B = 1, T = 260, Ca = 32, NH = 2, Na = B * T;
+  const qkv = randn(rng, Na * 3 * Ca), dout2 = randn(rng, Na * Ca);
+  const out = new Float32Array(Na * Ca), att = new Float32Array(B * NH * T * T);
+  js.attentionForward(out, att, qkv, B, T, Ca, NH);
+  const dqkv = new Float32Array(Na * 3 * Ca), scratch = new Float32Array(B * NH * T * T);
+  js.attentionBackward(dqkv, scratch, dout2, qkv, att, B, T, Ca, NH);
+  be.setGemmPolicy({ tile: 8 });
+  const gqkv = up(qkv, 0), gout = up(new Float32Array(Na * Ca), 0), gatt = up(new Float32Array(B * NH * T * T), 0);
+  be.attentionForward(gout, gatt, gqkv, B, T, Ca, NH);
+  close("attention out (128 tiles)", await down(gout), out);
+  close("att (128 tiles)", await down(gatt), att);
+  const gdqkv = up(new Float32Array(Na * 3 * Ca), 0), gscratch = up(new Float32Array(B * NH * T * T), 0);
+  be.attentionBackward(gdqkv, gscratch, up(dout2, 0), gqkv, gatt, B, T, Ca, NH);
+  close("dqkv (128 tiles)", await down(gdqkv), dqkv);
   be.setGemmPolicy({});
 });
 
