@@ -31,12 +31,12 @@ let backend: AnyBackend;
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "sl-evals-h-"));
   runDir = join(work, "run");
-  backend = await createBackend("js");
+  backend = await createBackend("auto", { quiet: true });
   const tok = bytesTokenizer();
   const config = resolveTrainConfig(
     {
       data: "(memory)", model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 96 }, tokens: 16 * 96 * 60, batchTokens: 16 * 96,
-      microBatch: 16, lr: 5e-3, evalEvery: 60, evalTokens: 1536, checkpointEvery: 60, seed: 3, backend: "js",
+      microBatch: 16, lr: 5e-3, evalEvery: 60, evalTokens: 1536, checkpointEvery: 60, seed: 3, backend: "auto",
     },
     tok.vocabSize,
   );

@@ -171,6 +171,10 @@ test("k-shot prompts: demonstrations from the pool, oldest dropped first to fit,
   const cut = encodeExample(task, tok, item, demos, { maxTokens: need(3) });
   assert.equal(cut.shotsUsed, 3);
   assert.equal(tok.decode(cut.tokens.slice(1, cut.completionStart)), promptText(task, demos.slice(5), item));
+  for (let k = 1; k <= 8; k++) {
+    assert.equal(encodeExample(task, tok, item, demos, { maxTokens: need(k) }).shotsUsed, k, `exactly ${k} fit`);
+    if (k < 8) assert.equal(encodeExample(task, tok, item, demos, { maxTokens: need(k + 1) - 1 }).shotsUsed, k, `one token short of ${k + 1}`);
+  }
   assert.throws(() => encodeExample(task, tok, item, demos, { maxTokens: need(0) }), /--shots 8 does not fit .* not even one demonstration fits; use --shots 0/);
   assert.throws(() => encodeExample(task, tok, item, [], { maxTokens: need(0) - 1 }), /needs \d+ tokens even with no demonstrations.*larger blockSize/);
   assert.throws(() => chooseDemos(pool.slice(0, 3), 4, 1, 0, "t"), /fewer than --shots 4; use --shots 3 or less/);

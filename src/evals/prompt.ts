@@ -70,26 +70,34 @@ export function encodeExample(task: EvalTask, tokenizer: Tokenizer, item: TaskIt
   const completion = tokenizer.encode(item.completion);
   if (completion.length === 0) throw new EvalError(`${task.name} item ${options.index ?? "?"} has an empty completion; every item needs text to score`);
   const budget = options.maxTokens - completion.length - prefix.length;
-  for (let drop = 0; drop <= demos.length; drop++) {
-    const kept = demos.slice(drop);
-    const prompt = tokenizer.encode(promptText(task, kept, item));
-    if (prefix.length + prompt.length === 0) {
-      throw new EvalError(`${task.name} item ${options.index ?? "?"} has an empty context and no end-of-text prefix: nothing to predict its first token from; keep bos on`);
-    }
-    if (prompt.length <= budget) {
-      if (kept.length === 0 && demos.length > 0) {
-        throw new EvalError(
-          `--shots ${demos.length} does not fit ${task.name} in the model's ${options.maxTokens - 1}-token context: not even one demonstration fits; use --shots 0 or a model with a larger blockSize`,
-        );
-      }
-      return { tokens: [...prefix, ...prompt, ...completion], completionStart: prefix.length + prompt.length, shotsUsed: kept.length };
-    }
-    if (kept.length === 0) {
-      const need = prefix.length + prompt.length + completion.length;
-      throw new EvalError(
-        `${task.name} item ${options.index ?? "?"} needs ${need} tokens even with no demonstrations, more than the model's context of ${options.maxTokens - 1} (+1); use a model with a larger blockSize`,
-      );
-    }
+  const encodeWith = (drop: number) => tokenizer.encode(promptText(task, demos.slice(drop), item));
+  // Estimate how many demonstrations to drop from each one's own token count, then settle it exactly:
+  // the fewest drops whose encoded prompt fits the budget.
+  const own = demos.map((d) => tokenizer.encode(d.context + d.completion + task.separator).length);
+  let length = tokenizer.encode(task.description + item.context).length + own.reduce((a, b) => a + b, 0);
+  let drop = 0;
+  while (drop < demos.length && length > budget) length -= own[drop++];
+  let prompt = encodeWith(drop);
+  while (drop > 0) {
+    const more = encodeWith(drop - 1);
+    if (more.length > budget) break;
+    prompt = more;
+    drop--;
   }
-  throw new Error("internal: unreachable");
+  while (prompt.length > budget && drop < demos.length) prompt = encodeWith(++drop);
+  if (prefix.length + prompt.length === 0) {
+    throw new EvalError(`${task.name} item ${options.index ?? "?"} has an empty context and no end-of-text prefix: nothing to predict its first token from; keep bos on`);
+  }
+  if (prompt.length > budget) {
+    const need = prefix.length + prompt.length + completion.length;
+    throw new EvalError(
+      `${task.name} item ${options.index ?? "?"} needs ${need} tokens even with no demonstrations, more than the model's context of ${options.maxTokens - 1} (+1); use a model with a larger blockSize`,
+    );
+  }
+  if (drop === demos.length && demos.length > 0) {
+    throw new EvalError(
+      `--shots ${demos.length} does not fit ${task.name} in the model's ${options.maxTokens - 1}-token context: not even one demonstration fits; use --shots 0 or a model with a larger blockSize`,
+    );
+  }
+  return { tokens: [...prefix, ...prompt, ...completion], completionStart: prefix.length + prompt.length, shotsUsed: demos.length - drop };
 }
