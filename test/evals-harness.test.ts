@@ -2,7 +2,8 @@
  * The few-shot harness on a REAL checkpoint: a tiny GPT trained here for a few seconds on the arithmetic stream
  * (bytes tokenizer). Checks that one batched forward gives the same verdict as greedy decoding and the same
  * log-likelihood as the model's own per-token losses, that padding and batching change nothing, that the trained
- * model beats its initialisation, truncation reporting, the CLI contract (`eval --json` prints one object), the
+ * model beats its initialisation, the same scores after export to a Hugging Face GPT-2 folder, truncation
+ * reporting, the CLI contract (`eval --json` prints one object), the
  * run-store recording (--lab, --sweep) and one-line errors for bad input.
  */
 import assert from "node:assert/strict";
@@ -15,8 +16,12 @@ import { bytesTokenizer, saveTokenizer } from "../src/data/index.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
 import { arithmeticTokens, buildExamples, evaluateTask, resolveTask, scoreExamples } from "../src/evals/index.js";
 import { GPT } from "../src/model/gpt.js";
+import { type StWriteTensor, writeSafetensors } from "../src/model/safetensors.js";
 import { generate } from "../src/model/sample.js";
 import { openLab } from "../src/store/index.js";
+import { UserError } from "../src/cli/command.js";
+import { contaminationCommand } from "../src/cli/contamination.js";
+import { evalCommand } from "../src/cli/eval.js";
 import { resolveTrainConfig } from "../src/train/config.js";
 import { loadModel } from "../src/train/load-model.js";
 import { train } from "../src/train/loop.js";
@@ -111,6 +116,56 @@ test("evaluateTask reports accuracy, log-likelihood and truncation per shot coun
   assert.equal(results[2].truncatedFraction, 1);
 });
 
+test("an imported Hugging Face GPT-2 folder scores exactly like the checkpoint it was exported from", async () => {
+  const { model } = loadModel(runDir, backend);
+  const { nEmbd: C, nLayer: L, nHead, vocabSize, blockSize } = model.config;
+  const w = await model.exportWeights();
+  const tensors = new Map<string, StWriteTensor>();
+  const put = (key: string, name: string, shape: number[]) => tensors.set(`transformer.${key}`, { shape, data: w.get(name)! });
+  const conv = (key: string, name: string, out: number, inp: number) => {
+    // Linear (out, in) → GPT-2's Conv1D (in, out)
+    const src = w.get(name)!;
+    const dst = new Float32Array(src.length);
+    for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) dst[i * out + o] = src[o * inp + i];
+    tensors.set(`transformer.${key}`, { shape: [inp, out], data: dst });
+  };
+  put("wte.weight", "wte", [vocabSize, C]);
+  put("wpe.weight", "wpe", [blockSize, C]);
+  for (let l = 0; l < L; l++) {
+    const h = `h.${l}.`;
+    const p = `h${l}_`;
+    put(h + "ln_1.weight", p + "ln1_w", [C]);
+    put(h + "ln_1.bias", p + "ln1_b", [C]);
+    conv(h + "attn.c_attn.weight", p + "qkv_w", 3 * C, C);
+    put(h + "attn.c_attn.bias", p + "qkv_b", [3 * C]);
+    conv(h + "attn.c_proj.weight", p + "attnproj_w", C, C);
+    put(h + "attn.c_proj.bias", p + "attnproj_b", [C]);
+    put(h + "ln_2.weight", p + "ln2_w", [C]);
+    put(h + "ln_2.bias", p + "ln2_b", [C]);
+    conv(h + "mlp.c_fc.weight", p + "fc_w", 4 * C, C);
+    put(h + "mlp.c_fc.bias", p + "fc_b", [4 * C]);
+    conv(h + "mlp.c_proj.weight", p + "fcproj_w", C, 4 * C);
+    put(h + "mlp.c_proj.bias", p + "fcproj_b", [C]);
+  }
+  put("ln_f.weight", "lnf_w", [C]);
+  put("ln_f.bias", "lnf_b", [C]);
+  const hfDir = join(work, "hf");
+  cpSync(join(runDir, "tokenizer.json"), join(hfDir, "tokenizer.json"));
+  writeSafetensors(join(hfDir, "model.safetensors"), tensors, { format: "pt" });
+  writeFileSync(join(hfDir, "config.json"), JSON.stringify({
+    model_type: "gpt2", activation_function: "gelu_new", vocab_size: vocabSize, n_positions: blockSize, n_embd: C, n_layer: L, n_head: nHead, layer_norm_epsilon: 1e-5,
+  }));
+  const hf = loadModel(hfDir, backend);
+  assert.equal(hf.kind, "hf-gpt2");
+  const opts = { shots: [0, 2], n: 30, seed: 5 };
+  const ours = await evaluateTask(model, loadModel(runDir, backend).tokenizer, resolveTask("arithmetic-2ds"), opts);
+  const theirs = await evaluateTask(hf.model, hf.tokenizer, resolveTask("arithmetic-2ds"), opts);
+  for (let i = 0; i < ours.length; i++) {
+    assert.equal(theirs[i].accuracy, ours[i].accuracy);
+    assert.ok(Math.abs(theirs[i].meanLogLikelihood - ours[i].meanLogLikelihood) < 1e-4);
+  }
+});
+
 test("CLI contract: eval --json prints one JSON object; several results keep the first's keys plus results[]", () => {
   const one = run(["eval", "--model", runDir, "--task", "arithmetic-2da", "--shots", "1", "--n", "20", "--json", "--backend", "js"]);
   assert.equal(one.status, 0, one.stderr);
@@ -171,7 +226,7 @@ test("results go to the run store: one model with --lab, every run of a sweep wi
   assert.match(missing.stderr, /no sweep "nope" .* known sweeps: emergence/);
 });
 
-test("bad input gives one-line errors: unknown task, shots that do not fit, empty task file", () => {
+test("bad input gives one-line errors: unknown task, shots that do not fit, empty task file", async () => {
   const long = join(work, "long.jsonl");
   const ctx = (i: number) => `Item ${String(i).padStart(2, "0")}. Read this carefully: ` + "word ".repeat(9) + "and answer:";
   writeFileSync(long, Array.from({ length: 20 }, (_, i) => JSON.stringify({ context: ctx(i), completion: ` ${i}` })).join("\n"));
@@ -186,14 +241,20 @@ test("bad input gives one-line errors: unknown task, shots that do not fit, empt
     [["--task", "arithmetic-2da", "--n", "6000"], /arithmetic-2da has only \d+ distinct evaluation problems; use --n \d+ or less/],
   ];
   for (const [args, re] of cases) {
-    const r = run(["eval", "--model", runDir, "--backend", "js", ...args]);
-    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, re);
-    assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+    // in-process: the command throws a UserError, which main() prints as one line with exit status 2
+    await assert.rejects(evalCommand.run(["--model", runDir, "--backend", "js", ...args]), (e: Error) => {
+      assert.ok(e instanceof UserError, `${args.join(" ")}: ${e.stack}`);
+      assert.match(e.message, re);
+      assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+      return true;
+    });
   }
-  const ok0 = run(["eval", "--model", runDir, "--backend", "js", "--task", long, "--shots", "0", "--n", "5", "--json"]);
-  assert.equal(ok0.status, 0, ok0.stderr);
-  const c = run(["contamination", "--task", "arithmetic-2da", "--data", join(work, "nothing")]);
-  assert.equal(c.status, 2);
-  assert.match(c.stderr, /has no manifest.json; run scaling-lab prepare/);
+  const r = run(["eval", "--model", runDir, "--backend", "js", "--task", "arithmetic-7da"]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.match(r.stderr, /^scaling-lab eval: unknown task "arithmetic-7da"/);
+  const { model, tokenizer } = loadModel(runDir, backend);
+  const zeroShot = await evaluateTask(model, tokenizer, resolveTask(long), { shots: [0], n: 5 });
+  assert.equal(zeroShot[0].n, 5, "the same long items fit without demonstrations");
+  await assert.rejects(contaminationCommand.run(["--task", "arithmetic-2da", "--data", join(work, "nothing")]), /has no manifest.json; run scaling-lab prepare/);
 });
