@@ -34,7 +34,7 @@ ${listTasks().map((t) => `  ${t.name.padEnd(18)} ${t.about}`).join("\n")}
 Flags:
   --model M        a run directory (checkpoint.safetensors + tokenizer.json), an HF GPT-2 folder
                    (config.json + model.safetensors), or the id of a run in --lab
-  --sweep NAME     evaluate every run of this sweep that has a checkpoint (needs --lab)
+  --sweep NAME     evaluate every finished run of this sweep (needs --lab)
   --lab DIR        the lab: results are recorded in its store (model = run id, or the --model path)
   --task LIST      task names or .jsonl files, comma-separated (required)
   --shots LIST     demonstrations per prompt, comma-separated (default 0,1,8)
@@ -188,9 +188,10 @@ export const evalCommand: Command = {
     } catch (e) {
       return evalUserError(e);
     }
-    const lab = str("lab") ? openLabForCli(str("lab"), { create: !str("sweep") }) : undefined;
     const backend = await createBackend(str("backend") ?? "auto").catch(asUserError);
+    let lab: Lab | undefined;
     try {
+      lab = str("lab") ? openLabForCli(str("lab"), { create: !str("sweep") }) : undefined;
       const targets: Target[] = [];
       if (str("sweep")) {
         const sweep = str("sweep")!;
@@ -206,10 +207,10 @@ export const evalCommand: Command = {
         }
         for (const run of runs) {
           const dir = resolve(lab!.dir, run.dir);
-          if (existsSync(join(dir, "checkpoint.safetensors"))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
-          else process.stderr.write(`eval: skipping run ${run.id} (${run.status}, no checkpoint yet)\n`);
+          if (run.status === "done" && existsSync(join(dir, "checkpoint.safetensors"))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
+          else process.stderr.write(`eval: skipping run ${run.id} (${run.status}${run.status === "done" ? ", no checkpoint" : ""}; only finished runs are evaluated)\n`);
         }
-        if (targets.length === 0) throw new UserError(`sweep "${sweep}" has no run with a checkpoint yet; run scaling-lab sweep first`);
+        if (targets.length === 0) throw new UserError(`sweep "${sweep}" has no finished run with a checkpoint yet; run scaling-lab sweep --sweep ${sweep} to finish it`);
       } else {
         const model = str("model")!;
         const inLab = lab && !existsSync(model) ? lab.getRun(model) : undefined;

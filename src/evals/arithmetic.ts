@@ -129,10 +129,10 @@ const ENUMERATE_LIMIT = 1 << 17;
 
 /**
  * `count` distinct problems from one side of the partition, deterministic in `seed`. Small problem spaces are
- * enumerated and shuffled; large ones sampled by rejection. Throws an EvalError when the side holds fewer than
- * `count` problems.
+ * enumerated and shuffled; large ones sampled by rejection. When the side holds fewer than `count` problems:
+ * all of them if `atMost`, else an EvalError.
  */
-export function sampleProblems(spec: ArithmeticSpec, count: number, side: "eval" | "train", seed: number): ArithmeticProblem[] {
+export function sampleProblems(spec: ArithmeticSpec, count: number, side: "eval" | "train", seed: number, atMost = false): ArithmeticProblem[] {
   const wantEval = side === "eval";
   const rng = new Rng(seed);
   const space = problemSpace(spec);
@@ -142,7 +142,7 @@ export function sampleProblems(spec: ArithmeticSpec, count: number, side: "eval"
       const p = problemAt(spec, i);
       if (onEvalSide(p.key) === wantEval) all.push(p);
     }
-    if (count > all.length) {
+    if (count > all.length && !atMost) {
       throw new EvalError(`${spec.name} has only ${all.length} distinct ${side === "eval" ? "evaluation" : "training-side"} problems; use --n ${all.length} or less`);
     }
     return shuffleInPlace(all, (n) => rng.int(n)).slice(0, count);
@@ -189,7 +189,7 @@ export function arithmeticTask(spec: ArithmeticSpec): EvalTask {
     separator: "",
     split(n: number, seed: number, poolSize: number): TaskSplit {
       const test = sampleProblems(spec, n, "eval", hash32(`${spec.name}:test:${seed}`)).map((p) => p.item);
-      const pool = poolSize > 0 ? sampleProblems(spec, poolSize, "train", hash32(`${spec.name}:pool:${seed}`)).map((p) => p.item) : [];
+      const pool = poolSize > 0 ? sampleProblems(spec, poolSize, "train", hash32(`${spec.name}:pool:${seed}`), true).map((p) => p.item) : [];
       return { test, pool };
     },
     patterns(item: TaskItem): string[] {
