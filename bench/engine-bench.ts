@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
 import { flopsPerToken } from "../src/model/accounting.js";
 import { GPT } from "../src/model/gpt.js";
-import { Rng } from "../src/util/rng.js";
+import { syntheticStep } from "../src/model/synthetic-step.js";
 import { repoRoot } from "./paths.js";
 
 /** A benchmark configuration (issue 2's configs A and B). */
@@ -89,20 +89,7 @@ async function sgemmCeiling(be: AnyBackend): Promise<number> {
 
 async function benchOurs(be: AnyBackend, c: BenchConfig, steps: number, warmup: number) {
   const model = new GPT(be, c, 0);
-  const rng = new Rng(0);
-  const BT = c.batch * c.blockSize;
-  const x = new Int32Array(BT), y = new Int32Array(BT);
-  const hp = { lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm: 1.0 };
-  const step = async () => {
-    for (let i = 0; i < BT; i++) {
-      x[i] = rng.int(c.vocabSize);
-      y[i] = rng.int(c.vocabSize);
-    }
-    model.zeroGrad();
-    await model.forward(x, y, c.batch, c.blockSize);
-    model.backward();
-    await model.step(hp);
-  };
+  const step = syntheticStep(model, c.batch, c.blockSize);
   for (let i = 0; i < warmup; i++) await step();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {

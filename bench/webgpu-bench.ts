@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { createBackend } from "../src/engine/index.js";
 import { GPT } from "../src/model/gpt.js";
-import { Rng } from "../src/util/rng.js";
+import { syntheticStep } from "../src/model/synthetic-step.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -74,20 +74,7 @@ async function runLength(): Promise<void> {
   if (!c) throw new Error(`unknown --config ${values.config} (use A, B or C)`);
   const be = await createBackend(values.backend);
   const model = new GPT(be, c, 0);
-  const rng = new Rng(0);
-  const BT = c.batch * c.blockSize;
-  const x = new Int32Array(BT), y = new Int32Array(BT);
-  const hp = { lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm: 1.0 };
-  const step = async () => {
-    for (let i = 0; i < BT; i++) {
-      x[i] = rng.int(c.vocabSize);
-      y[i] = rng.int(c.vocabSize);
-    }
-    model.zeroGrad();
-    await model.forward(x, y, c.batch, c.blockSize);
-    model.backward();
-    return model.step(hp);
-  };
+  const step = syntheticStep(model, c.batch, c.blockSize);
   for (let i = 0; i < 5; i++) await step();
   const steps = Number(values.steps);
   const times: number[] = [];
@@ -105,7 +92,7 @@ async function runLength(): Promise<void> {
   console.log(JSON.stringify({
     backend: be.name, device: be.info().detail, config: values.config.toUpperCase(), steps, wallSec: Number(wall.toFixed(3)),
     medianStepSec: Number(median.toFixed(6)), p90StepSec: Number(sorted[Math.floor(sorted.length * 0.9)].toFixed(6)),
-    ratio: Number(ratio.toFixed(3)), tokensPerSec: Math.round((BT * steps) / wall),
+    ratio: Number(ratio.toFixed(3)), tokensPerSec: Math.round((c.batch * c.blockSize * steps) / wall),
   }));
   be.dispose();
 }

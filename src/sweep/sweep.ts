@@ -6,6 +6,7 @@
 import { Dataset } from "../data/loader.js";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { GPT } from "../model/gpt.js";
+import { syntheticStep } from "../model/synthetic-step.js";
 import type { GPTConfig } from "../model/config.js";
 import { type Lab, openLab } from "../store/index.js";
 import type { RunRecord } from "../store/types.js";
@@ -61,15 +62,7 @@ export async function measureThroughput(backend: AnyBackend, model: GPTConfig, m
   const gpt = new GPT(backend, model, 0);
   const B = microBatch;
   const T = model.blockSize;
-  const x = new Int32Array(B * T).map((_, i) => (i * 2654435761) % model.vocabSize);
-  const y = x.map((v) => (v + 1) % model.vocabSize);
-  const hp = { lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm: 1 };
-  const step = async () => {
-    gpt.zeroGrad();
-    await gpt.forward(x, y, B, T);
-    gpt.backward();
-    await gpt.step(hp);
-  };
+  const step = syntheticStep(gpt, B, T);
   await step();
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await step();
