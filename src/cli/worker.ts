@@ -1,6 +1,6 @@
 /** `scaling-lab worker` — train a sweep's runs from a Redis queue (BullMQ), on this machine. */
 import { RedisUrlError } from "../sweep/redis-connection.js";
-import { runWorker, type WorkerReport } from "../sweep/redis-worker.js";
+import { runWorker, type WorkerReport, WorkerSetupError } from "../sweep/redis-worker.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
 
 const HELP = `scaling-lab worker — train runs of sweeps queued on Redis, on this machine, until stopped (Ctrl-C)
@@ -75,7 +75,7 @@ export const workerCommand: Command = {
         log,
         signal: controller.signal,
       }).catch((e) => {
-        if (e instanceof RedisUrlError) throw new UserError(e.message);
+        if (e instanceof RedisUrlError || e instanceof WorkerSetupError) throw new UserError(e.message);
         throw e;
       });
     } finally {

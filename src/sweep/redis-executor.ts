@@ -173,6 +173,12 @@ class CoordinatorSession {
       const id = job.id!;
       const result = job.returnvalue;
       const stored = this.lab.getRun(id)!;
+      if (stored.status === "done") {
+        // another coordinator of this sweep recorded it first
+        reportRunEnd(id, { id, status: "skipped" });
+        await job.remove().catch(() => {});
+        return;
+      }
       if (stored.machine !== result.machine) this.lab.markRunning(id, { backend: result.summary.backend, machine: result.machine });
       const last = result.metrics[result.metrics.length - 1];
       this.lab.truncateMetrics(id, last?.step ?? -1);

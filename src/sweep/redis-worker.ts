@@ -15,7 +15,7 @@
  * other code (version stamp) or for other data is refused: it goes back to the queue and this worker stops.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,11 +76,11 @@ export interface WorkerReport {
   refused?: string;
 }
 
-/** A job this worker must not train (other code or other data). */
-export class JobRefusedError extends Error {
+/** A worker that cannot start (unwritable artifacts folder); the message names the fix. */
+export class WorkerSetupError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "JobRefusedError";
+    this.name = "WorkerSetupError";
   }
 }
 
@@ -96,6 +96,12 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
   const concurrency = Math.max(1, opts.concurrency ?? 1);
   const threadsPerRun = Math.max(1, Math.floor((opts.threads ?? availableParallelism()) / concurrency));
   const artifacts = resolve(opts.artifacts ?? "artifacts");
+  try {
+    mkdirSync(artifacts, { recursive: true });
+    accessSync(artifacts, constants.W_OK);
+  } catch (e) {
+    throw new WorkerSetupError(`cannot write the artifacts folder ${artifacts} (${firstLine(e)}); pass --artifacts DIR with a writable folder`);
+  }
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
   const pollMs = opts.pollMs ?? 1000;
   const stamp = versionStamp();
