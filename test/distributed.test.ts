@@ -93,7 +93,9 @@ class WorkerProc {
   async stop(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     this.proc.kill("SIGTERM");
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 15_000);
     await this.exited;
+    clearTimeout(t);
   }
 }
 

@@ -182,7 +182,10 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
   opts.signal?.addEventListener("abort", onAbort);
   if (opts.signal?.aborted) stop();
   log(`${who}: ${machine}: serving queue "${target.queue}" on ${target.display} (${concurrency} at a time, ${threadsPerRun} threads each, version ${formatStamp(stamp)}); artifacts in ${artifacts}`);
-  const running = worker.run().catch((e) => link.onError(e));
+  const running = worker
+    .run()
+    .catch((e) => link.onError(e))
+    .finally(stop);
   await finished;
   await worker.close();
   await running;
@@ -297,6 +300,7 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
       tailing = false;
     }
   }, ctx.pollMs);
+  child.on("error", (e) => (error ??= `could not start the training process: ${firstLine(e)}`));
   child.stderr!.on("data", (d) => {
     stderr += d;
     if (stderr.length > 20000) stderr = stderr.slice(-10000);
