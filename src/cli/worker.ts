@@ -34,6 +34,7 @@ const FLAGS = {
   threads: { type: "string" }, data: { type: "string" }, name: { type: "string" }, "lock-seconds": { type: "string" },
 } as const;
 
+/** The `worker` command: flags → {@link runWorker}; Ctrl-C/SIGTERM hand running runs back to the queue. */
 export const workerCommand: Command = {
   name: "worker",
   summary: "train runs of sweeps queued on Redis (for sweep --executor redis://...)",
