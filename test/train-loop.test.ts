@@ -108,3 +108,33 @@ test("config errors name the fix", () => {
   assert.throws(() => resolveTrainConfig({ preset: "nope" }, 16), (e: Error) => e instanceof TrainConfigError && /known presets/.test(e.message));
   assert.throws(() => resolveTrainConfig({ preset: "nano", batchTokens: 100, microBatch: 2 }, 16), /not a multiple/);
 });
+
+test("Ctrl-C (SIGINT) during `scaling-lab train` checkpoints and stops; --resume finishes the run", async () => {
+  const { spawn } = await import("node:child_process");
+  const { cliPath } = await import("../src/sweep/executor.js");
+  const { prepareDataset } = await import("../src/data/prepare.js");
+  const { writeFileSync } = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "sl-sigint-"));
+  writeFileSync(join(dir, "c.txt"), "the sea and the ship and the whale. ".repeat(3000));
+  await prepareDataset({ sources: [join(dir, "c.txt")], tokenizer: "bytes", outDir: join(dir, "data"), valFraction: 0.2, docChars: 4000 });
+  const out = join(dir, "run");
+  const args = [cliPath(), "train", "--data", join(dir, "data"), "--preset", "nano", "--tokens", "2000000", "--batch-tokens", "256", "--micro-batch", "8", "--checkpoint-every", "1000000", "--out", out, "--json"];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (existsSync(join(out, "metrics.jsonl")) && readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").length > 5) {
+        clearInterval(poll);
+        child.kill("SIGINT");
+        resolve();
+      }
+    }, 20);
+  });
+  const code = await new Promise((r) => child.on("close", r));
+  assert.equal(code, 0);
+  const summary = JSON.parse(stdout.trim().split("\n").pop()!);
+  assert.equal(summary.status, "stopped");
+  assert.ok(summary.steps < 7813);
+  assert.equal(loadCheckpoint(out).state.step, summary.steps, "checkpoint written at the stop");
+});

@@ -196,6 +196,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
     };
     stepsThisRun += 1;
+    // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
+    // checkpoint and stop) and timers get to run during training
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
     const last = state.step === steps;
     if (state.step % config.evalEvery === 0 || last) {
