@@ -46,6 +46,13 @@ Flags:
   --json           one JSON object on one line: the first result's fields (task, shots, n, accuracy, stderr,
                    meanLogLik, meanShots, ...) at the top level, and "results": every (model, task, shots) result
 
+Emergence across a ladder: pretrain on a mixture with a synthetic arithmetic stream (training-side problems
+only; arithmetic:TASKS[:PROBLEMS], tasks joined by +), sweep, then evaluate the sweep:
+  scaling-lab prepare --source builtin,arithmetic:2da+3da:200000 --weights 0.8,0.2 --out data/arith-mix
+  scaling-lab sweep --plan curves --ladder cpu-xs --tokens 4e6 --data data/arith-mix --sweep emergence --lab lab
+  scaling-lab eval --sweep emergence --lab lab --task arithmetic-2da,arithmetic-3da --shots 0,1,4 --n 1000
+  scaling-lab contamination --task arithmetic-2da,arithmetic-3da --data data/arith-mix
+
 Examples:
   scaling-lab eval --model runs/cpu-1m --task arithmetic-2da --shots 1 --n 20 --json
   scaling-lab eval --model ./gpt2 --task arithmetic-2da,arithmetic-2ds,cycle-letters --shots 0,1,8 --n 500
