@@ -459,10 +459,10 @@ typedef struct {
   long n;
 } ew_args;
 
-static void gelu_forward_job(void *ctx, long tid, long nt) {
+static void gelu_forward_job(void *ctx, long chunk, long n) {
   const ew_args *a = ctx;
   long lo, hi;
-  sl_split(a->n, tid, nt, 64, &lo, &hi);
+  sl_split(a->n, chunk, n, 64, &lo, &hi);
   const float *x = a->x;
   float *o = a->out;
   long i = lo;
@@ -490,10 +490,10 @@ void sl_gelu_forward(sl_pool *p, float *out, const float *inp, long n) {
 }
 
 /* dinp may alias dout: every element is read before it is written. */
-static void gelu_backward_job(void *ctx, long tid, long nt) {
+static void gelu_backward_job(void *ctx, long chunk, long n) {
   const ew_args *a = ctx;
   long lo, hi;
-  sl_split(a->n, tid, nt, 64, &lo, &hi);
+  sl_split(a->n, chunk, n, 64, &lo, &hi);
   const float *x = a->x, *d = a->y;
   float *o = a->out;
   long i = lo;
@@ -527,10 +527,10 @@ void sl_gelu_backward(sl_pool *p, float *dinp, const float *inp, const float *do
   run(p, gelu_backward_job, &a, chunks_for((double)n * 4, n), (double)n * 4);
 }
 
-static void residual_job(void *ctx, long tid, long nt) {
+static void residual_job(void *ctx, long chunk, long n) {
   const ew_args *a = ctx;
   long lo, hi;
-  sl_split(a->n, tid, nt, 64, &lo, &hi);
+  sl_split(a->n, chunk, n, 64, &lo, &hi);
   const float *x = a->x, *y = a->y;
   float *o = a->out;
 #pragma omp simd
@@ -554,10 +554,10 @@ typedef struct {
 
 /* probs may alias logits: the target's logit is read first, then the row is overwritten in place.
    loss = logsumexp(row) - row[target]. */
-static void crossentropy_forward_job(void *ctx, long tid, long nt) {
+static void crossentropy_forward_job(void *ctx, long chunk, long n) {
   const ce_args *a = ctx;
   long lo, hi, V = a->V;
-  sl_split(a->N, tid, nt, 1, &lo, &hi);
+  sl_split(a->N, chunk, n, 1, &lo, &hi);
   for (long r = lo; r < hi; r++) {
     const float *x = a->logits + r * V;
     float *pr = a->probs + r * V;
@@ -576,10 +576,10 @@ void sl_crossentropy_forward(sl_pool *p, float *losses, float *probs, const floa
 }
 
 /* dlogits may alias probs. */
-static void crossentropy_backward_job(void *ctx, long tid, long nt) {
+static void crossentropy_backward_job(void *ctx, long chunk, long n) {
   const ce_args *a = ctx;
   long lo, hi, V = a->V;
-  sl_split(a->N, tid, nt, 1, &lo, &hi);
+  sl_split(a->N, chunk, n, 1, &lo, &hi);
   const float s = a->scale;
   for (long r = lo; r < hi; r++) {
     const float *pr = a->cprobs + r * V;
@@ -642,10 +642,10 @@ typedef struct {
   float clip, beta1, beta2, one_minus_b1, one_minus_b2, decay, step_size, inv_bc2, eps;
 } adamw_args;
 
-static void adamw_job(void *ctx, long tid, long nt) {
+static void adamw_job(void *ctx, long chunk, long n) {
   const adamw_args *a = ctx;
   long lo, hi;
-  sl_split(a->n, tid, nt, 64, &lo, &hi);
+  sl_split(a->n, chunk, n, 64, &lo, &hi);
   float *p = a->param, *m = a->m, *v = a->v;
   const float *g = a->grad;
   const float clip = a->clip, b1 = a->beta1, b2 = a->beta2, ob1 = a->one_minus_b1, ob2 = a->one_minus_b2,

@@ -49,7 +49,7 @@ void sl_crossentropy_forward(sl_pool *p, float *losses, float *probs, const floa
 void sl_crossentropy_backward(sl_pool *p, float *dlogits, const float *probs, const int32_t *targets, float scale,
                               long N, long V);
 
-/* Returns the sum of squares (accumulated in double). Returns NAN if scratch could not be allocated. */
+/* Returns the sum of squares, accumulated in double over chunks fixed by n (deterministic). */
 double sl_sum_squares(sl_pool *p, const float *x, long n);
 
 typedef struct {
