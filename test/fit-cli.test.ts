@@ -103,7 +103,7 @@ test("fit: every bad input gives one clear line and exit status 2", () => {
     [["fit", "chinchilla", "--csv", good, "--predict-n", "1e9"], /give --predict-n and --predict-d together/],
     [["fit", "chinchilla", "--csv", good, "--bootstrap", "x"], /--bootstrap must be a number, got "x"/],
     [["fit", "power", "--csv", good, "--x", "Q"], /--x must be C, N or D/],
-    [["fit", "chinchilla", "--sweep", "s1", "--lab", "lab"], /not available in this build/],
+    [["fit", "chinchilla", "--sweep", "s1", "--lab", path.join(tmp, "no-lab-here")], /no lab at .*pass the right --lab DIR/],
   ];
   for (const [args, re] of cases) {
     const r = runCli(args);
