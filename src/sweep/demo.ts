@@ -48,7 +48,9 @@ export interface DemoResult {
   trainSeconds: number;
   frontier: { k: number; alpha: number; E: number; r2: number; points: number; law: string };
   frontierR2: number;
-  prediction: HeldOutPrediction & { law: string; fitPoints: number };
+  prediction: HeldOutPrediction & { law: string; fitPoints: number; excluded: number };
+  /** The same prediction with every smaller run in the fit (1-layer rungs included). */
+  predictionAllRuns: { fitPoints: number; predicted: number; errorPct: number | null };
   predictionErrorPct: number | null;
   /** The forecast from the fitted law, or why there is none (e.g. the law never reaches the target). */
   forecast: Pick<ForecastReport, "referenceLoss" | "targetLoss" | "computeMultiple" | "costUSD" | "yearWithinBudget" | "targetComputeFlops"> | { error: string };
@@ -88,6 +90,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     // predict before train: the largest model's loss from the others
     const before = await predictHeldOut(store, "demo", { bootstrap: 200 });
+    // the same prediction with the 1-layer rungs kept in the fit, for the record (see predict.ts on why they are out)
+    const beforeAll = await predictHeldOut(store, "demo", { bootstrap: 0, minLayers: 1 });
     const p0 = before.predictions[0];
     log(
       `demo: predicted before training ${largest.id}: val loss ${p0.predicted.toFixed(4)}` +
@@ -129,7 +133,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       frontierR2: f.r2,
       prediction: { ...p0, actual: p.actual, errorPct: p0.actual === null && p.actual !== null ? (100 * (p0.predicted - p.actual)) / p.actual : p.errorPct,
         inInterval: p.actual !== null && p0.interval ? p.actual >= p0.interval[0] && p.actual <= p0.interval[1] : null,
-        law: before.law, fitPoints: before.fitPoints },
+        law: before.law, fitPoints: before.fitPoints, excluded: before.excluded },
+      predictionAllRuns: {
+        fitPoints: beforeAll.fitPoints, predicted: beforeAll.predictions[0].predicted,
+        errorPct: p.actual !== null ? (100 * (beforeAll.predictions[0].predicted - p.actual)) / p.actual : null,
+      },
       predictionErrorPct: null,
       forecast: fc
         ? {
@@ -169,9 +177,14 @@ export function demoSummary(r: DemoResult): string {
     ...r.table.map((t) => `${t.run.padEnd(24)} ${si(t.N).padStart(7)} ${si(t.D).padStart(7)} ${si(t.C).padStart(9)} ${(t.finalValLoss?.toFixed(4) ?? "-").padStart(9)} ${`${Math.round(t.wallSeconds ?? 0)}s`.padStart(7)}`),
     "",
     `Frontier (lower envelope of all learning curves): ${r.frontier.law}; R² = ${r.frontier.r2.toFixed(4)} on ${r.frontier.points} points`,
-    `Prediction of ${r.prediction.run} before training it (${r.prediction.law} law on ${r.prediction.fitPoints} smaller runs): ` +
+    `Prediction of ${r.prediction.run} before training it (${r.prediction.law} law on ${r.prediction.fitPoints} smaller runs` +
+      `${r.prediction.excluded ? `, ${r.prediction.excluded} one-layer runs left out as Kaplan et al. advise` : ""}): ` +
       `${r.prediction.predicted.toFixed(4)}${r.prediction.interval ? ` [${r.prediction.interval[0].toFixed(4)}, ${r.prediction.interval[1].toFixed(4)}] (90%)` : ""}` +
       (r.prediction.actual !== null ? `; actual ${r.prediction.actual.toFixed(4)}, error ${r.prediction.errorPct!.toFixed(2)}%` : ""),
+    ...(r.prediction.excluded
+      ? [`  (with all ${r.predictionAllRuns.fitPoints} smaller runs in the fit: ${r.predictionAllRuns.predicted.toFixed(4)}` +
+          `${r.predictionAllRuns.errorPct !== null ? `, error ${r.predictionAllRuns.errorPct.toFixed(2)}%` : ""})`]
+      : []),
     "error" in r.forecast
       ? `Forecast: none (${r.forecast.error})`
       : `Forecast from the fitted law: halving the largest model's loss (${r.forecast.referenceLoss.toFixed(3)} → ${r.forecast.targetLoss.toFixed(3)}) ` +

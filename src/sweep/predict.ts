@@ -5,6 +5,11 @@
  *
  * Default law: L(N) = E + (N0/N)^α over final validation losses (runs of a `curves` sweep share D, so N is the
  * variable). `law: "compute"` fits L(C) instead; `law: "chinchilla"` fits L(N, D) for sweeps with varied D.
+ *
+ * One-layer models are left out of the fit by default when enough deeper runs remain: Kaplan et al. (2020, §3.1 and
+ * Figure 6) found that with non-embedding N, models of every depth fall on one trend "except models with fewer than
+ * 2 layers", and that is what a tiny ladder shows too (its 1-layer rungs flatten the curve and bias the
+ * extrapolation). `minLayers: 1` keeps them.
  */
 import { runFit, type FitReport, type ScalingPoint } from "../fit/index.js";
 import type { Lab } from "../store/index.js";
@@ -22,6 +27,8 @@ export interface PredictOptions {
   bootstrap?: number;
   /** Interval level (default 0.9). */
   level?: number;
+  /** Fit only runs with at least this many layers, when enough remain (default 2, after Kaplan et al.). */
+  minLayers?: number;
   seed?: number;
   /** Bootstrap worker threads (default: cores). */
   workers?: number;
@@ -49,6 +56,8 @@ export interface PredictResult {
   law: PredictLaw;
   fitPoints: number;
   fitRuns: string[];
+  /** Finished runs left out of the fit (shallower than minLayers). */
+  excluded: number;
   report: FitReport;
   predictions: HeldOutPrediction[];
 }
@@ -72,8 +81,10 @@ export async function predictHeldOut(lab: Lab, sweep: string, opts: PredictOptio
       : [runs.reduce((a, b) => (b.N > a.N || (b.N === a.N && b.C > a.C) ? b : a))];
   if (heldOut.length === 0) throw new PredictError(`no run of ${sweep} has C ≥ ${opts.belowCompute} FLOPs to hold out (lower the threshold)`);
   const held = new Set(heldOut.map((r) => r.id));
-  const train = runs.filter((r) => !held.has(r.id) && r.status === "done" && r.finalValLoss !== null);
+  const finished = runs.filter((r) => !held.has(r.id) && r.status === "done" && r.finalValLoss !== null);
   const need = law === "chinchilla" ? 6 : 4;
+  const deep = finished.filter((r) => r.nLayer >= (opts.minLayers ?? 2));
+  const train = deep.length >= need ? deep : finished;
   if (train.length < need) {
     throw new PredictError(
       `only ${train.length} finished runs below the held-out one(s) in ${sweep}; the ${law} law needs at least ${need} (finish more runs of the sweep)`,
@@ -101,5 +112,5 @@ export async function predictHeldOut(lab: Lab, sweep: string, opts: PredictOptio
       inInterval: actual !== null && interval ? actual >= interval[0] && actual <= interval[1] : null,
     };
   });
-  return { sweep, law, fitPoints: points.length, fitRuns: train.map((r) => r.id), report, predictions };
+  return { sweep, law, fitPoints: points.length, fitRuns: train.map((r) => r.id), excluded: finished.length - train.length, report, predictions };
 }
