@@ -4,12 +4,13 @@
  * native backend is tested against. Forward and backward of each layer sit side by side, as in llm.c.
  */
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
+import { HostMemory } from "./host-memory.js";
 
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
 const LN_EPS = 1e-5;
 
 /** The portable TypeScript backend (buffers are Float32Array / Int32Array). */
-export class JsBackend implements Backend<Float32Array, Int32Array> {
+export class JsBackend extends HostMemory implements Backend<Float32Array, Int32Array> {
   readonly name = "js";
 
   /** @inheritdoc */
@@ -17,39 +18,8 @@ export class JsBackend implements Backend<Float32Array, Int32Array> {
     return { name: "js", threads: 1, detail: "portable TypeScript kernels" };
   }
 
-  // ------------------------------------------------------------------ memory
+  // ------------------------------------------------------------------ memory (alloc, view, read, ...: HostMemory)
 
-  /** @inheritdoc */
-  alloc(n: number): Float32Array {
-    return new Float32Array(n);
-  }
-  /** @inheritdoc */
-  allocInt(n: number): Int32Array {
-    return new Int32Array(n);
-  }
-  /** @inheritdoc */
-  view(buf: Float32Array, offset: number, length: number): Float32Array {
-    if (offset < 0 || length < 0 || offset + length > buf.length) {
-      throw new RangeError(`view [${offset}, ${offset + length}) is outside a buffer of ${buf.length} elements`);
-    }
-    return buf.subarray(offset, offset + length);
-  }
-  /** @inheritdoc */
-  write(dst: Float32Array, src: Float32Array, offset = 0): void {
-    dst.set(src, offset);
-  }
-  /** @inheritdoc */
-  writeInt(dst: Int32Array, src: Int32Array): void {
-    dst.set(src);
-  }
-  /** @inheritdoc */
-  async read(src: Float32Array): Promise<Float32Array> {
-    return src.slice();
-  }
-  /** @inheritdoc */
-  zero(buf: Float32Array): void {
-    buf.fill(0);
-  }
   /** @inheritdoc */
   dispose(): void {}
 

@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
+import { HostMemory } from "./host-memory.js";
 import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
 
 /** Opaque pool handle owned by the addon. */
@@ -114,7 +115,7 @@ export function loadNativeBackend(options: NativeOptions = {}): NativeBackend | 
 }
 
 /** The native backend (buffers are Float32Array / Int32Array, shared with JS without copies). */
-export class NativeBackend implements Backend<Float32Array, Int32Array> {
+export class NativeBackend extends HostMemory implements Backend<Float32Array, Int32Array> {
   readonly name = "native";
   /** The addon's functions (exposed for benchmarks and tests). */
   readonly addon: NativeAddon;
@@ -125,6 +126,7 @@ export class NativeBackend implements Backend<Float32Array, Int32Array> {
 
   /** Prefer {@link loadNativeBackend}; this constructor throws if the pool cannot start. */
   constructor(addon: NativeAddon, options: NativeOptions = {}, core: OpenBlasCoreChoice = { coretype: undefined, source: "none" }) {
+    super();
     this.addon = addon;
     this.threads = options.threads ?? defaultThreads();
     this.pool = addon.createPool(this.threads, options.spinUs ?? 1000);
@@ -143,39 +145,8 @@ export class NativeBackend implements Backend<Float32Array, Int32Array> {
     };
   }
 
-  // ------------------------------------------------------------------ memory
+  // ------------------------------------------------------------------ memory (alloc, view, read, ...: HostMemory)
 
-  /** @inheritdoc */
-  alloc(n: number): Float32Array {
-    return new Float32Array(n);
-  }
-  /** @inheritdoc */
-  allocInt(n: number): Int32Array {
-    return new Int32Array(n);
-  }
-  /** @inheritdoc */
-  view(buf: Float32Array, offset: number, length: number): Float32Array {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
-      throw new RangeError(`view [${offset}, ${offset + length}) is outside a buffer of ${buf.length} elements`);
-    }
-    return buf.subarray(offset, offset + length);
-  }
-  /** @inheritdoc */
-  write(dst: Float32Array, src: Float32Array, offset = 0): void {
-    dst.set(src, offset);
-  }
-  /** @inheritdoc */
-  writeInt(dst: Int32Array, src: Int32Array): void {
-    dst.set(src);
-  }
-  /** @inheritdoc */
-  async read(src: Float32Array): Promise<Float32Array> {
-    return src.slice();
-  }
-  /** @inheritdoc */
-  zero(buf: Float32Array): void {
-    buf.fill(0);
-  }
   /** @inheritdoc */
   dispose(): void {
     if (this.disposed) return;
