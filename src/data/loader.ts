@@ -13,6 +13,7 @@
  * the same windows at every evaluation.
  */
 import { join } from "node:path";
+import { fmix32 } from "../util/hash.js";
 import { DataError } from "./errors.js";
 import { type EpochReport, mixtureEpochs, normalizeWeights } from "./mixture.js";
 import { type DataManifest, type TokenArray, readManifest, readShard } from "./shards.js";
@@ -195,16 +196,6 @@ export class BatchLoader {
     this.seed = state.seed >>> 0;
     this.step = state.step;
   }
-}
-
-/** murmur3's 32-bit finaliser: a bijective mix of a 32-bit integer. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** A uniform number in [0, 1) with 53 random bits, determined by (seed, step, row, k). */

@@ -10,6 +10,7 @@
  *   demonstrations never contain a test problem and a model pretrained on the stream has never seen one, by
  *   construction, whatever seeds are used.
  */
+import { fmix32 } from "../util/hash.js";
 
 /** One evaluation item: the model sees `context` and should continue it with `completion`. */
 export interface TaskItem {
@@ -62,12 +63,7 @@ export function hash32(key: string): number {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h >>> 0);
 }
 
 /** Whether a problem key lies on the evaluation side of the fixed partition (else the training side). */
