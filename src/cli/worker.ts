@@ -6,7 +6,7 @@ import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } f
 const HELP = `scaling-lab worker — train runs of sweeps queued on Redis, on this machine, until stopped (Ctrl-C)
 
 Usage: scaling-lab worker --redis redis://HOST:6379[/DB][?queue=NAME] [--concurrency K] [--artifacts DIR]
-                          [--backend auto|native|js] [--threads N] [--data DIR] [--name NAME]
+                          [--backend auto|native|js|webgpu] [--threads N] [--data DIR] [--name NAME]
                           [--lock-seconds S] [--json]
 
 A coordinator (scaling-lab sweep ... --executor redis://HOST:6379) queues one job per run; workers on any number
