@@ -7,19 +7,19 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Queue } from "bullmq";
-import { prepareDataset } from "../src/data/prepare.js";
 import { openLab } from "../src/store/index.js";
 import { cliPath, type ExecutorHooks, type RunOutcome } from "../src/sweep/executor.js";
 import { dataHash, DEFAULT_QUEUE, JOB_NAME, type RunJob, versionStamp } from "../src/sweep/queue-protocol.js";
 import { RedisExecutor } from "../src/sweep/redis-executor.js";
 import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
 import { Redis } from "ioredis";
+import { tinyCorpusData } from "./helpers.js";
 
 const haveRedis = spawnSync("redis-server", ["--version"]).status === 0;
 const skip = !haveRedis && process.env.CI !== "true" ? "redis-server is not installed (apt-get install redis-server)" : false;
@@ -99,22 +99,6 @@ class WorkerProc {
   }
 }
 
-let dataDir: string | undefined;
-async function tinyData(): Promise<string> {
-  if (dataDir) return dataDir;
-  const dir = mkdtempSync(join(tmpdir(), "sl-distdata-"));
-  const src = join(dir, "corpus.txt");
-  const words = "the whale ship sea captain white deep harpoon crew storm".split(" ");
-  let text = "";
-  for (let d = 0; d < 40; d++) {
-    for (let i = 0; i < 120; i++) text += words[(d * 7 + i * 3 + (i % 5)) % words.length] + (i % 9 === 8 ? ".\n" : " ");
-    text += "\n\n";
-  }
-  writeFileSync(src, text);
-  await prepareDataset({ sources: [src], tokenizer: "bytes", outDir: join(dir, "data"), valFraction: 0.1, docChars: 2000 });
-  dataDir = join(dir, "data");
-  return dataDir;
-}
 
 /** Hooks that record logs and count every run end (a run must end once). */
 function recorder(stopAfter?: number) {
@@ -144,7 +128,7 @@ function range(n: number): number[] {
 }
 
 test("two workers complete a sweep; a coordinator stopped midway re-attaches without duplicates", { skip, timeout: 60_000 }, async () => {
-  const data = await tinyData();
+  const data = await tinyCorpusData();
   const redis = new RedisServer(await freePort());
   await redis.start();
   const artifacts = mkdtempSync(join(tmpdir(), "sl-art-"));
@@ -195,7 +179,7 @@ test("two workers complete a sweep; a coordinator stopped midway re-attaches wit
 });
 
 test("a worker SIGKILLed mid-run: the other worker resumes the run from the shared checkpoint; nothing lost or doubled", { skip, timeout: 60_000 }, async () => {
-  const data = await tinyData();
+  const data = await tinyCorpusData();
   const redis = new RedisServer(await freePort());
   await redis.start();
   const artifacts = mkdtempSync(join(tmpdir(), "sl-art-"));
@@ -249,7 +233,7 @@ test("a worker SIGKILLed mid-run: the other worker resumes the run from the shar
 });
 
 test("a Redis restart mid-sweep (its data lost) is survived: runs are queued again and end once", { skip, timeout: 60_000 }, async () => {
-  const data = await tinyData();
+  const data = await tinyCorpusData();
   const redis = new RedisServer(await freePort());
   await redis.start();
   const artifacts = mkdtempSync(join(tmpdir(), "sl-art-"));
@@ -294,7 +278,7 @@ test("a Redis restart mid-sweep (its data lost) is survived: runs are queued aga
 });
 
 test("a worker refuses a job queued by another version and stops with a one-line error; the job stays queued", { skip, timeout: 30_000 }, async () => {
-  const data = await tinyData();
+  const data = await tinyCorpusData();
   const redis = new RedisServer(await freePort());
   await redis.start();
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });

@@ -14,6 +14,7 @@ import { JsBackend } from "../src/engine/js.js";
 import { loadNativeBackend, NativeBackend } from "../src/engine/native.js";
 import { applyOpenBlasCoreType, openBlasCoreForCpuinfo } from "../src/engine/openblas-env.js";
 import { Rng } from "../src/util/rng.js";
+import { randInts, randn, relError as relErr } from "./helpers.js";
 
 const TOL = 1e-4;
 const skipNative = process.env.SCALING_LAB_SKIP_NATIVE === "1";
@@ -27,30 +28,8 @@ function nativeBackend(): NativeBackend {
 
 const js = new JsBackend();
 
-function randn(rng: Rng, n: number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
-  return a;
-}
 
-function randInts(rng: Rng, n: number, V: number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.int(V);
-  return a;
-}
 
-/** max |a - b| / max |b|. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  if (Number.isNaN(d)) return Infinity;
-  return d / Math.max(m, 1e-30);
-}
 
 function close(name: string, a: Float32Array, b: Float32Array, tol = TOL): void {
   const e = relErr(a, b);

@@ -24,7 +24,7 @@ import { resolveTrainConfig } from "../src/train/config.js";
 import { train } from "../src/train/loop.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { Rng } from "../src/util/rng.js";
-import { haveShared } from "./helpers.js";
+import { haveShared, randInts, randn, relError as relErr } from "./helpers.js";
 import { REFERENCE_FILES, checkReferenceVectors } from "./reference-vectors.js";
 
 // lavapipe compiles shaders about twice as fast at 128-bit vectors; tiny test shapes do not miss the width
@@ -43,30 +43,8 @@ function gpu(): WebGpuBackend {
 
 const js = new JsBackend();
 
-function randn(rng: Rng, n: number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
-  return a;
-}
 
-function randInts(rng: Rng, n: number, V: number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.int(V);
-  return a;
-}
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = Math.abs(a[i] - b[i]);
-    if (!(x <= d)) d = x;
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  if (Number.isNaN(d)) return Infinity;
-  return d / Math.max(m, 1e-30);
-}
 
 function close(name: string, a: Float32Array, b: Float32Array, tol = TOL): void {
   const e = relErr(a, b);

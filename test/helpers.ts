@@ -1,8 +1,11 @@
 /** Shared test helpers: locating shared/, comparing tensors, choosing backends. */
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { prepareDataset } from "../src/data/prepare.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
+import { Rng } from "../src/util/rng.js";
 
 /** The repository root (tests run from dist/test/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -39,3 +42,38 @@ export async function testBackends(): Promise<AnyBackend[]> {
 export function haveShared(): boolean {
   return existsSync(sharedDir);
 }
+
+/** n standard-normal floats times `scale`. */
+export function randn(rng: Rng, n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+
+/** n integers uniform in [0, V). */
+export function randInts(rng: Rng, n: number, V: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.int(V);
+  return a;
+}
+
+/**
+ * A tiny prepared dataset (bytes tokenizer, 40 short documents of a 10-word vocabulary), made once per process:
+ * enough for sweeps of the tiny-test ladder.
+ */
+export async function tinyCorpusData(): Promise<string> {
+  if (tinyDir) return tinyDir;
+  const dir = mkdtempSync(join(tmpdir(), "sl-tinydata-"));
+  const src = join(dir, "corpus.txt");
+  const words = "the whale ship sea captain white deep harpoon crew storm".split(" ");
+  let text = "";
+  for (let d = 0; d < 40; d++) {
+    for (let i = 0; i < 120; i++) text += words[(d * 7 + i * 3 + (i % 5)) % words.length] + (i % 9 === 8 ? ".\n" : " ");
+    text += "\n\n";
+  }
+  writeFileSync(src, text);
+  await prepareDataset({ sources: [src], tokenizer: "bytes", outDir: join(dir, "data"), valFraction: 0.1, docChars: 2000 });
+  tinyDir = join(dir, "data");
+  return tinyDir;
+}
+let tinyDir: string | undefined;

@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { prepareDataset } from "../src/data/prepare.js";
 import { flopsPerToken } from "../src/model/accounting.js";
 import { openLab } from "../src/store/index.js";
 import { LocalExecutor, cliPath } from "../src/sweep/executor.js";
@@ -16,6 +15,7 @@ import { LadderError, loadLadder, sizeParams } from "../src/sweep/ladder.js";
 import { makePlan, PlanError } from "../src/sweep/plan.js";
 import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
 import { kaplanLearningRate } from "../src/train/config.js";
+import { tinyCorpusData } from "./helpers.js";
 
 test("built-in ladders are valid and span ≥ 100× in non-embedding parameters", () => {
   for (const name of ["cpu-xs", "cpu-s"]) {
@@ -68,22 +68,9 @@ test("plan arithmetic: curves, isoflop (D = C/6N) and grid", () => {
   assert.throws(() => makePlan({ ...base, kind: "curves", tokens: [8192] }), /raise --tokens/);
 });
 
-async function tinyData(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "sl-sweepdata-"));
-  const src = join(dir, "corpus.txt");
-  const words = "the whale ship sea captain white deep harpoon crew storm".split(" ");
-  let text = "";
-  for (let d = 0; d < 40; d++) {
-    for (let i = 0; i < 120; i++) text += words[(d * 7 + i * 3 + (i % 5)) % words.length] + (i % 9 === 8 ? ".\n" : " ");
-    text += "\n\n";
-  }
-  writeFileSync(src, text);
-  await prepareDataset({ sources: [src], tokenizer: "bytes", outDir: join(dir, "data"), valFraction: 0.1, docChars: 2000 });
-  return join(dir, "data");
-}
 
 test("a sweep trains every run once, and a re-run skips finished runs", async () => {
-  const data = await tinyData();
+  const data = await tinyCorpusData();
   const lab = mkdtempSync(join(tmpdir(), "sl-lab-"));
   const opts: SweepOptions = { lab, sweep: "s1", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 24] };
   const r1 = await runSweep(opts, new LocalExecutor({ threads: 2, pollMs: 100 }));
@@ -100,7 +87,7 @@ test("a sweep trains every run once, and a re-run skips finished runs", async ()
 });
 
 test("a run killed with SIGKILL resumes from its checkpoint with an identical loss curve", async () => {
-  const data = await tinyData();
+  const data = await tinyCorpusData();
   const steps = 60;
   const base = { plan: "curves" as const, ladder: "tiny-test", data, tokens: [256 * steps], sizes: ["t-3"] };
   // reference: uninterrupted
