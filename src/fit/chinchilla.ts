@@ -271,23 +271,30 @@ export function chinchillaParamsFrom(x: ArrayLike<number>): ChinchillaParams {
  * @example fitChinchilla(points).alpha
  */
 export function fitChinchilla(points: readonly ScalingPoint[], opts: ChinchillaOptions = {}): ChinchillaFit {
+  const { data, delta, starts } = chinchillaSetup(points, opts);
+  const r = multiStartChinchilla(data, starts, delta, opts.keepOptima ?? 8, opts.lbfgs);
+  return chinchillaResult(r.best, r.objective, data.lnN.length, delta, starts.length, r.optima);
+}
+
+/**
+ * Validates the points and options of a Chinchilla fit: the prepared data, the Huber δ (default 1e-3) and the
+ * starts (default the Hoffmann grid). Shared by the serial and the multi-threaded fit.
+ */
+export function chinchillaSetup(
+  points: readonly ScalingPoint[],
+  opts: Pick<ChinchillaOptions, "huberDelta" | "starts" | "grid">,
+): { data: ReturnType<typeof chinchillaData>; delta: number; starts: number[][] } {
   const data = chinchillaData(points);
   const delta = opts.huberDelta ?? 1e-3;
   if (!(delta > 0)) throw new FitError(`the Huber delta must be positive, got ${delta}`);
   const starts = opts.starts ?? gridStarts(opts.grid ?? HOFFMANN_GRID);
   if (starts.length === 0) throw new FitError("no starting points for the Chinchilla fit; give a non-empty grid");
-  const r = multiStartChinchilla(data, starts, delta, opts.keepOptima ?? 8, opts.lbfgs);
-  const x = r.best;
-  return {
-    kind: "chinchilla",
-    ...chinchillaParamsFrom(x),
-    a: x[0],
-    b: x[1],
-    e: x[2],
-    objective: r.objective,
-    nPoints: data.lnN.length,
-    huberDelta: delta,
-    starts: starts.length,
-    optima: r.optima,
-  };
+  return { data, delta, starts };
+}
+
+/** The fit record from the best optimiser coordinates x = [a, b, e, α, β] and its bookkeeping. */
+export function chinchillaResult(
+  x: ArrayLike<number>, objective: number, nPoints: number, huberDelta: number, starts: number, optima: number[][],
+): ChinchillaFit {
+  return { kind: "chinchilla", ...chinchillaParamsFrom(x), a: x[0], b: x[1], e: x[2], objective, nPoints, huberDelta, starts, optima };
 }

@@ -3,15 +3,7 @@
  * Chinchilla grid split over worker threads), optionally bootstraps it, and adds the derived quantities and
  * predictions. The CLI's `fit` command and the run store call this with points from any source.
  */
-import {
-  type ChinchillaFit,
-  type ChinchillaGrid,
-  HOFFMANN_GRID,
-  chinchillaData,
-  chinchillaParamsFrom,
-  distinctOptima,
-  gridStarts,
-} from "./chinchilla.js";
+import { type ChinchillaFit, type ChinchillaGrid, HOFFMANN_GRID, chinchillaResult, chinchillaSetup, distinctOptima, gridStarts } from "./chinchilla.js";
 import { type OptimalScaling, optimalScaling } from "./derived.js";
 import { FitError } from "./errors.js";
 import { type BootstrapResult, bootstrap, summarize } from "./bootstrap.js";
@@ -131,11 +123,7 @@ export async function fitChinchillaParallel(
   points: readonly ScalingPoint[],
   opts: { huberDelta?: number; grid?: ChinchillaGrid; starts?: number[][]; lbfgs?: LbfgsOptions; workers?: number; keepOptima?: number } = {},
 ): Promise<ChinchillaFit> {
-  const data = chinchillaData(points); // validates before any thread starts
-  const delta = opts.huberDelta ?? 1e-3;
-  if (!(delta > 0)) throw new FitError(`the Huber delta must be positive, got ${delta}`);
-  const starts = opts.starts ?? gridStarts(opts.grid ?? HOFFMANN_GRID);
-  if (starts.length === 0) throw new FitError("no starting points for the Chinchilla fit; give a non-empty grid");
+  const { data, delta, starts } = chinchillaSetup(points, opts); // validates before any thread starts
   const keep = opts.keepOptima ?? 8;
   const workers = opts.workers ?? defaultWorkers();
   const chunks = Math.max(1, Math.min(starts.length, workers > 1 ? workers * 4 : 1));
@@ -149,17 +137,5 @@ export async function fitChinchillaParallel(
   for (const r of results) if (r.objective < best.objective) best = r;
   const found = results.flatMap((r) => r.optima.map((x, j) => ({ x, f: r.optimaObjectives[j] })));
   const { optima } = distinctOptima(found, keep);
-  const x = best.best;
-  return {
-    kind: "chinchilla",
-    ...chinchillaParamsFrom(x),
-    a: x[0],
-    b: x[1],
-    e: x[2],
-    objective: best.objective,
-    nPoints: data.lnN.length,
-    huberDelta: delta,
-    starts: starts.length,
-    optima,
-  };
+  return chinchillaResult(best.best, best.objective, data.lnN.length, delta, starts.length, optima);
 }
