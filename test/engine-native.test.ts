@@ -14,7 +14,7 @@ import { JsBackend } from "../src/engine/js.js";
 import { loadNativeBackend, NativeBackend } from "../src/engine/native.js";
 import { applyOpenBlasCoreType, openBlasCoreForCpuinfo } from "../src/engine/openblas-env.js";
 import { Rng } from "../src/util/rng.js";
-import { randInts, randn, relError as relErr } from "./helpers.js";
+import { randInts, randn, assertClose } from "./helpers.js";
 
 const TOL = 1e-4;
 const skipNative = process.env.SCALING_LAB_SKIP_NATIVE === "1";
@@ -27,14 +27,7 @@ function nativeBackend(): NativeBackend {
 }
 
 const js = new JsBackend();
-
-
-
-
-function close(name: string, a: Float32Array, b: Float32Array, tol = TOL): void {
-  const e = relErr(a, b);
-  assert.ok(e <= tol, `${name}: relative error ${e.toExponential(2)} > ${tol}`);
-}
+const close = (name: string, a: Float32Array, b: Float32Array, tol = TOL) => assertClose(name, a, b, tol);
 
 interface Shape {
   B: number;

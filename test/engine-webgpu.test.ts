@@ -24,7 +24,7 @@ import { resolveTrainConfig } from "../src/train/config.js";
 import { train } from "../src/train/loop.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { Rng } from "../src/util/rng.js";
-import { haveShared, randInts, randn, relError as relErr } from "./helpers.js";
+import { haveShared, randInts, randn, assertClose } from "./helpers.js";
 import { REFERENCE_FILES, checkReferenceVectors } from "./reference-vectors.js";
 
 // lavapipe compiles shaders about twice as fast at 128-bit vectors; tiny test shapes do not miss the width
@@ -42,14 +42,7 @@ function gpu(): WebGpuBackend {
 }
 
 const js = new JsBackend();
-
-
-
-
-function close(name: string, a: Float32Array, b: Float32Array, tol = TOL): void {
-  const e = relErr(a, b);
-  assert.ok(e <= tol, `${name}: relative error ${e.toExponential(2)} > ${tol}`);
-}
+const close = (name: string, a: Float32Array, b: Float32Array, tol = TOL) => assertClose(name, a, b, tol);
 
 /** A GPU tensor holding `data`, as a view `pad` elements into a larger buffer (pad 1 also forces scalar loads). */
 function up(data: Float32Array, pad: number): GpuTensor {

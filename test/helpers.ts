@@ -1,4 +1,5 @@
 /** Shared test helpers: locating shared/, comparing tensors, choosing backends. */
+import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -77,3 +78,9 @@ export async function tinyCorpusData(): Promise<string> {
   return tinyDir;
 }
 let tinyDir: string | undefined;
+
+/** Asserts that `actual` matches `expected` within relative error `tol` (see {@link relError}). */
+export function assertClose(name: string, actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
+  const e = relError(actual, expected);
+  assert.ok(e <= tol, `${name}: relative error ${e.toExponential(2)} > ${tol}`);
+}
