@@ -3,7 +3,7 @@
  * frontierR2, predictionErrorPct), the summary files, and a re-run that reuses the finished runs.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,4 +24,14 @@ test("scaling-lab demo --json on a tiny ladder: contract, files, and a re-run th
   const second = JSON.parse(again.trim().split("\n").pop()!);
   assert.equal(second.trainSeconds, last.trainSeconds, "no run was trained again");
   assert.equal(second.prediction.actual, last.prediction.actual);
+});
+
+test("a demo whose runs fail stops with one line naming the run and the fix, not a stack trace", () => {
+  const lab = mkdtempSync(join(tmpdir(), "sl-demo-fail-"));
+  const args = [cliPath(), "demo", "--lab", lab, "--ladder", "tiny-test", "--tokens", "12800", "--vocab", "300", "--backend", "bogus"];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+  assert.equal(r.status, 2);
+  const last = r.stderr.trim().split("\n").pop()!;
+  assert.match(last, /^scaling-lab demo: run demo\.t-1\.\S+ failed \(.*unknown backend "bogus".*\); see .* re-run the demo/);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
 });

@@ -11,6 +11,7 @@ import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/s
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
 import { PredictError } from "../sweep/predict.js";
+import { DemoError } from "../sweep/demo.js";
 import { type Command, intFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
 
@@ -53,7 +54,7 @@ function flopsNumber(s: string): number {
 export function sweepUserError(e: unknown): never {
   if (
     e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError ||
-    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError || e instanceof RedisExecutorError
+    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError
   ) {
     throw new UserError(e.message);
   }

@@ -14,7 +14,7 @@ import { type ForecastReport, powerComputeLaw, runForecast } from "../forecast/i
 import { PF_DAY } from "../model/accounting.js";
 import { writeFileAtomic } from "../model/safetensors.js";
 import { writeReport } from "../report/index.js";
-import { openLab } from "../store/index.js";
+import { type Lab, openLab } from "../store/index.js";
 import { type ExecutorHooks, LocalExecutor } from "./executor.js";
 import { type HeldOutPrediction, predictHeldOut } from "./predict.js";
 import { planSweep, recordPlan, type SweepOptions } from "./sweep.js";
@@ -85,8 +85,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const executor = new LocalExecutor({ backend: opts.backend, threads: opts.threads });
     log(`demo: training ${stored.length - 1} sizes of ${sweepOpts.ladder} on ${(sweepOpts.tokens![0] / 1e6).toFixed(1)}M tokens each`);
     await executor.execute(stored.filter((r) => r.id !== largest.id), store, opts.hooks);
-    const failed = store.listRuns({ sweep: "demo", status: "failed" });
-    if (failed.length) throw new Error(`demo: run ${failed[0].id} failed: ${failed[0].error}`);
+    requireNoFailedRun(store, lab);
 
     // predict before train: the largest model's loss from the others
     const before = await predictHeldOut(store, "demo", { bootstrap: 200 });
@@ -98,6 +97,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         (p0.interval ? ` [${p0.interval[0].toFixed(4)}, ${p0.interval[1].toFixed(4)}] (90%)` : ""),
     );
     await executor.execute([store.getRun(largest.id)!], store, opts.hooks);
+    requireNoFailedRun(store, lab);
     const after = await predictHeldOut(store, "demo", { bootstrap: 200 });
     const p = after.predictions[0];
     if (p.actual !== null) log(`demo: ${largest.id} reached ${p.actual.toFixed(4)}: prediction error ${p.errorPct!.toFixed(2)}%`);
@@ -157,6 +157,24 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     return result;
   } finally {
     store.close();
+  }
+}
+
+/** The demo cannot go on (a run failed); the message names the run and the fix. */
+export class DemoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DemoError";
+  }
+}
+
+/** Throws a {@link DemoError} when a demo run failed: the fit and the prediction would be meaningless without it. */
+function requireNoFailedRun(store: Lab, lab: string): void {
+  const failed = store.listRuns({ sweep: "demo", status: "failed" });
+  if (failed.length) {
+    throw new DemoError(
+      `run ${failed[0].id} failed (${failed[0].error ?? "no message"}); see ${join(lab, "runs", failed[0].id)}, fix the cause and re-run the demo (finished runs are reused)`,
+    );
   }
 }
 
