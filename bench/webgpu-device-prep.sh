@@ -3,8 +3,9 @@
 # registry — from this checkout (run it here, from any directory, after `npm ci`):
 #
 #   .device/node.xz      this machine's node binary (self-contained apart from glibc/libstdc++), xz: ~24 MB
-#   .device/kit.tar.xz   ~6 MB: dist/ (compiled TypeScript), node_modules/webgpu (index.js + the linux-x64
-#                        dawn.node only), node_modules/zod, ../shared/reference/gpt-tiny/*.safetensors and
+#   .device/kit.tar.xz   ~7 MB: dist/ (compiled TypeScript), node_modules/webgpu (index.js + the linux-x64
+#                        dawn.node only), the packages the entry points import (bench/kit-deps.ts lists them:
+#                        zod, hyparquet), ../shared/reference/gpt-tiny/*.safetensors and
 #                        ../shared/peers/torch_gpt.py, and the Vulkan loader (Debian's libvulkan1 .deb)
 #
 # Then, with the device tool, carry ".device" (about 31 MB; the working tree that travels must stay ≤ 64 MiB):
@@ -25,7 +26,15 @@ stage=$(mktemp -d)
 mkdir -p "$stage/node_modules/webgpu/dist/linux-x64" "$stage/shared/reference/gpt-tiny" "$stage/shared/peers" "$stage/debs"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$stage/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
-cp -r node_modules/zod "$stage/node_modules/"
+# every other package the three entry points import (statically or lazily), with its dependencies
+entries="dist/test/engine-webgpu.test.js dist/bench/engine-bench.js dist/bench/webgpu-bench.js"
+# shellcheck disable=SC2086
+deps=$(node dist/bench/kit-deps.js $entries)
+for p in $deps; do
+  [ "$p" = webgpu ] && continue
+  mkdir -p "$stage/node_modules/$(dirname "$p")"
+  cp -r "node_modules/$p" "$stage/node_modules/$p"
+done
 rm -rf "$stage/node_modules/zod/src"
 cp -r dist "$stage/dist"
 cp ../shared/reference/gpt-tiny/*.safetensors "$stage/shared/reference/gpt-tiny/"

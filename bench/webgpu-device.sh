@@ -8,7 +8,7 @@
 #   1. here, once:   bash bench/webgpu-device-prep.sh        (packs .device/: node.xz + kit.tar.xz, ~31 MB)
 #   2. device tool:  run(command="bash bench/webgpu-device.sh", carry=[".device"], timeout_s=600)
 # What is carried: the node binary (xz), dist/ (compiled TypeScript), node_modules/webgpu with the linux-x64
-# dawn.node, node_modules/zod, the reference vectors and torch_gpt.py from ../shared, and Debian's libvulkan1
+# dawn.node, the other packages the entry points import, the reference vectors and torch_gpt.py from ../shared, and Debian's libvulkan1
 # (the Vulkan loader, unpacked only when `ldconfig -p` has none). The NVIDIA Vulkan driver is the machine's own:
 # its ICD is /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json there (exported as VK_DRIVER_FILES when present).
 #
@@ -24,7 +24,25 @@ results="$OUT/results.jsonl"
 : >"$results"
 say() { echo "== $*" >&2; }
 STAGES=${STAGES:-tests matmul bench runlength}
+# sizes (override only to rehearse the script on a slow adapter such as lavapipe: MKN="256 128 256" CONFIGS=A
+# BENCH_STEPS=2 RUN_STEPS=20)
+read -r mm mk mn <<<"${MKN:-4096 768 3072}"
+CONFIGS=${CONFIGS:-A,B,C}
+BENCH_STEPS=${BENCH_STEPS:-10}
+RUN_STEPS=${RUN_STEPS:-1000}
 want() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+# step NAME SECONDS LOG CMD…: runs CMD under a time limit, its JSON lines to results.jsonl, its stderr to LOG; a
+# failure or timeout still leaves a line {"stage","exit","timedOut","last"} (the log's last line) in results.jsonl
+step() {
+  local name=$1 limit=$2 log=$3
+  shift 3
+  timeout "$limit" "$@" 2>>"$log" | tee -a "$results"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then
+    node -e 'const [n, rc, last] = process.argv.slice(1); console.log(JSON.stringify({ stage: n, exit: Number(rc), timedOut: rc === "124", last }))' \
+      "$name" "$rc" "$(grep -v '^Warning: maxDynamic' "$log" | tail -n 1)" | tee -a "$results"
+  fi
+}
 
 # ---------------------------------------------------------------- unpack
 test -f .device/kit.tar.xz || { echo "no .device/kit.tar.xz: run bench/webgpu-device-prep.sh here and carry .device" >&2; exit 2; }
@@ -57,21 +75,21 @@ fi
 
 # ---------------------------------------------------------------- 2. matmul at 4096×768×3072
 if want matmul; then
-  say "matmul 4096x768x3072: WGSL, then PyTorch fp32 (TF32 off)"
-  timeout 60 node dist/bench/webgpu-bench.js matmul --m 4096 --k 768 --n 3072 2>"$OUT/matmul.log" | tee -a "$results"
-  timeout 60 python3 bench/torch_cuda_bench.py matmul --m 4096 --k 768 --n 3072 2>>"$OUT/matmul.log" | tee -a "$results"
+  say "matmul ${mm}x${mk}x${mn}: WGSL, then PyTorch fp32 (TF32 off)"
+  step matmul 60 "$OUT/matmul.log" node dist/bench/webgpu-bench.js matmul --m "$mm" --k "$mk" --n "$mn"
+  step matmul-pytorch 60 "$OUT/matmul-pytorch.log" python3 bench/torch_cuda_bench.py matmul --m "$mm" --k "$mk" --n "$mn"
 fi
 
 # ---------------------------------------------------------------- 3. tokens/s, configs A, B, C, with the CUDA peer
 if want bench; then
-  say "training throughput, configs A, B, C (ours and PyTorch eager fp32 on CUDA)"
-  timeout 240 node dist/bench/engine-bench.js --backend webgpu --config A,B,C --steps 10 --warmup 3 --json 2>"$OUT/bench.log" | tee -a "$results"
+  say "training throughput, configs $CONFIGS (ours and PyTorch eager fp32 on CUDA)"
+  step bench 240 "$OUT/bench.log" node dist/bench/engine-bench.js --backend webgpu --config "$CONFIGS" --steps "$BENCH_STEPS" --warmup 3 --json
 fi
 
 # ---------------------------------------------------------------- 4. no host round trip inside a step
 if want runlength; then
-  say "run length: 1000 steps of config A against 1000 x the median step"
-  timeout 90 node dist/bench/webgpu-bench.js run-length --config A --steps 1000 2>"$OUT/run-length.log" | tee -a "$results"
+  say "run length: $RUN_STEPS steps of config A against $RUN_STEPS x the median step"
+  step runlength 90 "$OUT/run-length.log" node dist/bench/webgpu-bench.js run-length --config A --steps "$RUN_STEPS"
 fi
 
 say "done: $results"
