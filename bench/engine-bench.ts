@@ -153,7 +153,7 @@ async function main() {
     const fpt = flopsPerToken(c, c.blockSize).training;
     const gflops = (fpt * tps) / 1e9;
     const result: Record<string, unknown> = {
-      config: c.name, backend: info.name, threads: info.threads, blasCore: info.blasCore ?? null, ...(cuda ? { device: info.detail } : {}),
+      config: c.name, backend: info.name, threads: info.threads, blasCore: info.blasCore ?? null, ...(cuda ? { device: info.detail, dawnFlags: process.env.SCALING_LAB_DAWN_FLAGS ?? "" } : {}),
       nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, blockSize: c.blockSize, batch: c.batch, vocabSize: c.vocabSize,
       medianStepSec: Number(ours.median.toFixed(5)), tokensPerSec: Math.round(tps), modelGflops: Number(gflops.toFixed(2)),
       sgemmCeilingGflops: Number(ceiling.toFixed(1)), mfu: Number((gflops / ceiling).toFixed(3)),

@@ -47,7 +47,7 @@ async function matmul(): Promise<void> {
     ["dinp = dout·W", () => be.matmulBackward(dinp, dw, null, out, a, w, M, K, N), dinp],
   ];
   const flops = 2 * M * K * N;
-  const result: Record<string, unknown> = { backend: be.name, device: be.info().detail, m: M, k: K, n: N };
+  const result: Record<string, unknown> = { backend: be.name, device: be.info().detail, dawnFlags: process.env.SCALING_LAB_DAWN_FLAGS ?? "", m: M, k: K, n: N };
   for (const [name, run, sink] of cases) {
     const sync = () => be.read(be.view(sink, 0, 1));
     run();

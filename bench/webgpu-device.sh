@@ -77,6 +77,9 @@ fi
 if want matmul; then
   say "matmul ${mm}x${mk}x${mn}: WGSL, then PyTorch fp32 (TF32 off)"
   step matmul 60 "$OUT/matmul.log" node dist/bench/webgpu-bench.js matmul --m "$mm" --k "$mk" --n "$mn"
+  # the same kernel without Dawn's bounds-check transform (the kernels check their own bounds): a measurement only
+  SCALING_LAB_DAWN_FLAGS=enable-dawn-features=disable_robustness \
+    step matmul-unchecked 60 "$OUT/matmul.log" node dist/bench/webgpu-bench.js matmul --m "$mm" --k "$mk" --n "$mn"
   step matmul-pytorch 60 "$OUT/matmul-pytorch.log" python3 bench/torch_cuda_bench.py matmul --m "$mm" --k "$mk" --n "$mn"
 fi
 
