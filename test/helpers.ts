@@ -30,11 +30,11 @@ export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>)
 }
 
 /**
- * The backends every engine test covers: js always; native unless SCALING_LAB_SKIP_NATIVE=1 (a missing addon is a
- * failure otherwise, so CI really tests it).
+ * The backends every engine test covers: js and wasm always; native unless SCALING_LAB_SKIP_NATIVE=1 (a missing
+ * addon is a failure otherwise, so CI really tests it).
  */
 export async function testBackends(): Promise<AnyBackend[]> {
-  const list: AnyBackend[] = [await createBackend("js")];
+  const list: AnyBackend[] = [await createBackend("js"), await createBackend("wasm")];
   if (process.env.SCALING_LAB_SKIP_NATIVE !== "1") list.push(await createBackend("native"));
   return list;
 }

@@ -30,7 +30,7 @@ console.log(JSON.stringify(out));
 `;
 
 test("3,000 training steps do not grow the heap (no per-step garbage survives)", () => {
-  const backends = process.env.SCALING_LAB_SKIP_NATIVE === "1" ? ["js"] : ["js", "native"];
+  const backends = process.env.SCALING_LAB_SKIP_NATIVE === "1" ? ["js", "wasm"] : ["js", "wasm", "native"];
   const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script, ...backends], { encoding: "utf8" });
   const growth = JSON.parse(out.trim().split("\n").pop()!) as Record<string, number>;
   for (const [name, bytes] of Object.entries(growth)) {

@@ -7,7 +7,7 @@ import { sweepProgress, sweepUserError } from "./sweep.js";
 
 const HELP = `scaling-lab demo — the scaling experiment end to end on the built-in corpus (≈15 minutes on 2 cores)
 
-Usage: scaling-lab demo [--lab DIR] [--tokens 4e6] [--vocab 2048] [--ladder cpu-xs] [--backend auto|native|js|webgpu]
+Usage: scaling-lab demo [--lab DIR] [--tokens 4e6] [--vocab 2048] [--ladder cpu-xs] [--backend auto|native|wasm|js|webgpu]
                         [--threads N] [--cost-per-hour 0.10] [--json]
 
 Steps: prepare the built-in corpus (State of the Union addresses + Moby-Dick, offline) with a BPE tokenizer →

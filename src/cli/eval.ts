@@ -42,7 +42,7 @@ Flags:
   --seed N         seed of the test items and demonstrations (default 1234)
   --pool N         demonstration pool size (default 1000)
   --no-bos         do not put the end-of-text token before each prompt
-  --backend B      auto | native | js (default auto)
+  --backend B      auto | native | wasm | js | webgpu (default auto)
   --json           one JSON object on one line: the first result's fields (task, shots, n, accuracy, stderr,
                    meanLogLik, meanShots, ...) at the top level, and "results": every (model, task, shots) result
 

@@ -8,7 +8,7 @@ import { asUserError } from "./train.js";
 const HELP = `scaling-lab sample — generate text from a run (or an HF GPT-2 folder)
 
 Usage: scaling-lab sample --model RUN_DIR [--prompt TEXT] [--max-tokens 200] [--temperature 0.8] [--top-k 40]
-                          [--top-p 0.95] [--seed 0] [--backend auto|native|js|webgpu] [--json]
+                          [--top-p 0.95] [--seed 0] [--backend auto|native|wasm|js|webgpu] [--json]
 
 Tokens stream to stdout as they are drawn; --temperature 0 is greedy. Without --prompt, generation starts from
 the end-of-text token (a fresh document).

@@ -8,7 +8,7 @@ import { asUserError } from "./train.js";
 
 const HELP = `scaling-lab score — mean next-token loss (nats/token and bits/byte) of a model
 
-Usage: scaling-lab score --model RUN_DIR|HF_GPT2_DIR (--text FILE | --tokens 11,114,67) [--backend auto|native|js|webgpu] [--json]
+Usage: scaling-lab score --model RUN_DIR|HF_GPT2_DIR (--text FILE | --tokens 11,114,67) [--backend auto|native|wasm|js|webgpu] [--json]
 
 The model is a scaling-lab run directory (or checkpoint file) or a Hugging Face GPT-2 folder (config.json +
 model.safetensors). Texts longer than the context are scored with overlapping windows; every token after the first

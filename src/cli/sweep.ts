@@ -19,7 +19,7 @@ const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, 
 
 Usage: scaling-lab sweep --plan curves|isoflop|grid --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
                          [--tokens 2e6[,4e6]] [--budgets 1e13,3e13] [--seeds 1,2] [--sizes xs-1,xs-2]
-                         [--concurrency K] [--threads N] [--backend auto|native|js|webgpu] [--dry-run] [--json]
+                         [--concurrency K] [--threads N] [--backend auto|native|wasm|js|webgpu] [--dry-run] [--json]
                          [--executor local|redis://HOST:6379]  (redis: runs go to scaling-lab worker processes)
 
 Plans:

@@ -19,7 +19,7 @@ Budget:    --tokens N (training tokens D, e.g. 5e6)  --batch-tokens N  --micro-b
 Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.1
            --beta1 0.9 --beta2 0.95 --eps 1e-8 --grad-clip 1.0
 Logging:   --eval-every STEPS --eval-tokens N --checkpoint-every STEPS
-Other:     --seed N --backend auto|native|js|webgpu --threads N --resume --json
+Other:     --seed N --backend auto|native|wasm|js|webgpu --threads N --resume --json
            --config FILE (a JSON training config, e.g. a run's config.json; flags override it)
 
 Writes RUN_DIR/config.json (resolved), metrics.jsonl, checkpoint.safetensors, tokenizer.json, summary.json.

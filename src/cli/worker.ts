@@ -1,4 +1,5 @@
 /** `scaling-lab worker` — train a sweep's runs from a Redis queue (BullMQ), on this machine. */
+import { BACKEND_NAMES } from "../engine/index.js";
 import { RedisUrlError } from "../sweep/redis-connection.js";
 import { runWorker, type WorkerReport, WorkerSetupError } from "../sweep/redis-worker.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
@@ -6,7 +7,7 @@ import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } f
 const HELP = `scaling-lab worker — train runs of sweeps queued on Redis, on this machine, until stopped (Ctrl-C)
 
 Usage: scaling-lab worker --redis redis://HOST:6379[/DB][?queue=NAME] [--concurrency K] [--artifacts DIR]
-                          [--backend auto|native|js|webgpu] [--threads N] [--data DIR] [--name NAME]
+                          [--backend auto|native|wasm|js|webgpu] [--threads N] [--data DIR] [--name NAME]
                           [--lock-seconds S] [--json]
 
 A coordinator (scaling-lab sweep ... --executor redis://HOST:6379) queues one job per run; workers on any number
@@ -43,8 +44,8 @@ export const workerCommand: Command = {
     const { values: v } = parseFlags("worker", argv, FLAGS);
     if (!v.redis) throw new UserError("--redis URL is required (the coordinator's Redis, e.g. --redis redis://10.0.0.5:6379)");
     const backend = v.backend as string | undefined;
-    if (backend !== undefined && !["auto", "native", "js"].includes(backend)) {
-      throw new UserError(`unknown --backend "${backend}" (use auto, native or js)`);
+    if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+      throw new UserError(`unknown --backend "${backend}" (use one of: ${BACKEND_NAMES.join(", ")})`);
     }
     const lockSeconds = numberFlag("lock-seconds", v["lock-seconds"] as string | undefined, 30);
     if (!(lockSeconds >= 1)) throw new UserError(`--lock-seconds must be at least 1, got "${v["lock-seconds"]}"`);

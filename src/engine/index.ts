@@ -1,15 +1,19 @@
 /**
- * Backend selection: `createBackend("auto")` prefers the native addon and falls back to the portable js backend
- * with a one-line notice on stderr; `"native"`, `"js"` and `"webgpu"` (a GPU through WebGPU) ask for one explicitly.
+ * Backend selection: `createBackend("auto")` prefers the native addon and falls back to the portable wasm backend
+ * (the js backend where the runtime has no WebAssembly SIMD) with a one-line notice on stderr; `"native"`, `"wasm"`,
+ * `"js"` and `"webgpu"` (a GPU through WebGPU) ask for one explicitly.
  */
 import type { AnyBackend } from "./backend.js";
 import { JsBackend } from "./js.js";
+import { WasmBackend } from "./wasm.js";
+import { wasmSimdAvailable } from "./wasm-gemm.js";
 
 export type { AdamWStep, AnyBackend, Backend, BackendInfo } from "./backend.js";
 export { JsBackend, clipScale } from "./js.js";
+export { WasmBackend } from "./wasm.js";
 
 /** Backend names a user can pass to `--backend`. */
-export const BACKEND_NAMES = ["auto", "native", "js", "webgpu"] as const;
+export const BACKEND_NAMES = ["auto", "native", "wasm", "js", "webgpu"] as const;
 /** A backend name (see {@link BACKEND_NAMES}). */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
@@ -28,11 +32,16 @@ interface NativeModule {
 let nativeNoticeShown = false;
 
 /**
- * Creates a backend by name. `auto` tries `native` and falls back to `js` (printing one line to stderr once);
- * `native` throws {@link BackendUnavailableError} when the addon cannot load, `webgpu` when no GPU adapter exists.
+ * Creates a backend by name. `auto` tries `native` and falls back to `wasm`, or `js` without WebAssembly SIMD
+ * (printing one line to stderr once); `native` throws {@link BackendUnavailableError} when the addon cannot load,
+ * `wasm` when the runtime has no WebAssembly SIMD, `webgpu` when no GPU adapter exists.
  */
 export async function createBackend(name: string = "auto", opts: { threads?: number; quiet?: boolean } = {}): Promise<AnyBackend> {
   if (name === "js") return new JsBackend();
+  if (name === "wasm") {
+    if (!wasmSimdAvailable()) throw new BackendUnavailableError("this JavaScript runtime has no WebAssembly SIMD (fix: Node.js 16.4 or newer, or use --backend js)");
+    return new WasmBackend();
+  }
   if (name === "webgpu") {
     const modPath = "./webgpu/backend.js";
     const mod = (await import(modPath)) as { createWebGpuBackend(): Promise<AnyBackend> };
@@ -53,12 +62,13 @@ export async function createBackend(name: string = "auto", opts: { threads?: num
   const why = loaded.message.split("\n")[0];
   if (name === "native") {
     throw new BackendUnavailableError(
-      `the native backend is unavailable: ${why} (fix: apt-get install -y build-essential libopenblas-dev && npm rebuild, or use --backend js)`,
+      `the native backend is unavailable: ${why} (fix: apt-get install -y build-essential libopenblas-dev && npm rebuild, or use --backend wasm)`,
     );
   }
+  const portable = wasmSimdAvailable() ? "wasm" : "js";
   if (!nativeNoticeShown && !opts.quiet) {
     nativeNoticeShown = true;
-    process.stderr.write(`scaling-lab: native backend unavailable (${why}); using the portable js backend\n`);
+    process.stderr.write(`scaling-lab: native backend unavailable (${why}); using the portable ${portable} backend\n`);
   }
-  return new JsBackend();
+  return portable === "wasm" ? new WasmBackend() : new JsBackend();
 }

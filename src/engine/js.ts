@@ -11,7 +11,7 @@ const LN_EPS = 1e-5;
 
 /** The portable TypeScript backend (buffers are Float32Array / Int32Array). */
 export class JsBackend extends HostMemory implements Backend<Float32Array, Int32Array> {
-  readonly name = "js";
+  readonly name: string = "js";
 
   /** @inheritdoc */
   info(): BackendInfo {

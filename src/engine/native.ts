@@ -84,7 +84,7 @@ export function loadNativeAddon(): { addon: NativeAddon; core: OpenBlasCoreChoic
     cached = { addon, core, path };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    cached = new Error(`the native addon failed to load (${msg}); fix: npm rebuild, or use --backend js`);
+    cached = new Error(`the native addon failed to load (${msg}); fix: npm rebuild, or use --backend wasm`);
   }
   return cached;
 }

@@ -1,0 +1,88 @@
+/**
+ * The wasm backend: its WebAssembly SIMD matrix product against a float64 product in every operand layout (ragged
+ * sizes, offsets, leading dimensions wider than the matrix, memory growth), then its matmul and attention kernels
+ * against the js backend (test/kernel-compare.ts). The whole model on wasm is covered by the reference-vector,
+ * gradient-check and training-loop tests, which run on every CPU backend (test/helpers.ts testBackends).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { BackendUnavailableError, createBackend } from "../src/engine/index.js";
+import { JsBackend } from "../src/engine/js.js";
+import { WasmBackend } from "../src/engine/wasm.js";
+import { type GemmOperand, WasmGemm, wasmSimdAvailable } from "../src/engine/wasm-gemm.js";
+import { Rng } from "../src/util/rng.js";
+import { randn } from "./helpers.js";
+import { compareProducts, KERNEL_SHAPES } from "./kernel-compare.js";
+
+/** Element (r, c) of an operand. */
+function at(x: GemmOperand, r: number, c: number): number {
+  const off = x.offset ?? 0;
+  return x.trans ? x.data[off + c * x.ld + r] : x.data[off + r * x.ld + c];
+}
+
+/** A random operand of logical shape (rows, cols), stored as asked, with `pad` extra columns and a leading offset. */
+function operand(rng: Rng, rows: number, cols: number, trans: boolean, pad: number, offset: number): GemmOperand {
+  const ld = (trans ? rows : cols) + pad;
+  const stored = trans ? cols : rows;
+  return { data: randn(rng, offset + stored * ld), ld, trans, offset };
+}
+
+test("wasm: this Node.js has WebAssembly SIMD", () => {
+  assert.equal(wasmSimdAvailable(), true);
+  assert.equal(new WasmBackend().info().name, "wasm");
+});
+
+test("wasm gemm: C = A·B in every layout, ragged sizes, offsets and padded leading dimensions", () => {
+  const gemm = new WasmGemm();
+  const rng = new Rng(11);
+  const sizes: [number, number, number][] = [[1, 1, 1], [3, 5, 2], [4, 8, 16], [7, 9, 13], [33, 70, 41], [64, 17, 128], [130, 96, 5]];
+  for (const [M, N, K] of sizes) {
+    for (const aT of [false, true]) {
+      for (const bT of [false, true]) {
+        const A = operand(rng, M, K, aT, M % 3, 5);
+        const B = operand(rng, K, N, bT, N % 2, 3);
+        const { c, ldc } = gemm.multiply(M, N, K, A, B);
+        assert.ok(ldc >= N && ldc % 8 === 0, `ldc ${ldc}`);
+        let maxErr = 0, maxRef = 0;
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let ref = 0;
+            for (let k = 0; k < K; k++) ref += at(A, i, k) * at(B, k, j);
+            maxErr = Math.max(maxErr, Math.abs(c[i * ldc + j] - ref));
+            maxRef = Math.max(maxRef, Math.abs(ref));
+          }
+        }
+        assert.ok(maxErr <= 1e-5 * Math.max(1, maxRef), `M${M} N${N} K${K} aT ${aT} bT ${bT}: error ${maxErr} (max |C| ${maxRef})`);
+      }
+    }
+  }
+});
+
+test("wasm gemm: memory grows for a large product and stays correct for small ones after it", () => {
+  const gemm = new WasmGemm();
+  const rng = new Rng(12);
+  const check = (M: number, N: number, K: number) => {
+    const A = operand(rng, M, K, false, 0, 0), B = operand(rng, K, N, false, 0, 0);
+    const { c, ldc } = gemm.multiply(M, N, K, A, B);
+    for (const [i, j] of [[0, 0], [M - 1, N - 1], [M >> 1, N >> 1]]) {
+      let ref = 0;
+      for (let k = 0; k < K; k++) ref += at(A, i, k) * at(B, k, j);
+      assert.ok(Math.abs(c[i * ldc + j] - ref) <= 1e-4 * Math.max(1, Math.abs(ref)), `M${M} N${N} K${K} (${i}, ${j})`);
+    }
+  };
+  check(3, 5, 7);
+  check(700, 600, 300); // ~3 MB of operands: several memory pages
+  check(2, 9, 4);
+});
+
+test("wasm: createBackend('wasm') and bad backends", async () => {
+  const be = await createBackend("wasm");
+  assert.equal(be.name, "wasm");
+  await assert.rejects(createBackend("wasm2"), (e: Error) => e instanceof BackendUnavailableError && /use one of: auto, native, wasm, js, webgpu/.test(e.message));
+});
+
+describe("wasm backend vs js backend", () => {
+  const js = new JsBackend();
+  const wasm = new WasmBackend();
+  for (const s of KERNEL_SHAPES) compareProducts(`B${s.B} T${s.T} C${s.C} NH${s.NH} V${s.V}`, s, () => wasm, js);
+});
