@@ -86,3 +86,21 @@ describe("wasm backend vs js backend", () => {
   const wasm = new WasmBackend();
   for (const s of KERNEL_SHAPES) compareProducts(`B${s.B} T${s.T} C${s.C} NH${s.NH} V${s.V}`, s, () => wasm, js);
 });
+
+test("gelu (js and wasm): the exp form equals 0.5·x·(1 + tanh u) and its derivative, with no NaN at large |x|", () => {
+  const n = 4001;
+  const x = new Float32Array(n).map((_, i) => (i - 2000) / 100);
+  x[0] = -1e4;
+  x[n - 1] = 1e4;
+  const ones = new Float32Array(n).fill(1), out = new Float32Array(n), grad = new Float32Array(n);
+  const js = new JsBackend();
+  js.geluForward(out, x, n);
+  js.geluBackward(grad, x, ones, n);
+  const S = Math.sqrt(2 / Math.PI);
+  for (let i = 0; i < n; i++) {
+    const v = x[i], th = Math.tanh(S * (v + 0.044715 * v * v * v));
+    const f = 0.5 * v * (1 + th), g = 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * S * (1 + 3 * 0.044715 * v * v);
+    assert.ok(Math.abs(out[i] - f) <= 1e-6 * Math.max(1, Math.abs(f)), `gelu(${v}) = ${out[i]}, want ${f}`);
+    assert.ok(Math.abs(grad[i] - g) <= 1e-6 * Math.max(1, Math.abs(g)), `gelu'(${v}) = ${grad[i]}, want ${g}`);
+  }
+});
