@@ -2,10 +2,11 @@
  * The `Backend` interface: every hot kernel of a GPT training step, behind one contract.
  *
  * Implementations:
- * - `js`     — portable TypeScript, no compiler needed (src/engine/js.ts).
+ * - `js`     — portable TypeScript, float64 accumulation: the numerical reference (src/engine/js.ts).
+ * - `wasm`   — the js backend with WebAssembly SIMD matrix products, no compiler needed (src/engine/wasm.ts).
  * - `native` — an N-API addon in C: CBLAS sgemm for matmuls, threaded fused kernels (src/engine/native.ts).
- * - a device backend (WebGPU) can implement the same contract: buffers are opaque handles (`F`, `I`), the
- *   model never touches their contents directly, and the only host reads are `read()` (async).
+ * - `webgpu` — a device backend (src/engine/webgpu/): buffers are opaque handles (`F`, `I`), the model never
+ *   touches their contents directly, and the only host reads are `read()` (async).
  *
  * Conventions (llm.c style):
  * - All float tensors are flat, row-major. Shapes are written as (B, T, C) in the doc comments.
@@ -20,7 +21,7 @@
  * @typeParam I - handle of an int32 buffer (token ids; an `Int32Array` on CPU backends).
  */
 export interface Backend<F extends object = Float32Array, I extends object = Int32Array> {
-  /** Short name: "js", "native", "webgpu". */
+  /** Short name: "native", "wasm", "js", "webgpu". */
   readonly name: string;
 
   /** Human-readable facts for logs and benchmark output (BLAS core, threads, device). */

@@ -84,7 +84,7 @@ export interface RunRecord {
   /** Lowest validation loss logged. */
   bestValLoss: number | null;
   seed: number | null;
-  /** Backend that trained it ("native", "js"). */
+  /** Backend that trained it ("native", "wasm", "js", "webgpu"). */
   backend: string | null;
   /** Machine description (see describeMachine). */
   machine: string | null;
@@ -156,7 +156,7 @@ export interface FinishInput {
 
 /** Who is running a run. */
 export interface RunnerInfo {
-  /** Backend name ("native", "js"). */
+  /** Backend name ("native", "wasm", "js", "webgpu"). */
   backend: string;
   /** Machine description; default {@link describeMachine}(). */
   machine?: string;
