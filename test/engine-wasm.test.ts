@@ -5,7 +5,12 @@
  * gradient-check and training-loop tests, which run on every CPU backend (test/helpers.ts testBackends).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { BackendUnavailableError, createBackend } from "../src/engine/index.js";
 import { JsBackend } from "../src/engine/js.js";
 import { WasmBackend } from "../src/engine/wasm.js";
@@ -73,6 +78,20 @@ test("wasm gemm: memory grows for a large product and stays correct for small on
   check(3, 5, 7);
   check(700, 600, 300); // ~3 MB of operands: several memory pages
   check(2, 9, 4);
+});
+
+test("auto without the native addon falls back to wasm with one line on stderr", () => {
+  // the engine folder alone, away from build/Release: the addon is "not built" there
+  const dir = mkdtempSync(join(tmpdir(), "engine-"));
+  cpSync(fileURLToPath(new URL("../src/engine", import.meta.url)), join(dir, "a", "b", "engine"), { recursive: true });
+  const index = join(dir, "a", "b", "engine", "index.js");
+  const script = `const { createBackend } = await import(${JSON.stringify(index)}); const be = await createBackend("auto"); console.log(be.name);`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "wasm");
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /native backend unavailable \(the native addon is not built.*npm rebuild\); using the portable wasm backend/);
 });
 
 test("wasm: createBackend('wasm') and bad backends", async () => {
