@@ -291,13 +291,18 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
       const r = n * V;
       let max = -Infinity;
       for (let i = 0; i < V; i++) if (logits[r + i] > max) max = logits[r + i];
-      let sum = 0;
-      for (let i = 0; i < V; i++) sum += Math.exp(logits[r + i] - max);
       const t = targets[n];
-      // loss = logsumexp - logit[target], computed before probs may overwrite logits
-      losses[n] = t < 0 ? 0 : max + Math.log(sum) - logits[r + t];
+      const target = t < 0 ? 0 : logits[r + t]; // read before probs may overwrite logits
+      // one exp per entry, kept in probs (which may be logits itself), then normalised
+      let sum = 0;
+      for (let i = 0; i < V; i++) {
+        const e = Math.exp(logits[r + i] - max);
+        probs[r + i] = e;
+        sum += e;
+      }
+      losses[n] = t < 0 ? 0 : max + Math.log(sum) - target; // logsumexp − logit[target]
       const inv = 1 / sum;
-      for (let i = 0; i < V; i++) probs[r + i] = Math.exp(logits[r + i] - max) * inv;
+      for (let i = 0; i < V; i++) probs[r + i] *= inv;
     }
   }
 
