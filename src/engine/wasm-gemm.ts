@@ -167,6 +167,9 @@ interface GemmExports {
   mem: WebAssembly.Memory;
 }
 
+/** Floats of module memory a product may use (1 GiB); larger products are computed in blocks of rows. */
+export const MAX_FLOATS = 1 << 28;
+
 let compiled: WebAssembly.Module | null | undefined;
 
 /** The compiled module, or null where this runtime has no WebAssembly SIMD. */
@@ -187,7 +190,8 @@ export class WasmGemm {
   private readonly ex: GemmExports;
   private f32: Float32Array;
 
-  constructor() {
+  /** @param maxFloats module memory a product may use before it is split into row blocks (tests lower it). */
+  constructor(private readonly maxFloats = MAX_FLOATS) {
     const m = module();
     if (!m) throw new Error("this JavaScript runtime has no WebAssembly SIMD (use --backend js)");
     this.ex = new WebAssembly.Instance(m, {}).exports as unknown as GemmExports;
@@ -204,27 +208,37 @@ export class WasmGemm {
   }
 
   /**
-   * Computes C = A·B for logical A (M,K) and B (K,N) and returns a view of the product, row-major with leading
-   * dimension `ldc` (≥ N, a multiple of 8). The view lives in the module's memory: read it before the next call.
+   * Computes C = A·B for logical A (M,K) and B (K,N), handing the product to `consume` in blocks of whole rows:
+   * rows m0 … m0+rows−1 of C as a row-major view with leading dimension `ldc` (≥ N, a multiple of 8). A view lives in
+   * the module's memory and is overwritten by the next block, so `consume` must copy what it keeps. Blocks keep the
+   * module's memory under about `maxFloats` floats whatever the product's size.
    */
-  multiply(M: number, N: number, K: number, A: GemmOperand, B: GemmOperand): { c: Float32Array; ldc: number } {
-    const Mp = Math.ceil(M / 4) * 4;
+  multiply(
+    M: number, N: number, K: number, A: GemmOperand, B: GemmOperand,
+    consume: (c: Float32Array, ldc: number, m0: number, rows: number) => void,
+  ): void {
     const Np = Math.max(8, Math.ceil(N / 8) * 8);
-    const aAt = 0;
-    const bAt = aAt + Mp * K;
-    const cAt = bAt + K * Np;
-    const mem = this.reserve(cAt + Mp * Np);
-    packA(mem, aAt, A, M, Mp, K);
-    packB(mem, bAt, B, N, Np, K);
-    this.ex.gemm(aAt * 4, bAt * 4, cAt * 4, Mp, Np, K);
-    return { c: this.f32.subarray(cAt, cAt + Mp * Np), ldc: Np };
+    const fit = Math.floor((this.maxFloats - K * Np) / (K + Np) / 4) * 4;
+    const block = Math.max(4, Math.min(Math.ceil(M / 4) * 4, fit));
+    const bAt = 0;
+    const aAt = bAt + K * Np;
+    packB(this.reserve(aAt), bAt, B, N, Np, K);
+    for (let m0 = 0; m0 < M; m0 += block) {
+      const rows = Math.min(block, M - m0);
+      const Mp = Math.ceil(rows / 4) * 4;
+      const cAt = aAt + Mp * K;
+      const mem = this.reserve(cAt + Mp * Np);
+      packA(mem, aAt, A, m0, rows, Mp, K);
+      this.ex.gemm(aAt * 4, bAt * 4, cAt * 4, Mp, Np, K);
+      consume(this.f32.subarray(cAt, cAt + rows * Np), Np, m0, rows);
+    }
   }
 }
 
-/** A (M,K) into 4-row panels [i/4][k][i%4] at `at`, rows M..Mp zero. */
-function packA(mem: Float32Array, at: number, A: GemmOperand, M: number, Mp: number, K: number): void {
+/** Rows m0 … m0+M−1 of A (·,K) into 4-row panels [i/4][k][i%4] at `at`, rows M..Mp zero. */
+function packA(mem: Float32Array, at: number, A: GemmOperand, m0: number, M: number, Mp: number, K: number): void {
   const { data, ld, trans } = A;
-  const off = A.offset ?? 0;
+  const off = (A.offset ?? 0) + (trans ? m0 : m0 * ld);
   for (let p = 0; p < Mp; p += 4) {
     const base = at + p * K;
     const rows = Math.min(4, M - p);

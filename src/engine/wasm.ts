@@ -28,12 +28,13 @@ export class WasmBackend extends JsBackend {
     out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, C: number, OC: number,
   ): void {
     // out (N,OC) = inp (N,C) · weight (OC,C)ᵀ
-    const { c, ldc } = this.gemm.multiply(N, OC, C, { data: inp, ld: C, trans: false }, { data: weight, ld: C, trans: true });
-    for (let n = 0; n < N; n++) {
-      const y = n * OC, r = n * ldc;
-      if (bias) for (let o = 0; o < OC; o++) out[y + o] = c[r + o] + bias[o];
-      else for (let o = 0; o < OC; o++) out[y + o] = c[r + o];
-    }
+    this.gemm.multiply(N, OC, C, { data: inp, ld: C, trans: false }, { data: weight, ld: C, trans: true }, (c, ldc, n0, rows) => {
+      for (let n = 0; n < rows; n++) {
+        const y = (n0 + n) * OC, r = n * ldc;
+        if (bias) for (let o = 0; o < OC; o++) out[y + o] = c[r + o] + bias[o];
+        else for (let o = 0; o < OC; o++) out[y + o] = c[r + o];
+      }
+    });
   }
 
   /** @inheritdoc */
@@ -43,18 +44,15 @@ export class WasmBackend extends JsBackend {
   ): void {
     if (dinp) {
       // dinp (N,C) = dout (N,OC) · weight (OC,C)
-      const { c, ldc } = this.gemm.multiply(N, C, OC, { data: dout, ld: OC, trans: false }, { data: weight, ld: C, trans: false });
-      for (let n = 0; n < N; n++) {
-        const x = n * C, r = n * ldc;
-        for (let i = 0; i < C; i++) dinp[x + i] = c[r + i];
-      }
+      this.gemm.multiply(N, C, OC, { data: dout, ld: OC, trans: false }, { data: weight, ld: C, trans: false }, this.store(dinp, 0, C, C));
     }
     // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C)
-    const { c, ldc } = this.gemm.multiply(OC, C, N, { data: dout, ld: OC, trans: true }, { data: inp, ld: C, trans: false });
-    for (let o = 0; o < OC; o++) {
-      const w = o * C, r = o * ldc;
-      for (let i = 0; i < C; i++) dweight[w + i] += c[r + i];
-    }
+    this.gemm.multiply(OC, C, N, { data: dout, ld: OC, trans: true }, { data: inp, ld: C, trans: false }, (c, ldc, o0, rows) => {
+      for (let o = 0; o < rows; o++) {
+        const w = (o0 + o) * C, r = o * ldc;
+        for (let i = 0; i < C; i++) dweight[w + i] += c[r + i];
+      }
+    });
     if (dbias) {
       if (this.colSums.length < OC) this.colSums = new Float64Array(OC);
       const sums = this.colSums;
@@ -78,24 +76,24 @@ export class WasmBackend extends JsBackend {
         const q = b * T * C3 + h * hs; // q (T,hs) rows of stride 3C; k at +C, v at +2C
         const a = (b * NH + h) * T * T; // att (T,T) of this head
         // scores (T,T) = q · kᵀ, then a causal softmax row by row into att
-        const s = this.gemm.multiply(T, T, hs, { data: qkv, ld: C3, trans: false, offset: q }, { data: qkv, ld: C3, trans: true, offset: q + C });
-        for (let t = 0; t < T; t++) {
-          const row = t * s.ldc, dst = a + t * T;
-          let max = -Infinity;
-          for (let t2 = 0; t2 <= t; t2++) max = Math.max(max, s.c[row + t2] * scale);
-          let sum = 0;
-          for (let t2 = 0; t2 <= t; t2++) {
-            const e = Math.exp(s.c[row + t2] * scale - max);
-            att[dst + t2] = e;
-            sum += e;
+        this.gemm.multiply(T, T, hs, { data: qkv, ld: C3, trans: false, offset: q }, { data: qkv, ld: C3, trans: true, offset: q + C }, (s, lds, t0, rows) => {
+          for (let t = t0; t < t0 + rows; t++) {
+            const row = (t - t0) * lds, dst = a + t * T;
+            let max = -Infinity;
+            for (let t2 = 0; t2 <= t; t2++) max = Math.max(max, s[row + t2] * scale);
+            let sum = 0;
+            for (let t2 = 0; t2 <= t; t2++) {
+              const e = Math.exp(s[row + t2] * scale - max);
+              att[dst + t2] = e;
+              sum += e;
+            }
+            const inv = 1 / sum;
+            for (let t2 = 0; t2 <= t; t2++) att[dst + t2] *= inv;
+            for (let t2 = t + 1; t2 < T; t2++) att[dst + t2] = 0;
           }
-          const inv = 1 / sum;
-          for (let t2 = 0; t2 <= t; t2++) att[dst + t2] *= inv;
-          for (let t2 = t + 1; t2 < T; t2++) att[dst + t2] = 0;
-        }
+        });
         // out (T,hs) = att · v
-        const y = this.gemm.multiply(T, hs, T, { data: att, ld: T, trans: false, offset: a }, { data: qkv, ld: C3, trans: false, offset: q + 2 * C });
-        this.scatter(out, b * T * C + h * hs, C, y, T, hs);
+        this.gemm.multiply(T, hs, T, { data: att, ld: T, trans: false, offset: a }, { data: qkv, ld: C3, trans: false, offset: q + 2 * C }, this.store(out, b * T * C + h * hs, C, hs));
       }
     }
   }
@@ -114,14 +112,9 @@ export class WasmBackend extends JsBackend {
         const a = (b * NH + h) * T * T;
         const dO = { data: dout, ld: C, trans: false, offset: o };
         // datt (T,T) = dout · vᵀ, kept in scratch
-        const dp = this.gemm.multiply(T, T, hs, dO, { data: qkv, ld: C3, trans: true, offset: q + 2 * C });
-        for (let t = 0; t < T; t++) {
-          const row = t * dp.ldc, dst = a + t * T;
-          for (let t2 = 0; t2 <= t; t2++) scratch[dst + t2] = dp.c[row + t2];
-        }
+        this.gemm.multiply(T, T, hs, dO, { data: qkv, ld: C3, trans: true, offset: q + 2 * C }, this.store(scratch, a, T, T));
         // dv (T,hs) = attᵀ · dout
-        const dv = this.gemm.multiply(T, hs, T, { data: att, ld: T, trans: true, offset: a }, dO);
-        this.scatter(dqkv, b * T * C3 + 2 * C + h * hs, C3, dv, T, hs);
+        this.gemm.multiply(T, hs, T, { data: att, ld: T, trans: true, offset: a }, dO, this.store(dqkv, b * T * C3 + 2 * C + h * hs, C3, hs));
         // softmax backward into scratch: dpre = att · (datt − Σ att·datt) · scale, zero above the diagonal
         for (let t = 0; t < T; t++) {
           const r = a + t * T;
@@ -132,19 +125,19 @@ export class WasmBackend extends JsBackend {
         }
         const dS = { data: scratch, ld: T, offset: a };
         // dq (T,hs) = dpre · k ;  dk (T,hs) = dpreᵀ · q
-        const dq = this.gemm.multiply(T, hs, T, { ...dS, trans: false }, { data: qkv, ld: C3, trans: false, offset: q + C });
-        this.scatter(dqkv, b * T * C3 + h * hs, C3, dq, T, hs);
-        const dk = this.gemm.multiply(T, hs, T, { ...dS, trans: true }, { data: qkv, ld: C3, trans: false, offset: q });
-        this.scatter(dqkv, b * T * C3 + C + h * hs, C3, dk, T, hs);
+        this.gemm.multiply(T, hs, T, { ...dS, trans: false }, { data: qkv, ld: C3, trans: false, offset: q + C }, this.store(dqkv, b * T * C3 + h * hs, C3, hs));
+        this.gemm.multiply(T, hs, T, { ...dS, trans: true }, { data: qkv, ld: C3, trans: false, offset: q }, this.store(dqkv, b * T * C3 + C + h * hs, C3, hs));
       }
     }
   }
 
-  /** Writes a product's (rows, cols) block into `dst` at `offset` with row stride `ld`. */
-  private scatter(dst: Float32Array, offset: number, ld: number, p: { c: Float32Array; ldc: number }, rows: number, cols: number): void {
-    for (let r = 0; r < rows; r++) {
-      const d = offset + r * ld, s = r * p.ldc;
-      for (let i = 0; i < cols; i++) dst[d + i] = p.c[s + i];
-    }
+  /** A consumer that copies a product's first `cols` columns into `dst` at `offset`, rows `ld` apart. */
+  private store(dst: Float32Array, offset: number, ld: number, cols: number) {
+    return (c: Float32Array, ldc: number, m0: number, rows: number): void => {
+      for (let r = 0; r < rows; r++) {
+        const d = offset + (m0 + r) * ld, s = r * ldc;
+        for (let i = 0; i < cols; i++) dst[d + i] = c[s + i];
+      }
+    };
   }
 }
