@@ -148,3 +148,8 @@ test("gelu (js and wasm): the exp form equals 0.5·x·(1 + tanh u) and its deriv
     assert.ok(Math.abs(grad[i] - g) <= 1e-6 * Math.max(1, Math.abs(g)), `gelu'(${v}) = ${grad[i]}, want ${g}`);
   }
 });
+
+test("wasm gemm: memory beyond WebAssembly's 4 GiB is a one-line error naming the fix", () => {
+  const gemm = new WasmGemm() as unknown as { reserve(floats: number): Float32Array };
+  assert.throws(() => gemm.reserve(2 ** 31), (e: Error) => e instanceof RangeError && /cannot grow its WebAssembly memory to 8192 MiB.*fix: a smaller model or micro-batch/.test(e.message) && !e.message.includes("\n"));
+});

@@ -202,7 +202,16 @@ export class WasmGemm {
   private reserve(floats: number): Float32Array {
     const need = floats * 4;
     const have = this.ex.mem.buffer.byteLength;
-    if (need > have) this.ex.mem.grow(Math.ceil((need - have) / 65536));
+    if (need > have) {
+      try {
+        this.ex.mem.grow(Math.ceil((need - have) / 65536));
+      } catch (e) {
+        throw new RangeError(
+          `the wasm backend cannot grow its WebAssembly memory to ${Math.ceil(need / 2 ** 20)} MiB for one matrix product (${(e as Error).message}); ` +
+            "fix: a smaller model or micro-batch (--micro-batch), or --backend native",
+        );
+      }
+    }
     if (this.f32.buffer !== this.ex.mem.buffer) this.f32 = new Float32Array(this.ex.mem.buffer);
     return this.f32;
   }
