@@ -3,7 +3,7 @@
  * peer (../shared/peers/torch_gpt.py bench) when /usr/bin/python3 has torch. One JSON line per config:
  * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
  *
- * Flags: --config A|B|C (default A and B; C is GPT-2 small, for GPUs), --backend native|js|auto|webgpu, --steps N,
+ * Flags: --config A|B|C (default A and B; C is GPT-2 small, for GPUs), --backend native|wasm|js|auto|webgpu, --steps N,
  * --warmup N, --json (JSON lines only), --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra
  * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
  * (bench/torch_cuda_bench.py) when python3 has a CUDA torch, and the sgemm ceiling is the GPU kernel's.
