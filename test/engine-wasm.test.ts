@@ -96,7 +96,7 @@ test("wasm gemm: memory grows for a large product and stays correct for small on
 test("wasm gemm: a product larger than the memory cap comes in row blocks, in every layout", () => {
   const rng = new Rng(13);
   const [M, N, K] = [203, 37, 29];
-  const gemm = new WasmGemm(4000); // room for the packed B and ~40 rows of A and C at a time
+  const gemm = new WasmGemm({ maxFloats: 4000 }); // room for the packed B and ~40 rows of A and C at a time
   for (const aT of [false, true]) {
     const A = operand(rng, M, K, aT, 1, 2), B = operand(rng, K, N, !aT, 0, 1);
     const { c, blocks } = product(gemm, M, N, K, A, B);
@@ -152,4 +152,36 @@ test("gelu (js and wasm): the exp form equals 0.5·x·(1 + tanh u) and its deriv
 test("wasm gemm: memory beyond WebAssembly's 4 GiB is a one-line error naming the fix", () => {
   const gemm = new WasmGemm() as unknown as { reserve(floats: number): Float32Array };
   assert.throws(() => gemm.reserve(2 ** 31), (e: Error) => e instanceof RangeError && /cannot grow its WebAssembly memory to 8192 MiB.*fix: a smaller model or micro-batch/.test(e.message) && !e.message.includes("\n"));
+});
+
+test("wasm gemm on worker threads: bit-identical to one thread in every layout; after dispose it runs on one", async () => {
+  const rng = new Rng(14);
+  const one = new WasmGemm({ threads: 1 });
+  const three = new WasmGemm({ threads: 3 });
+  await three.ready();
+  assert.equal(three.threads, 3);
+  for (const [M, N, K] of [[300, 1001, 77], [129, 260, 300]]) { // above the split threshold, ragged panel counts
+    for (const aT of [false, true]) {
+      for (const bT of [false, true]) {
+        const A = operand(rng, M, K, aT, 1, 3), B = operand(rng, K, N, bT, 2, 1);
+        const a = product(one, M, N, K, A, B).c, b = product(three, M, N, K, A, B).c;
+        assert.ok(a.every((x, i) => x === b[i]), `M${M} N${N} K${K} aT ${aT} bT ${bT}: threaded result differs`);
+      }
+    }
+  }
+  three.dispose();
+  assert.equal(three.threads, 1);
+  const A = operand(rng, 300, 77, false, 0, 0), B = operand(rng, 77, 1001, false, 0, 0);
+  assert.ok(productError(product(three, 300, 1001, 77, A, B).c, 300, 1001, 77, A, B) <= 1e-5);
+});
+
+test("wasm backend: --threads reaches the backend; SCALING_LAB_THREADS is the default", async () => {
+  const be = await createBackend("wasm", { threads: 2 });
+  assert.equal(be.info().threads, 2);
+  be.dispose();
+  assert.equal(be.info().threads, 1);
+  const index = fileURLToPath(new URL("../src/engine/index.js", import.meta.url));
+  const script = `const { createBackend } = await import(${JSON.stringify(index)}); console.log((await createBackend("wasm")).info().threads);`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, SCALING_LAB_THREADS: "3" } });
+  assert.equal(r.stdout.trim(), "3", r.stderr);
 });

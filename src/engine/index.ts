@@ -5,12 +5,12 @@
  */
 import type { AnyBackend } from "./backend.js";
 import { JsBackend } from "./js.js";
-import { WasmBackend } from "./wasm.js";
+import { createWasmBackend } from "./wasm.js";
 import { wasmSimdAvailable } from "./wasm-gemm.js";
 
 export type { AdamWStep, AnyBackend, Backend, BackendInfo } from "./backend.js";
 export { JsBackend, clipScale } from "./js.js";
-export { WasmBackend } from "./wasm.js";
+export { WasmBackend, createWasmBackend } from "./wasm.js";
 
 /** Backend names a user can pass to `--backend`. */
 export const BACKEND_NAMES = ["auto", "native", "wasm", "js", "webgpu"] as const;
@@ -40,7 +40,7 @@ export async function createBackend(name: string = "auto", opts: { threads?: num
   if (name === "js") return new JsBackend();
   if (name === "wasm") {
     if (!wasmSimdAvailable()) throw new BackendUnavailableError("this JavaScript runtime has no WebAssembly SIMD (fix: Node.js 16.4 or newer, or use --backend js)");
-    return new WasmBackend();
+    return createWasmBackend(opts.threads);
   }
   if (name === "webgpu") {
     const modPath = "./webgpu/backend.js";
@@ -70,5 +70,5 @@ export async function createBackend(name: string = "auto", opts: { threads?: num
     nativeNoticeShown = true;
     process.stderr.write(`scaling-lab: native backend unavailable (${why}); using the portable ${portable} backend\n`);
   }
-  return portable === "wasm" ? new WasmBackend() : new JsBackend();
+  return portable === "wasm" ? createWasmBackend(opts.threads) : new JsBackend();
 }

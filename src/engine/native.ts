@@ -9,13 +9,15 @@
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
 import { HostMemory } from "./host-memory.js";
 import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
+import { defaultThreads } from "./threads.js";
+
+export { defaultThreads } from "./threads.js";
 
 /** Opaque pool handle owned by the addon. */
 type PoolHandle = object;
@@ -89,16 +91,6 @@ export function loadNativeAddon(): { addon: NativeAddon; core: OpenBlasCoreChoic
   return cached;
 }
 
-/** Default thread count: `SCALING_LAB_THREADS` when set, else every available core (at most 64). */
-export function defaultThreads(): number {
-  const env = process.env.SCALING_LAB_THREADS;
-  if (env !== undefined && env !== "") {
-    const n = Number(env);
-    if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
-    throw new RangeError(`SCALING_LAB_THREADS=${env} is not an integer in [1, 64]; fix: unset it or pick a valid count`);
-  }
-  return Math.max(1, Math.min(64, availableParallelism()));
-}
 
 /**
  * Creates a native backend, or returns the Error explaining why the addon cannot be used (not built, failed to

@@ -1,156 +1,15 @@
 /**
- * A single-threaded WebAssembly SIMD matrix product for the portable `wasm` backend: C (M,N) = A (M,K) · B (K,N),
- * with A and B given in any of the layouts the model uses (row-major or transposed storage, any leading dimension).
+ * The matrix product of the portable `wasm` backend: C (M,N) = A (M,K) · B (K,N), with A and B given in any of the
+ * layouts the model uses (row-major or transposed storage, any leading dimension, an element offset).
  *
- * The module is assembled here, byte by byte, from a few dozen instructions (no toolchain, nothing to download):
- * operands are packed into its linear memory as panels — A as 4-row panels [i/4][k][i%4], B as 8-column panels
- * [j/8][k][j%8], zero-padded — so the micro-kernel streams both contiguously and keeps a 4×8 block of C in eight
- * f32x4 registers: per k, two vector loads of B, four broadcast loads of A, eight multiply-adds. Packing costs
- * O(MK + KN) against the product's O(MKN), and removes every edge case from the kernel.
+ * Operands are packed into a shared WebAssembly memory as panels — A as 4-row panels [i/4][k][i%4], B as 8-column
+ * panels [j/8][k][j%8], zero-padded — so the SIMD kernel (src/engine/wasm-asm.ts) streams both contiguously and has
+ * no edge cases. Packing costs O(MK + KN) against the product's O(MKN). Large products are split by columns of C
+ * over worker threads that share the memory: each C element is computed by one thread in the same order, so
+ * results are bit-identical for any thread count.
  */
-
-// ---------------------------------------------------------------------------------------------------------------
-// A minimal WebAssembly encoder (just what the kernel needs)
-
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 (32-bit). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-/** A section: id, byte size, contents. */
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-/** A vector: count, then the items. */
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-/** A name as a WebAssembly string. */
-function name(s: string): number[] {
-  const bytes = [...Buffer.from(s, "utf8")];
-  return [...uleb(bytes.length), ...bytes];
-}
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-/** Instruction helpers: each returns its bytes. */
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (c: number) => [0x41, ...sleb(c)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  shl: [0x74],
-  shrU: [0x76],
-  eqz: [0x45],
-  geU: [0x4f],
-  /** block / loop with no result type. */
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  /** v128.load, align 2^4, byte offset. */
-  vload: (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
-  /** v128.store, align 2^4, byte offset. */
-  vstore: (offset: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
-  /** v128.load32_splat, align 2^2, byte offset. */
-  vsplat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
-  vzero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
-  fadd: [0xfd, ...uleb(0xe4)],
-  fmul: [0xfd, ...uleb(0xe6)],
-};
-
-/**
- * The module: exports memory "mem" and `gemm(Ap, Bp, C, Mp, Np, K)` (byte addresses; Mp a multiple of 4, Np of 8)
- * writing C (Mp, Np) row-major from the packed panels.
- */
-function gemmModule(): Uint8Array<ArrayBuffer> {
-  // locals: params 0..5, then i32 6..14, then v128 15..25
-  const [Ap, Bp, Cp, Mp, Np, K] = [0, 1, 2, 3, 4, 5];
-  const [i0, j0, k, pa, pb, pc, ldcB, aPanelB, bPanelB] = [6, 7, 8, 9, 10, 11, 12, 13, 14];
-  const [a, b0, b1] = [15, 16, 17];
-  const acc = (r: number, s: number) => 18 + 2 * r + s;
-  const c: number[][] = [];
-  const emit = (...parts: number[][]) => c.push(...parts);
-
-  emit(op.get(Np), op.i32(2), op.shl, op.set(ldcB));
-  emit(op.get(K), op.i32(4), op.shl, op.set(aPanelB));
-  emit(op.get(K), op.i32(5), op.shl, op.set(bPanelB));
-  emit(op.i32(0), op.set(j0));
-  emit(op.block, op.loop); // over 8-column panels of B
-  emit(op.get(j0), op.get(Np), op.geU, op.brIf(1));
-  emit(op.i32(0), op.set(i0));
-  emit(op.block, op.loop); // over 4-row panels of A
-  emit(op.get(i0), op.get(Mp), op.geU, op.brIf(1));
-  for (let r = 0; r < 4; r++) for (let s = 0; s < 2; s++) emit(op.vzero, op.set(acc(r, s)));
-  emit(op.get(Ap), op.get(i0), op.i32(2), op.shrU, op.get(aPanelB), op.mul, op.add, op.set(pa));
-  emit(op.get(Bp), op.get(j0), op.i32(3), op.shrU, op.get(bPanelB), op.mul, op.add, op.set(pb));
-  emit(op.get(K), op.set(k));
-  emit(op.block, op.loop); // over k
-  emit(op.get(k), op.eqz, op.brIf(1));
-  emit(op.get(pb), op.vload(0), op.set(b0));
-  emit(op.get(pb), op.vload(16), op.set(b1));
-  for (let r = 0; r < 4; r++) {
-    emit(op.get(pa), op.vsplat(4 * r), op.set(a));
-    for (let s = 0; s < 2; s++) emit(op.get(acc(r, s)), op.get(a), op.get(s === 0 ? b0 : b1), op.fmul, op.fadd, op.set(acc(r, s)));
-  }
-  emit(op.get(pa), op.i32(16), op.add, op.set(pa));
-  emit(op.get(pb), op.i32(32), op.add, op.set(pb));
-  emit(op.get(k), op.i32(1), op.sub, op.set(k));
-  emit(op.br(0), op.end, op.end);
-  // store the 4×8 block at C + i0·ldc + j0
-  emit(op.get(Cp), op.get(i0), op.get(ldcB), op.mul, op.add, op.get(j0), op.i32(2), op.shl, op.add, op.set(pc));
-  for (let r = 0; r < 4; r++) {
-    emit(op.get(pc), op.get(acc(r, 0)), op.vstore(0));
-    emit(op.get(pc), op.get(acc(r, 1)), op.vstore(16));
-    emit(op.get(pc), op.get(ldcB), op.add, op.set(pc));
-  }
-  emit(op.get(i0), op.i32(4), op.add, op.set(i0));
-  emit(op.br(0), op.end, op.end);
-  emit(op.get(j0), op.i32(8), op.add, op.set(j0));
-  emit(op.br(0), op.end, op.end);
-
-  const body = [...vec([[...uleb(9), I32], [...uleb(11), V128]]), ...c.flat(), ...op.end];
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array(6).fill([I32])), ...vec([])]])), // type 0: (i32 ×6) → ()
-    ...section(3, vec([uleb(0)])), // function 0 has type 0
-    ...section(5, vec([[0x00, ...uleb(1)]])), // one memory, 1 page to start
-    ...section(7, vec([[...name("gemm"), 0x00, ...uleb(0)], [...name("mem"), 0x02, ...uleb(0)]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-  ];
-  return new Uint8Array(bytes);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The product
+import { Worker } from "node:worker_threads";
+import { gemmModule, MAX_PAGES } from "./wasm-asm.js";
 
 /** One operand: `data[offset + row·ld + col]` for row-major storage, `data[offset + col·ld + row]` when `trans`. */
 export interface GemmOperand {
@@ -162,17 +21,16 @@ export interface GemmOperand {
   offset?: number;
 }
 
-interface GemmExports {
-  gemm(Ap: number, Bp: number, C: number, Mp: number, Np: number, K: number): void;
-  mem: WebAssembly.Memory;
-}
-
 /** Floats of module memory a product may use (1 GiB); larger products are computed in blocks of rows. */
 export const MAX_FLOATS = 1 << 28;
+/** Products below this many multiply-adds stay on the calling thread (a worker's wake-up costs ~10-50 µs). */
+const MIN_SPLIT_MACS = 1 << 21;
+
+type GemmFn = (Ap: number, Bp: number, C: number, Mp: number, Nc: number, K: number, ldc: number) => void;
 
 let compiled: WebAssembly.Module | null | undefined;
 
-/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
+/** The compiled module, or null where this runtime has no WebAssembly SIMD or shared memory. */
 function module(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   const bytes = gemmModule();
@@ -185,26 +43,56 @@ export function wasmSimdAvailable(): boolean {
   return module() !== null;
 }
 
-/** A WebAssembly SIMD matrix multiplier with its own growable memory (one instance per backend). */
+/** Options of a {@link WasmGemm}. */
+export interface WasmGemmOptions {
+  /** Threads for large products, the caller's included (default 1). */
+  threads?: number;
+  /** Module memory a product may use before it is split into row blocks (tests lower it). */
+  maxFloats?: number;
+}
+
+/** A WebAssembly SIMD matrix multiplier with its own growable shared memory and worker threads (one per backend). */
 export class WasmGemm {
-  private readonly ex: GemmExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly gemm: GemmFn;
+  private pool: GemmPool | null;
+  private readonly maxFloats: number;
   private f32: Float32Array;
 
-  /** @param maxFloats module memory a product may use before it is split into row blocks (tests lower it). */
-  constructor(private readonly maxFloats = MAX_FLOATS) {
+  constructor(options: WasmGemmOptions = {}) {
     const m = module();
     if (!m) throw new Error("this JavaScript runtime has no WebAssembly SIMD (use --backend js)");
-    this.ex = new WebAssembly.Instance(m, {}).exports as unknown as GemmExports;
-    this.f32 = new Float32Array(this.ex.mem.buffer);
+    this.maxFloats = options.maxFloats ?? MAX_FLOATS;
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.gemm = new WebAssembly.Instance(m, { env: { mem: this.memory } }).exports.gemm as GemmFn;
+    this.f32 = new Float32Array(this.memory.buffer);
+    const threads = options.threads ?? 1;
+    this.pool = threads > 1 ? new GemmPool(m, this.memory, threads - 1) : null;
+  }
+
+  /** Resolves once every worker thread can take work (before that, the calling thread does their share). */
+  ready(): Promise<void> {
+    return this.pool ? this.pool.ready : Promise.resolve();
+  }
+
+  /** Threads a large product is split over (the caller's included) — those started so far. */
+  get threads(): number {
+    return 1 + (this.pool?.readyCount() ?? 0);
+  }
+
+  /** Stops the worker threads. The multiplier still works afterwards, on the calling thread. */
+  dispose(): void {
+    this.pool?.stop();
+    this.pool = null;
   }
 
   /** Ensures the memory holds `floats` elements. */
   private reserve(floats: number): Float32Array {
     const need = floats * 4;
-    const have = this.ex.mem.buffer.byteLength;
+    const have = this.memory.buffer.byteLength;
     if (need > have) {
       try {
-        this.ex.mem.grow(Math.ceil((need - have) / 65536));
+        this.memory.grow(Math.ceil((need - have) / 65536));
       } catch (e) {
         throw new RangeError(
           `the wasm backend cannot grow its WebAssembly memory to ${Math.ceil(need / 2 ** 20)} MiB for one matrix product (${(e as Error).message}); ` +
@@ -212,7 +100,7 @@ export class WasmGemm {
         );
       }
     }
-    if (this.f32.buffer !== this.ex.mem.buffer) this.f32 = new Float32Array(this.ex.mem.buffer);
+    if (this.f32.byteLength !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
     return this.f32;
   }
 
@@ -238,11 +126,136 @@ export class WasmGemm {
       const cAt = aAt + Mp * K;
       const mem = this.reserve(cAt + Mp * Np);
       packA(mem, aAt, A, m0, rows, Mp, K);
-      this.ex.gemm(aAt * 4, bAt * 4, cAt * 4, Mp, Np, K);
+      this.run(aAt * 4, bAt * 4, cAt * 4, Mp, Np, K);
       consume(this.f32.subarray(cAt, cAt + rows * Np), Np, m0, rows);
     }
   }
+
+  /** The kernel over all Np columns, split by 8-column panels over the ready threads when the product is large. */
+  private run(Ap: number, Bp: number, Cp: number, Mp: number, Np: number, K: number): void {
+    const panels = Np / 8;
+    const threads = Math.min(this.threads, panels);
+    if (!this.pool || threads < 2 || Mp * Np * K < MIN_SPLIT_MACS) {
+      this.gemm(Ap, Bp, Cp, Mp, Np, K, Np);
+      return;
+    }
+    // thread t takes panels [t·panels/threads, (t+1)·panels/threads); the caller takes the first range
+    const range = (t: number): [number, number] => [Math.floor((t * panels) / threads), Math.floor(((t + 1) * panels) / threads)];
+    const jobs: number[][] = [];
+    for (let t = 1; t < threads; t++) {
+      const [p0, p1] = range(t);
+      jobs.push([Ap, Bp + p0 * K * 32, Cp + p0 * 32, Mp, (p1 - p0) * 8, K, Np]);
+    }
+    const [, own] = range(0);
+    const gemm = this.gemm;
+    this.pool.run(jobs, () => gemm(Ap, Bp, Cp, Mp, own * 8, K, Np), (job) => gemm(job[0], job[1], job[2], job[3], job[4], job[5], job[6]));
+  }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Worker threads
+
+/**
+ * The worker's program: instantiate the kernel over the shared memory, say it is ready, then wait for generations
+ * of work on the control array — [0] generation (−1: stop), [1] jobs done, [2] jobs failed, then per worker 8 ints:
+ * the kernel's 7 arguments (Nc = 0: no work this time) and its ready flag.
+ */
+const WORKER_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const { module, memory, control, id } = workerData;
+const gemm = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.gemm;
+const ctl = new Int32Array(control);
+const p = 3 + 8 * id;
+Atomics.store(ctl, p + 7, 1);
+let seen = Atomics.load(ctl, 0);
+for (;;) {
+  Atomics.wait(ctl, 0, seen);
+  const g = Atomics.load(ctl, 0);
+  if (g < 0) break;
+  if (g === seen) continue;
+  seen = g;
+  const nc = Atomics.load(ctl, p + 4); // written last by the caller: the other arguments are in place
+  if (nc > 0) {
+    try { gemm(ctl[p], ctl[p + 1], ctl[p + 2], ctl[p + 3], nc, ctl[p + 5], ctl[p + 6]); }
+    catch (e) { Atomics.add(ctl, 2, 1); }
+    Atomics.store(ctl, p + 4, 0);
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+  }
+}
+`;
+
+/** Worker threads that run the kernel on column ranges, driven through a shared control array. */
+class GemmPool {
+  private readonly ctl: Int32Array;
+  private readonly workers: Worker[] = [];
+  /** Resolves when every worker has started (or failed to). */
+  readonly ready: Promise<void>;
+
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, count: number) {
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (3 + 8 * count)));
+    const started: Promise<void>[] = [];
+    for (let id = 0; id < count; id++) {
+      // execArgv [] : the source is CommonJS even when this process runs with --input-type=module (regression test)
+      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module, memory, control: this.ctl.buffer, id } });
+      w.unref(); // never keeps the process alive
+      started.push(new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (Atomics.load(this.ctl, 3 + 8 * id + 7) === 1) done();
+        }, 2); // keeps the event loop alive until the worker is up (the worker itself is unref'd)
+        const done = () => {
+          clearInterval(poll);
+          resolve();
+        };
+        w.once("error", done); // a worker that fails never turns ready and is never given work
+        w.once("exit", done);
+      }));
+      this.workers.push(w);
+    }
+    this.ready = Promise.all(started).then(() => undefined);
+  }
+
+  /** Workers that have started (only these get work). */
+  readyCount(): number {
+    let n = 0;
+    for (let id = 0; id < this.workers.length; id++) if (Atomics.load(this.ctl, 3 + 8 * id + 7) === 1) n++;
+    return n;
+  }
+
+  /**
+   * Gives `jobs[i]` (kernel arguments) to the i-th ready worker, runs `own` meanwhile (and `fallback` for any job no
+   * worker was ready for), and waits for all.
+   */
+  run(jobs: number[][], own: () => void, fallback: (job: number[]) => void): void {
+    const ctl = this.ctl;
+    // counters first: a worker may pick its job up as soon as its column count is stored, before the new generation
+    Atomics.store(ctl, 1, 0);
+    Atomics.store(ctl, 2, 0);
+    let given = 0;
+    for (let id = 0; id < this.workers.length && given < jobs.length; id++) {
+      const p = 3 + 8 * id;
+      if (Atomics.load(ctl, p + 7) !== 1) continue;
+      for (const i of [0, 1, 2, 3, 5, 6]) ctl[p + i] = jobs[given][i];
+      Atomics.store(ctl, p + 4, jobs[given][4]);
+      given++;
+    }
+    Atomics.store(ctl, 0, (Atomics.load(ctl, 0) + 1) & 0x3fffffff);
+    Atomics.notify(ctl, 0);
+    own();
+    for (let j = given; j < jobs.length; j++) fallback(jobs[j]);
+    for (let done = Atomics.load(ctl, 1); done < given; done = Atomics.load(ctl, 1)) Atomics.wait(ctl, 1, done);
+    if (Atomics.load(ctl, 2) > 0) throw new Error("a wasm worker thread failed inside the matrix kernel; fix: --threads 1, or --backend js");
+  }
+
+  /** Asks the workers to exit. */
+  stop(): void {
+    Atomics.store(this.ctl, 0, -1);
+    Atomics.notify(this.ctl, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Packing
 
 /** Rows m0 … m0+M−1 of A (·,K) into 4-row panels [i/4][k][i%4] at `at`, rows M..Mp zero. */
 function packA(mem: Float32Array, at: number, A: GemmOperand, m0: number, M: number, Mp: number, K: number): void {
@@ -259,7 +272,7 @@ function packA(mem: Float32Array, at: number, A: GemmOperand, m0: number, M: num
         let src = off + p + r;
         for (let k = 0; k < K; k++, dst += 4, src += ld) mem[dst] = data[src];
       } else {
-        let src = off + (p + r) * ld;
+        const src = off + (p + r) * ld;
         for (let k = 0; k < K; k++, dst += 4) mem[dst] = data[src + k];
       }
     }

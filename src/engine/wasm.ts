@@ -7,18 +7,36 @@
  */
 import type { BackendInfo } from "./backend.js";
 import { JsBackend } from "./js.js";
+import { defaultThreads } from "./threads.js";
 import { WasmGemm } from "./wasm-gemm.js";
 
-/** The js backend with WebAssembly SIMD matrix products (single-threaded). */
+/** The js backend with WebAssembly SIMD matrix products (large products split over worker threads). */
 export class WasmBackend extends JsBackend {
   override readonly name: string = "wasm";
-  private readonly gemm = new WasmGemm();
+  private readonly gemm: WasmGemm;
   /** Column sums of dout for dbias (float64, grown as needed). */
   private colSums = new Float64Array(0);
 
+  /** @param options.threads threads for large matrix products, this one included (default 1; see {@link createWasmBackend}). */
+  constructor(options: { threads?: number } = {}) {
+    super();
+    this.gemm = new WasmGemm({ threads: options.threads ?? 1 });
+  }
+
+  /** Resolves once the worker threads can take work. */
+  ready(): Promise<void> {
+    return this.gemm.ready();
+  }
+
   /** @inheritdoc */
   override info(): BackendInfo {
-    return { name: "wasm", threads: 1, detail: "WebAssembly SIMD matmul and attention products, TypeScript for the rest" };
+    const t = this.gemm.threads;
+    return { name: "wasm", threads: t, detail: `WebAssembly SIMD matmul and attention products on ${t} thread${t > 1 ? "s" : ""}, TypeScript for the rest` };
+  }
+
+  /** @inheritdoc */
+  override dispose(): void {
+    this.gemm.dispose();
   }
 
   // ------------------------------------------------------------------ matmul
@@ -140,4 +158,11 @@ export class WasmBackend extends JsBackend {
       }
     };
   }
+}
+
+/** A wasm backend on `threads` threads (default: `SCALING_LAB_THREADS` or every core), its workers started. */
+export async function createWasmBackend(threads: number = defaultThreads()): Promise<WasmBackend> {
+  const be = new WasmBackend({ threads });
+  await be.ready();
+  return be;
 }
