@@ -2,7 +2,7 @@
  * scaling-lab as a library: every command is also a function (see ../DESIGN in shared/). This module re-exports the
  * public API by concept; import deeper modules for the rest.
  */
-export { createBackend, JsBackend, BACKEND_NAMES, type AnyBackend, type Backend, type BackendInfo } from "./engine/index.js";
+export { createBackend, JsBackend, WasmBackend, BACKEND_NAMES, type AnyBackend, type Backend, type BackendInfo } from "./engine/index.js";
 export { GPT, paramLayout, ModelInputError, type OptimizerHParams } from "./model/gpt.js";
 export { validateConfig, type GPTConfig } from "./model/config.js";
 export { paramCounts, flopsPerToken, trainingFlops, PF_DAY } from "./model/accounting.js";
