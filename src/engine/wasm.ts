@@ -50,7 +50,7 @@ export class WasmBackend extends JsBackend {
       for (let n = 0; n < rows; n++) {
         const y = (n0 + n) * OC, r = n * ldc;
         if (bias) for (let o = 0; o < OC; o++) out[y + o] = c[r + o] + bias[o];
-        else for (let o = 0; o < OC; o++) out[y + o] = c[r + o];
+        else out.set(c.subarray(r, r + OC), y);
       }
     });
   }
@@ -152,6 +152,10 @@ export class WasmBackend extends JsBackend {
   /** A consumer that copies a product's first `cols` columns into `dst` at `offset`, rows `ld` apart. */
   private store(dst: Float32Array, offset: number, ld: number, cols: number) {
     return (c: Float32Array, ldc: number, m0: number, rows: number): void => {
+      if (ld === cols && ldc === cols) {
+        dst.set(c.subarray(0, rows * cols), offset + m0 * ld); // contiguous on both sides: one copy
+        return;
+      }
       for (let r = 0; r < rows; r++) {
         const d = offset + (m0 + r) * ld, s = r * ldc;
         for (let i = 0; i < cols; i++) dst[d + i] = c[s + i];
