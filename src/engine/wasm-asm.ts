@@ -84,30 +84,39 @@ const op = {
 };
 
 /**
- * The module: imports a shared memory `env.mem` (up to 4 GiB) and exports `gemm(Ap, Bp, C, Mp, Nc, K, ldc)`: from
- * the 4-row panels of A at byte address Ap (Mp rows, a multiple of 4) and the 8-column panels of B at Bp (Nc columns,
- * a multiple of 8), the rows of C (Mp, Nc) at C, `ldc` floats apart. Threads run it on disjoint column ranges.
+ * One kernel: C (Mp, Nc) = A · B from the 8-column panels of B at byte address Bp (Nc columns, a multiple of 8)
+ * and A at Ap, either as 4-row panels (`rowsA` false) or as plain rows `lda` floats apart (`rowsA` true: A copied
+ * as it is, no packing), Mp rows (a multiple of 4); the rows of C at C, `ldc` floats apart. Parameters
+ * (Ap, Bp, C, Mp, Nc, K, ldc, lda). Threads run it on disjoint column ranges.
  */
-export function gemmModule(): Uint8Array<ArrayBuffer> {
-  // locals: params 0..6, then i32 7..15, then v128 16..26
-  const [Ap, Bp, Cp, Mp, Np, K, ldc] = [0, 1, 2, 3, 4, 5, 6];
-  const [i0, j0, k, pa, pb, pc, ldcB, aPanelB, bPanelB] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const [a, b0, b1] = [16, 17, 18];
-  const acc = (r: number, s: number) => 19 + 2 * r + s;
+function gemmBody(rowsA: boolean): number[] {
+  // locals: params 0..7, then i32 8..19, then v128 20..30
+  const [Ap, Bp, Cp, Mp, Np, K, ldc, lda] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [i0, j0, k, pb, pc, ldcB, aStepB, bPanelB] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const paR = [16, 17, 18, 19]; // rowsA: one pointer per row; panels: paR[0] only
+  const [a, b0, b1] = [20, 21, 22];
+  const acc = (r: number, s: number) => 23 + 2 * r + s;
   const c: number[][] = [];
   const emit = (...parts: number[][]) => c.push(...parts);
 
   emit(op.get(ldc), op.i32(2), op.shl, op.set(ldcB));
-  emit(op.get(K), op.i32(4), op.shl, op.set(aPanelB));
+  // rowsA: bytes between rows of A; panels: bytes of one 4-row panel
+  if (rowsA) emit(op.get(lda), op.i32(2), op.shl, op.set(aStepB));
+  else emit(op.get(K), op.i32(4), op.shl, op.set(aStepB));
   emit(op.get(K), op.i32(5), op.shl, op.set(bPanelB));
   emit(op.i32(0), op.set(j0));
   emit(op.block, op.loop); // over 8-column panels of B
   emit(op.get(j0), op.get(Np), op.geU, op.brIf(1));
   emit(op.i32(0), op.set(i0));
-  emit(op.block, op.loop); // over 4-row panels of A
+  emit(op.block, op.loop); // over blocks of 4 rows of A
   emit(op.get(i0), op.get(Mp), op.geU, op.brIf(1));
   for (let r = 0; r < 4; r++) for (let s = 0; s < 2; s++) emit(op.vzero, op.set(acc(r, s)));
-  emit(op.get(Ap), op.get(i0), op.i32(2), op.shrU, op.get(aPanelB), op.mul, op.add, op.set(pa));
+  if (rowsA) {
+    emit(op.get(Ap), op.get(i0), op.get(aStepB), op.mul, op.add, op.set(paR[0]));
+    for (let r = 1; r < 4; r++) emit(op.get(paR[r - 1]), op.get(aStepB), op.add, op.set(paR[r]));
+  } else {
+    emit(op.get(Ap), op.get(i0), op.i32(2), op.shrU, op.get(aStepB), op.mul, op.add, op.set(paR[0]));
+  }
   emit(op.get(Bp), op.get(j0), op.i32(3), op.shrU, op.get(bPanelB), op.mul, op.add, op.set(pb));
   emit(op.get(K), op.set(k));
   emit(op.block, op.loop); // over k
@@ -115,10 +124,11 @@ export function gemmModule(): Uint8Array<ArrayBuffer> {
   emit(op.get(pb), op.vload(0), op.set(b0));
   emit(op.get(pb), op.vload(16), op.set(b1));
   for (let r = 0; r < 4; r++) {
-    emit(op.get(pa), op.vsplat(4 * r), op.set(a));
+    emit(rowsA ? [...op.get(paR[r]), ...op.vsplat(0)] : [...op.get(paR[0]), ...op.vsplat(4 * r)], op.set(a));
     for (let s = 0; s < 2; s++) emit(op.get(acc(r, s)), op.get(a), op.get(s === 0 ? b0 : b1), op.fmul, op.fadd, op.set(acc(r, s)));
   }
-  emit(op.get(pa), op.i32(16), op.add, op.set(pa));
+  if (rowsA) for (let r = 0; r < 4; r++) emit(op.get(paR[r]), op.i32(4), op.add, op.set(paR[r]));
+  else emit(op.get(paR[0]), op.i32(16), op.add, op.set(paR[0]));
   emit(op.get(pb), op.i32(32), op.add, op.set(pb));
   emit(op.get(k), op.i32(1), op.sub, op.set(k));
   emit(op.br(0), op.end, op.end);
@@ -133,16 +143,23 @@ export function gemmModule(): Uint8Array<ArrayBuffer> {
   emit(op.br(0), op.end, op.end);
   emit(op.get(j0), op.i32(8), op.add, op.set(j0));
   emit(op.br(0), op.end, op.end);
+  const body = [...vec([[...uleb(12), I32], [...uleb(11), V128]]), ...c.flat(), ...op.end];
+  return [...uleb(body.length), ...body];
+}
 
-  const body = [...vec([[...uleb(9), I32], [...uleb(11), V128]]), ...c.flat(), ...op.end];
+/**
+ * The module: imports a shared memory `env.mem` (up to 4 GiB) and exports `gemm` (A as 4-row panels) and
+ * `gemmRows` (A as plain rows), both (Ap, Bp, C, Mp, Nc, K, ldc, lda) in byte addresses and floats (see gemmBody).
+ */
+export function gemmModule(): Uint8Array<ArrayBuffer> {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array(7).fill([I32])), ...vec([])]])), // type 0: (i32 ×7) → ()
+    ...section(1, vec([[0x60, ...vec(new Array(8).fill([I32])), ...vec([])]])), // type 0: (i32 ×8) → ()
     // import env.mem: a shared memory (limits flag 3: shared, with a maximum) of 1 … MAX_PAGES pages
     ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
-    ...section(3, vec([uleb(0)])), // function 0 has type 0
-    ...section(7, vec([[...name("gemm"), 0x00, ...uleb(0)]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(3, vec([uleb(0), uleb(0)])), // functions 0 and 1 have type 0
+    ...section(7, vec([[...name("gemm"), 0x00, ...uleb(0)], [...name("gemmRows"), 0x00, ...uleb(1)]])),
+    ...section(10, vec([gemmBody(false), gemmBody(true)])),
   ];
   return new Uint8Array(bytes);
 }

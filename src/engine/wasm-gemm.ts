@@ -2,9 +2,10 @@
  * The matrix product of the portable `wasm` backend: C (M,N) = A (M,K) · B (K,N), with A and B given in any of the
  * layouts the model uses (row-major or transposed storage, any leading dimension, an element offset).
  *
- * Operands are packed into a shared WebAssembly memory as panels — A as 4-row panels [i/4][k][i%4], B as 8-column
- * panels [j/8][k][j%8], zero-padded — so the SIMD kernel (src/engine/wasm-asm.ts) streams both contiguously and has
- * no edge cases. Packing costs O(MK + KN) against the product's O(MKN). Large products are split by columns of C
+ * Operands go into a shared WebAssembly memory: B packed as 8-column panels [j/8][k][j%8], zero-padded; A copied
+ * as it is when row-major (one memcpy per block of rows), else packed as 4-row panels [i/4][k][i%4] — so the SIMD
+ * kernels (src/engine/wasm-asm.ts) stream both contiguously and have no edge cases. Packing costs O(MK + KN)
+ * against the product's O(MKN). Large products are split by columns of C
  * over worker threads that share the memory: each C element is computed by one thread in the same order, so
  * results are bit-identical for any thread count.
  */
@@ -26,7 +27,11 @@ export const MAX_FLOATS = 1 << 28;
 /** Products below this many multiply-adds stay on the calling thread (a worker's wake-up costs ~10-50 µs). */
 const MIN_SPLIT_MACS = 1 << 21;
 
-type GemmFn = (Ap: number, Bp: number, C: number, Mp: number, Nc: number, K: number, ldc: number) => void;
+/** A kernel of src/engine/wasm-asm.ts: (Ap, Bp, C, Mp, Nc, K, ldc, lda). */
+type GemmFn = (Ap: number, Bp: number, C: number, Mp: number, Nc: number, K: number, ldc: number, lda: number) => void;
+/** Ints of the control array per worker: the 8 kernel arguments, the kernel (0 panels, 1 rows), the ready flag. */
+const SLOT = 10;
+const ARGS_NC = 4, KERNEL = 8, READY = 9;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -54,7 +59,8 @@ export interface WasmGemmOptions {
 /** A WebAssembly SIMD matrix multiplier with its own growable shared memory and worker threads (one per backend). */
 export class WasmGemm {
   private readonly memory: WebAssembly.Memory;
-  private readonly gemm: GemmFn;
+  /** The kernels: [0] A as 4-row panels, [1] A as plain rows. */
+  private readonly kernels: [GemmFn, GemmFn];
   private pool: GemmPool | null;
   private readonly maxFloats: number;
   private f32: Float32Array;
@@ -64,7 +70,8 @@ export class WasmGemm {
     if (!m) throw new Error("this JavaScript runtime has no WebAssembly SIMD (use --backend js)");
     this.maxFloats = options.maxFloats ?? MAX_FLOATS;
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    this.gemm = new WebAssembly.Instance(m, { env: { mem: this.memory } }).exports.gemm as GemmFn;
+    const ex = new WebAssembly.Instance(m, { env: { mem: this.memory } }).exports;
+    this.kernels = [ex.gemm as GemmFn, ex.gemmRows as GemmFn];
     this.f32 = new Float32Array(this.memory.buffer);
     const threads = options.threads ?? 1;
     this.pool = threads > 1 ? new GemmPool(m, this.memory, threads - 1) : null;
@@ -120,23 +127,31 @@ export class WasmGemm {
     const bAt = 0;
     const aAt = bAt + K * Np;
     packB(this.reserve(aAt), bAt, B, N, Np, K);
+    // row-major A is copied as it is (whole rows, `ld` apart) and read by the rows kernel; transposed A is packed
+    const lda = A.trans ? K : A.ld;
     for (let m0 = 0; m0 < M; m0 += block) {
       const rows = Math.min(block, M - m0);
       const Mp = Math.ceil(rows / 4) * 4;
-      const cAt = aAt + Mp * K;
+      const cAt = aAt + Mp * lda; // the rows kernel also reads the padding rows rows…Mp−1: garbage into unused C rows
       const mem = this.reserve(cAt + Mp * Np);
-      packA(mem, aAt, A, m0, rows, Mp, K);
-      this.run(aAt * 4, bAt * 4, cAt * 4, Mp, Np, K);
+      if (A.trans) {
+        packA(mem, aAt, A, m0, rows, Mp, K);
+      } else {
+        const first = (A.offset ?? 0) + m0 * lda;
+        mem.set(A.data.subarray(first, first + (rows - 1) * lda + K), aAt);
+      }
+      this.run(A.trans ? 0 : 1, aAt * 4, bAt * 4, cAt * 4, Mp, Np, K, lda);
       consume(this.f32.subarray(cAt, cAt + rows * Np), Np, m0, rows);
     }
   }
 
-  /** The kernel over all Np columns, split by 8-column panels over the ready threads when the product is large. */
-  private run(Ap: number, Bp: number, Cp: number, Mp: number, Np: number, K: number): void {
+  /** A kernel over all Np columns, split by 8-column panels over the ready threads when the product is large. */
+  private run(kernel: 0 | 1, Ap: number, Bp: number, Cp: number, Mp: number, Np: number, K: number, lda: number): void {
+    const gemm = this.kernels[kernel];
     const panels = Np / 8;
     const threads = Math.min(this.threads, panels);
     if (!this.pool || threads < 2 || Mp * Np * K < MIN_SPLIT_MACS) {
-      this.gemm(Ap, Bp, Cp, Mp, Np, K, Np);
+      gemm(Ap, Bp, Cp, Mp, Np, K, Np, lda);
       return;
     }
     // thread t takes panels [t·panels/threads, (t+1)·panels/threads); the caller takes the first range
@@ -144,11 +159,10 @@ export class WasmGemm {
     const jobs: number[][] = [];
     for (let t = 1; t < threads; t++) {
       const [p0, p1] = range(t);
-      jobs.push([Ap, Bp + p0 * K * 32, Cp + p0 * 32, Mp, (p1 - p0) * 8, K, Np]);
+      jobs.push([Ap, Bp + p0 * K * 32, Cp + p0 * 32, Mp, (p1 - p0) * 8, K, Np, lda, kernel]);
     }
     const [, own] = range(0);
-    const gemm = this.gemm;
-    this.pool.run(jobs, () => gemm(Ap, Bp, Cp, Mp, own * 8, K, Np), (job) => gemm(job[0], job[1], job[2], job[3], job[4], job[5], job[6]));
+    this.pool.run(jobs, () => gemm(Ap, Bp, Cp, Mp, own * 8, K, Np, lda), (j) => this.kernels[j[8]](j[0], j[1], j[2], j[3], j[4], j[5], j[6], j[7]));
   }
 }
 
@@ -157,16 +171,17 @@ export class WasmGemm {
 
 /**
  * The worker's program: instantiate the kernel over the shared memory, say it is ready, then wait for generations
- * of work on the control array — [0] generation (−1: stop), [1] jobs done, [2] jobs failed, then per worker 8 ints:
- * the kernel's 7 arguments (Nc = 0: no work this time) and its ready flag.
+ * of work on the control array — [0] generation (−1: stop), [1] jobs done, [2] jobs failed, then per worker SLOT
+ * ints: the kernel's 8 arguments (Nc = 0: no work this time), which kernel, and its ready flag.
  */
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
 const { module, memory, control, id } = workerData;
-const gemm = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.gemm;
+const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+const kernels = [ex.gemm, ex.gemmRows];
 const ctl = new Int32Array(control);
-const p = 3 + 8 * id;
-Atomics.store(ctl, p + 7, 1);
+const p = 3 + ${SLOT} * id;
+Atomics.store(ctl, p + ${READY}, 1);
 let seen = Atomics.load(ctl, 0);
 for (;;) {
   Atomics.wait(ctl, 0, seen);
@@ -174,11 +189,11 @@ for (;;) {
   if (g < 0) break;
   if (g === seen) continue;
   seen = g;
-  const nc = Atomics.load(ctl, p + 4); // written last by the caller: the other arguments are in place
+  const nc = Atomics.load(ctl, p + ${ARGS_NC}); // written last by the caller: the other arguments are in place
   if (nc > 0) {
-    try { gemm(ctl[p], ctl[p + 1], ctl[p + 2], ctl[p + 3], nc, ctl[p + 5], ctl[p + 6]); }
+    try { kernels[ctl[p + ${KERNEL}]](ctl[p], ctl[p + 1], ctl[p + 2], ctl[p + 3], nc, ctl[p + 5], ctl[p + 6], ctl[p + 7]); }
     catch (e) { Atomics.add(ctl, 2, 1); }
-    Atomics.store(ctl, p + 4, 0);
+    Atomics.store(ctl, p + ${ARGS_NC}, 0);
     Atomics.add(ctl, 1, 1);
     Atomics.notify(ctl, 1);
   }
@@ -193,7 +208,7 @@ class GemmPool {
   readonly ready: Promise<void>;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, count: number) {
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (3 + 8 * count)));
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (3 + SLOT * count)));
     const started: Promise<void>[] = [];
     for (let id = 0; id < count; id++) {
       // execArgv [] : the source is CommonJS even when this process runs with --input-type=module (regression test)
@@ -201,7 +216,7 @@ class GemmPool {
       w.unref(); // never keeps the process alive
       started.push(new Promise<void>((resolve) => {
         const poll = setInterval(() => {
-          if (Atomics.load(this.ctl, 3 + 8 * id + 7) === 1) done();
+          if (Atomics.load(this.ctl, 3 + SLOT * id + READY) === 1) done();
         }, 2); // keeps the event loop alive until the worker is up (the worker itself is unref'd)
         const done = () => {
           clearInterval(poll);
@@ -218,7 +233,7 @@ class GemmPool {
   /** Workers that have started (only these get work). */
   readyCount(): number {
     let n = 0;
-    for (let id = 0; id < this.workers.length; id++) if (Atomics.load(this.ctl, 3 + 8 * id + 7) === 1) n++;
+    for (let id = 0; id < this.workers.length; id++) if (Atomics.load(this.ctl, 3 + SLOT * id + READY) === 1) n++;
     return n;
   }
 
@@ -233,10 +248,11 @@ class GemmPool {
     Atomics.store(ctl, 2, 0);
     let given = 0;
     for (let id = 0; id < this.workers.length && given < jobs.length; id++) {
-      const p = 3 + 8 * id;
-      if (Atomics.load(ctl, p + 7) !== 1) continue;
-      for (const i of [0, 1, 2, 3, 5, 6]) ctl[p + i] = jobs[given][i];
-      Atomics.store(ctl, p + 4, jobs[given][4]);
+      const p = 3 + SLOT * id;
+      if (Atomics.load(ctl, p + READY) !== 1) continue;
+      const job = jobs[given];
+      for (let i = 0; i <= KERNEL; i++) if (i !== ARGS_NC) ctl[p + i] = job[i];
+      Atomics.store(ctl, p + ARGS_NC, job[ARGS_NC]);
       given++;
     }
     Atomics.store(ctl, 0, (Atomics.load(ctl, 0) + 1) & 0x3fffffff);
@@ -257,25 +273,25 @@ class GemmPool {
 // ---------------------------------------------------------------------------------------------------------------
 // Packing
 
-/** Rows m0 … m0+M−1 of A (·,K) into 4-row panels [i/4][k][i%4] at `at`, rows M..Mp zero. */
+/**
+ * Rows m0 … m0+M−1 of a transposed-stored A (A(i, k) at k·ld + i) into 4-row panels [i/4][k][i%4] at `at`, rows
+ * M..Mp zero. Each stored row k is read once, left to right (a column walk would miss the cache on every read).
+ */
 function packA(mem: Float32Array, at: number, A: GemmOperand, m0: number, M: number, Mp: number, K: number): void {
-  const { data, ld, trans } = A;
-  const off = (A.offset ?? 0) + (trans ? m0 : m0 * ld);
-  for (let p = 0; p < Mp; p += 4) {
-    const base = at + p * K;
-    const rows = Math.min(4, M - p);
-    for (let r = 0; r < 4; r++) {
-      let dst = base + r;
-      if (r >= rows) {
-        for (let k = 0; k < K; k++, dst += 4) mem[dst] = 0;
-      } else if (trans) {
-        let src = off + p + r;
-        for (let k = 0; k < K; k++, dst += 4, src += ld) mem[dst] = data[src];
-      } else {
-        const src = off + (p + r) * ld;
-        for (let k = 0; k < K; k++, dst += 4) mem[dst] = data[src + k];
-      }
+  const { data, ld } = A;
+  const off = (A.offset ?? 0) + m0;
+  const full = M - (M % 4);
+  const step = 4 * K;
+  for (let k = 0; k < K; k++) {
+    const src = off + k * ld;
+    let dst = at + 4 * k;
+    for (let p = 0; p < full; p += 4, dst += step) {
+      mem[dst] = data[src + p];
+      mem[dst + 1] = data[src + p + 1];
+      mem[dst + 2] = data[src + p + 2];
+      mem[dst + 3] = data[src + p + 3];
     }
+    if (full < Mp) for (let r = 0; r < 4; r++) mem[dst + r] = full + r < M ? data[src + full + r] : 0;
   }
 }
 
