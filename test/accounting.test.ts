@@ -4,9 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
+import { assertOneLineError, cliPath, runCli } from "./helpers.js";
 import {
   PF_DAY,
   findPreset,
@@ -17,8 +16,6 @@ import {
   trainingFlops,
 } from "../src/model/accounting.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = path.join(repoRoot, "dist/src/cli/main.js");
 
 /** Brown et al. (2020) Table D.1: total train compute (PF-days, FLOPs) and params (M), 300B tokens. */
 const TABLE_D1: Record<string, { pfDays: number; flops: number; paramsM: number }> = {
@@ -97,7 +94,7 @@ test("reportedParams rounds like the paper's Params column", () => {
 });
 
 test("CLI contract: flops --preset gpt3-175b --json prints flops and pfDays", () => {
-  const out = execFileSync(process.execPath, [cli, "flops", "--preset", "gpt3-175b", "--json"], { encoding: "utf8" });
+  const out = execFileSync(process.execPath, [cliPath, "flops", "--preset", "gpt3-175b", "--json"], { encoding: "utf8" });
   const lines = out.trim().split("\n");
   assert.equal(lines.length, 1);
   const j = JSON.parse(lines[0]) as { flops: number; pfDays: number };
@@ -112,10 +109,6 @@ test("CLI: bad input gives one clear line and exit status 2", () => {
     ["flops", "--preset", "gpt3-xl", "--tokens=-5"],
     ["flops", "--preset", "gpt3-xl", "--convention", "chinchilla"],
   ]) {
-    const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
-    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
-    const lines = r.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^scaling-lab flops: /);
+    assertOneLineError(runCli(args), args.join(" "), /^scaling-lab flops: /);
   }
 });

@@ -149,9 +149,9 @@ test("gelu (js and wasm): the exp form equals 0.5·x·(1 + tanh u) and its deriv
   }
 });
 
-test("wasm gemm: memory beyond WebAssembly's 4 GiB is a one-line error naming the fix", () => {
+test("wasm gemm: memory beyond WebAssembly's 4 GiB is a one-line BackendUnavailableError naming the fix (the CLI prints it as one line)", () => {
   const gemm = new WasmGemm() as unknown as { reserve(floats: number): Float32Array };
-  assert.throws(() => gemm.reserve(2 ** 31), (e: Error) => e instanceof RangeError && /cannot grow its WebAssembly memory to 8192 MiB.*fix: a smaller model or micro-batch/.test(e.message) && !e.message.includes("\n"));
+  assert.throws(() => gemm.reserve(2 ** 31), (e: Error) => e instanceof BackendUnavailableError && /cannot grow its WebAssembly memory to 8192 MiB.*fix: a smaller model or micro-batch/.test(e.message) && !e.message.includes("\n"));
 });
 
 test("wasm gemm on worker threads: bit-identical to one thread in every layout; after dispose it runs on one", async () => {

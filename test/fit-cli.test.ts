@@ -1,25 +1,18 @@
 /** CSV parsing, column mapping, and the `scaling-lab fit` command: contract output and one-line errors. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { assertOneLineError, runCli } from "./helpers.js";
 import { FitError, chinchillaLoss, parseCsv, pointsFromCsv } from "../src/fit/index.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = path.join(repoRoot, "dist/src/cli/main.js");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "scaling-lab-fit-"));
 
 function writeCsv(name: string, text: string): string {
   const file = path.join(tmp, name);
   writeFileSync(file, text);
   return file;
-}
-
-function runCli(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
 }
 
 test("parseCsv handles quotes, doubled quotes, embedded commas/newlines, CRLF and a BOM", () => {
@@ -106,11 +99,6 @@ test("fit: every bad input gives one clear line and exit status 2", () => {
     [["fit", "chinchilla", "--sweep", "s1", "--lab", path.join(tmp, "no-lab-here")], /no lab at .*pass the right --lab DIR/],
   ];
   for (const [args, re] of cases) {
-    const r = runCli(args);
-    assert.equal(r.status, 2, `${args.join(" ")}: status ${r.status}, stderr ${r.stderr}`);
-    const lines = r.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], re);
-    assert.match(lines[0], /^scaling-lab fit: /);
+    assertOneLineError(runCli(args), args.join(" "), re, /^scaling-lab fit: /);
   }
 });

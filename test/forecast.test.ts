@@ -1,17 +1,14 @@
 /** The forecast calculator: the essay's numbers by default, laws from fit files, Monte-Carlo, bad input. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { assertOneLineError, runCli } from "./helpers.js";
 import { FitError } from "../src/fit/index.js";
 import { chinchillaComputeLaw, gpt3FrontierLaw, lawFromFitJson, powerComputeLaw, runForecast } from "../src/forecast/index.js";
 import { PF_DAY } from "../src/model/accounting.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = path.join(repoRoot, "dist/src/cli/main.js");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "scaling-lab-forecast-"));
 
 test("defaults reproduce the essay: ≈2.2 million × compute, ≈$10 trillion, within $1B by ≈2038", () => {
@@ -88,10 +85,6 @@ test("a Chinchilla fit file gives compute-optimal data needs and bootstrap sprea
   assert.throws(() => lawFromFitJson({ kind: "power", variable: "N", E: 0, k: 1, alpha: 0.1 }), /needs a law in compute/);
 });
 
-function runCli(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
-}
-
 test("CLI contract: forecast --json prints computeMultiple, costUSD and yearWithinBudget", () => {
   const r = runCli(["forecast", "--json", "--samples", "200"]);
   assert.equal(r.status, 0, r.stderr);
@@ -127,10 +120,6 @@ test("forecast: every bad input gives one clear line and exit status 2", () => {
     [["forecast", "--interval", "2"], /--interval must be between 0 and 1/],
   ];
   for (const [args, re] of cases) {
-    const r = runCli(args);
-    assert.equal(r.status, 2, `${args.join(" ")}: status ${r.status}, stderr ${r.stderr}`);
-    const lines = r.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], re);
+    assertOneLineError(runCli(args), args.join(" "), re);
   }
 });

@@ -1,5 +1,6 @@
 /** Shared test helpers: locating shared/, comparing tensors, choosing backends. */
 import assert from "node:assert/strict";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -12,6 +13,24 @@ import { Rng } from "../src/util/rng.js";
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The read-only shared/ folder beside the repository. */
 export const sharedDir = resolve(repoRoot, "../shared");
+/** The compiled CLI, as `npx scaling-lab` runs it. */
+export const cliPath = resolve(repoRoot, "dist/src/cli/main.js");
+
+/** Runs `scaling-lab ARGS…` in a child process (stdout and stderr as text). */
+export function runCli(args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [cliPath, ...args], { encoding: "utf8" });
+}
+
+/**
+ * Asserts a CLI run failed as bad input should: exit status 2 and exactly one line on stderr, matching every pattern
+ * (typically the problem, and the `scaling-lab COMMAND: ` prefix).
+ */
+export function assertOneLineError(r: SpawnSyncReturns<string>, what: string, ...patterns: RegExp[]): void {
+  assert.equal(r.status, 2, `${what}: status ${r.status}, stderr ${r.stderr}`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  for (const re of patterns) assert.match(lines[0], re);
+}
 
 /**
  * Max absolute difference divided by the reference's max magnitude (a scale-aware relative error that does not

@@ -4,6 +4,7 @@
  * `"js"` and `"webgpu"` (a GPU through WebGPU) ask for one explicitly.
  */
 import type { AnyBackend } from "./backend.js";
+import { BackendUnavailableError } from "./errors.js";
 import { JsBackend } from "./js.js";
 import { createWasmBackend } from "./wasm.js";
 import { wasmSimdAvailable } from "./wasm-gemm.js";
@@ -17,13 +18,7 @@ export const BACKEND_NAMES = ["auto", "native", "wasm", "js", "webgpu"] as const
 /** A backend name (see {@link BACKEND_NAMES}). */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-/** The native backend could not be loaded; the message says why and how to fix it. */
-export class BackendUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BackendUnavailableError";
-  }
-}
+export { BackendUnavailableError } from "./errors.js";
 
 interface NativeModule {
   loadNativeBackend(opts?: { threads?: number }): AnyBackend | Error;
@@ -38,10 +33,7 @@ let nativeNoticeShown = false;
  */
 export async function createBackend(name: string = "auto", opts: { threads?: number; quiet?: boolean } = {}): Promise<AnyBackend> {
   if (name === "js") return new JsBackend();
-  if (name === "wasm") {
-    if (!wasmSimdAvailable()) throw new BackendUnavailableError("this JavaScript runtime has no WebAssembly SIMD (fix: Node.js 16.4 or newer, or use --backend js)");
-    return createWasmBackend(opts.threads);
-  }
+  if (name === "wasm") return createWasmBackend(opts.threads); // no WebAssembly SIMD: a BackendUnavailableError
   if (name === "webgpu") {
     const modPath = "./webgpu/backend.js";
     const mod = (await import(modPath)) as { createWebGpuBackend(): Promise<AnyBackend> };

@@ -10,6 +10,7 @@
  * results are bit-identical for any thread count.
  */
 import { Worker } from "node:worker_threads";
+import { BackendUnavailableError } from "./errors.js";
 import { gemmModule, MAX_PAGES } from "./wasm-asm.js";
 
 /** One operand: `data[offset + row·ld + col]` for row-major storage, `data[offset + col·ld + row]` when `trans`. */
@@ -67,7 +68,7 @@ export class WasmGemm {
 
   constructor(options: WasmGemmOptions = {}) {
     const m = module();
-    if (!m) throw new Error("this JavaScript runtime has no WebAssembly SIMD (use --backend js)");
+    if (!m) throw new BackendUnavailableError("this JavaScript runtime has no WebAssembly SIMD (fix: Node.js 16.4 or newer, or use --backend js)");
     this.maxFloats = options.maxFloats ?? MAX_FLOATS;
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const ex = new WebAssembly.Instance(m, { env: { mem: this.memory } }).exports;
@@ -101,7 +102,7 @@ export class WasmGemm {
       try {
         this.memory.grow(Math.ceil((need - have) / 65536));
       } catch (e) {
-        throw new RangeError(
+        throw new BackendUnavailableError(
           `the wasm backend cannot grow its WebAssembly memory to ${Math.ceil(need / 2 ** 20)} MiB for one matrix product (${(e as Error).message}); ` +
             "fix: a smaller model or micro-batch (--micro-batch), or --backend native",
         );
@@ -122,13 +123,13 @@ export class WasmGemm {
     consume: (c: Float32Array, ldc: number, m0: number, rows: number) => void,
   ): void {
     const Np = Math.max(8, Math.ceil(N / 8) * 8);
-    const fit = Math.floor((this.maxFloats - K * Np) / (K + Np) / 4) * 4;
+    // row-major A is copied as it is (whole rows, `ld` apart) and read by the rows kernel; transposed A is packed
+    const lda = A.trans ? K : A.ld;
+    const fit = Math.floor((this.maxFloats - K * Np) / (lda + Np) / 4) * 4; // rows per block: A and C rows in the cap
     const block = Math.max(4, Math.min(Math.ceil(M / 4) * 4, fit));
     const bAt = 0;
     const aAt = bAt + K * Np;
     packB(this.reserve(aAt), bAt, B, N, Np, K);
-    // row-major A is copied as it is (whole rows, `ld` apart) and read by the rows kernel; transposed A is packed
-    const lda = A.trans ? K : A.ld;
     for (let m0 = 0; m0 < M; m0 += block) {
       const rows = Math.min(block, M - m0);
       const Mp = Math.ceil(rows / 4) * 4;
@@ -260,7 +261,7 @@ class GemmPool {
     own();
     for (let j = given; j < jobs.length; j++) fallback(jobs[j]);
     for (let done = Atomics.load(ctl, 1); done < given; done = Atomics.load(ctl, 1)) Atomics.wait(ctl, 1, done);
-    if (Atomics.load(ctl, 2) > 0) throw new Error("a wasm worker thread failed inside the matrix kernel; fix: --threads 1, or --backend js");
+    if (Atomics.load(ctl, 2) > 0) throw new BackendUnavailableError("a wasm worker thread failed inside the matrix kernel; fix: --threads 1, or --backend js");
   }
 
   /** Asks the workers to exit. */

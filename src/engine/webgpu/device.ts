@@ -4,7 +4,7 @@
  * Linux), and the one error class every failure of the webgpu backend throws: no adapter, a lost device, a model
  * beyond the device's buffer limits, out of memory. Each message is one line that names the fix.
  */
-import { BackendUnavailableError } from "../index.js";
+import { BackendUnavailableError } from "../errors.js";
 
 /** What went wrong on the GPU side; the message names the fix. */
 export type WebGpuErrorKind = "no-adapter" | "device-lost" | "limits" | "out-of-memory" | "validation";
