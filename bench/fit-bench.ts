@@ -15,7 +15,7 @@ const { values } = parseArgs({ options: { bootstrap: { type: "string" }, workers
 const replicates = Number(values.bootstrap ?? 1000);
 const workers = Number(values.workers ?? defaultWorkers());
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const csv = path.resolve(repoRoot, "../shared/reference/chinchilla/svg_extracted_data.csv");
+const csv = path.resolve(repoRoot, "reference/chinchilla/svg_extracted_data.csv");
 const points = pointsFromCsv(readFileSync(csv, "utf8"), { n: "Model Size", c: "Training FLOP", dropHighest: 5 });
 
 const t0 = performance.now();

@@ -22,8 +22,7 @@ import {
 } from "../src/fit/index.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const sharedDir = path.resolve(repoRoot, "../shared");
-const chinchillaCsv = path.join(sharedDir, "reference/chinchilla/svg_extracted_data.csv");
+const chinchillaCsv = path.join(repoRoot, "reference/chinchilla/svg_extracted_data.csv");
 
 /** Epoch AI (Besiroglu et al. 2024) 95% bootstrap intervals. */
 const EPOCH_95: Record<string, [number, number]> = {

@@ -1,7 +1,7 @@
-/** Shared test helpers: locating shared/, comparing tensors, choosing backends. */
+/** Shared test helpers: locating the reference data, comparing tensors, choosing backends. */
 import assert from "node:assert/strict";
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,8 +11,8 @@ import { Rng } from "../src/util/rng.js";
 
 /** The repository root (tests run from dist/test/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-/** The read-only shared/ folder beside the repository. */
-export const sharedDir = resolve(repoRoot, "../shared");
+/** The repository's reference data (reference/README.md: PyTorch vectors, published scaling data). */
+export const referenceDir = resolve(repoRoot, "reference");
 /** The compiled CLI, as `npx scaling-lab` runs it. */
 export const cliPath = resolve(repoRoot, "dist/src/cli/main.js");
 
@@ -56,11 +56,6 @@ export async function testBackends(): Promise<AnyBackend[]> {
   const list: AnyBackend[] = [await createBackend("js"), await createBackend("wasm")];
   if (process.env.SCALING_LAB_SKIP_NATIVE !== "1") list.push(await createBackend("native"));
   return list;
-}
-
-/** Whether the shared reference folder is present. */
-export function haveShared(): boolean {
-  return existsSync(sharedDir);
 }
 
 /** n standard-normal floats times `scale`. */

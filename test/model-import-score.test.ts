@@ -14,11 +14,11 @@ import { HfImportError, loadHfGpt2 } from "../src/model/hf-gpt2.js";
 import { generate } from "../src/model/sample.js";
 import { readSafetensors, type StWriteTensor, writeSafetensors } from "../src/model/safetensors.js";
 import { scoreTokens } from "../src/model/score.js";
-import { sharedDir } from "./helpers.js";
+import { referenceDir } from "./helpers.js";
 
 /** Writes the tiny PyTorch reference model as a Hugging Face GPT-2 folder; returns it with the reference tensors. */
 function writeHfFixture(prefix: string) {
-  const ref = readSafetensors(join(sharedDir, "reference/gpt-tiny/tiny.safetensors"));
+  const ref = readSafetensors(join(referenceDir, "gpt-tiny/tiny.safetensors"));
   const md = ref.metadata;
   const C = Number(md.d_model);
   const L = Number(md.layers);

@@ -1,5 +1,5 @@
 /**
- * The GPT against PyTorch on the CPU backends: ../shared/reference/gpt-tiny holds float64 PyTorch results (weights,
+ * The GPT against PyTorch on the CPU backends: reference/gpt-tiny holds float64 PyTorch results (weights,
  * batch, logits, per-token loss, every gradient, one AdamW step). Each backend must match every tensor within 1e-4
  * relative error (the check itself is shared with the webgpu tests: reference-vectors.ts).
  *

@@ -1,6 +1,6 @@
 /**
  * The PyTorch reference-vector check as a function of a backend, so every backend (js, native, webgpu) runs the
- * same assertions: ../shared/reference/gpt-tiny/{tiny,small}.safetensors hold float64 PyTorch results (weights,
+ * same assertions: reference/gpt-tiny/{tiny,small}.safetensors hold float64 PyTorch results (weights,
  * batch, logits, per-token loss, every gradient, one AdamW step); each tensor must match within 1e-4 relative error.
  */
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { AnyBackend } from "../src/engine/backend.js";
 import { GPT } from "../src/model/gpt.js";
 import { readSafetensors } from "../src/model/safetensors.js";
-import { relError, sharedDir } from "./helpers.js";
+import { relError, referenceDir } from "./helpers.js";
 
 /** Relative error every reference tensor must meet. */
 export const REFERENCE_TOLERANCE = 1e-4;
@@ -30,7 +30,7 @@ export interface ReferenceResult {
  * over tolerance.
  */
 export async function checkReferenceVectors(backend: AnyBackend, file: string): Promise<ReferenceResult> {
-  const ref = readSafetensors(join(sharedDir, "reference/gpt-tiny", `${file}.safetensors`));
+  const ref = readSafetensors(join(referenceDir, "gpt-tiny", `${file}.safetensors`));
   const md = ref.metadata;
   const config = {
     vocabSize: Number(md.vocab), blockSize: Number(md.ctx), nLayer: Number(md.layers),

@@ -139,7 +139,7 @@ Uncertainty and predictions:
 Output: parameters, derived N_opt/D_opt constants, intervals; --json prints one JSON object.
 
 Examples:
-  scaling-lab fit chinchilla --csv ../shared/reference/chinchilla/svg_extracted_data.csv \\
+  scaling-lab fit chinchilla --csv reference/chinchilla/svg_extracted_data.csv \\
       --n-col "Model Size" --c-col "Training FLOP" --drop-highest 5 --bootstrap 1000 --json
   scaling-lab fit frontier --csv curves.csv --run-col run --c-col flops --c-unit pf-day
   scaling-lab fit isoflop --csv runs.csv --predict-c 1e21,1e23`;

@@ -3,7 +3,7 @@
  * (fused-qkv causal multi-head attention, 4× GELU(tanh) MLP, biases everywhere), a final LayerNorm and an output
  * head tied to the token embedding. llm.c style: all parameters in one flat buffer (gradients and AdamW moments
  * likewise), activations preallocated for a (B, T) capacity, and each layer's forward and backward written as a
- * pair of backend kernel calls. Parameter names match ../shared/reference/gpt-tiny (PyTorch layout, weight (out, in)).
+ * pair of backend kernel calls. Parameter names match reference/gpt-tiny (PyTorch layout, weight (out, in)).
  */
 import type { AdamWStep, AnyBackend } from "../engine/backend.js";
 import { Rng } from "../util/rng.js";
