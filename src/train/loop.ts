@@ -162,7 +162,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     let lossSum = 0;
     for (let micro = 0; micro < accum; micro++) {
       data.nextTrain(x, y, B, T);
-      const r = await model.forward(x, y, B, T);
+      const r = await model.forward(x, y, B, T, { gradScale: 1 / accum });
       lossSum += r.loss!;
       model.backward(1 / accum);
     }

@@ -10,6 +10,7 @@
  * gradient norm) are two-stage and deterministic: no float atomics anywhere.
  */
 import type { AdamWStep, Backend, BackendInfo } from "../backend.js";
+import { composedClassifier } from "../classifier.js";
 import { openDevice } from "./device.js";
 import { type GemmCall, type GemmPolicy, gemmKernel, gemmParams, planGemm } from "./gemm.js";
 import * as K from "./kernels.js";
@@ -348,6 +349,19 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
   /** @inheritdoc */
   crossEntropyBackward(dlogits: GpuTensor, probs: GpuTensor, targets: GpuIntTensor, scale: number, N: number, V: number): void {
     this.elementwise(K.crossEntropyBackward, [dlogits, probs, targets], N * V, [V, dlogits.offset, probs.offset, targets.offset, scale]);
+  }
+
+  /** @inheritdoc */
+  classifier(
+    losses: GpuTensor, dinp: GpuTensor | null, dwte: GpuTensor | null, logits: GpuTensor | null, inp: GpuTensor,
+    wte: GpuTensor, targets: GpuIntTensor, scale: number, N: number, C: number, V: number,
+  ): void {
+    composedClassifier(this, losses, dinp, dwte, logits, inp, wte, targets, scale, N, C, V);
+  }
+
+  /** @inheritdoc */
+  classifierScratch(): boolean {
+    return true;
   }
 
   // ------------------------------------------------------------------ optimizer
