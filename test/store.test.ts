@@ -144,7 +144,7 @@ test("finishRun, failRun and claimRun record the lifecycle", () => {
     assert.equal(stale?.attempts, 2);
     const summary: TrainSummary = {
       status: "done", steps: 10, tokens: 2560, flops: 1.5e8, finalTrainLoss: 2.5, finalValLoss: 2.6, bestValLoss: 2.55,
-      elapsed: 12.5, params: 1, nonEmbeddingParams: 1, backend: "native",
+      elapsed: 12.5, params: 1, nonEmbeddingParams: 1, backend: "native", endpoints: [],
     };
     const done = lab.finishRun("a", summary);
     assert.equal(done.status, "done");

@@ -86,6 +86,24 @@ test("a sweep trains every run once, and a re-run skips finished runs", async ()
   l.close();
 });
 
+test("a wsd sweep with cooldown branches records each run's endpoints in the store once", async () => {
+  const data = await tinyCorpusData();
+  const lab = mkdtempSync(join(tmpdir(), "sl-lab-ep-"));
+  const opts: SweepOptions = {
+    lab, sweep: "e", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 24], sizes: ["t-1", "t-2"],
+    overrides: { schedule: "wsd", branches: [0.5], minLrFraction: 0 },
+  };
+  await runSweep(opts, new LocalExecutor({ threads: 2 }));
+  await runSweep(opts, new LocalExecutor({ threads: 2 }));
+  const l = openLab(lab);
+  const pts = l.endpointPoints("e");
+  assert.deepEqual(pts.map((p) => p.D), [256 * 12, 256 * 24, 256 * 12, 256 * 24]);
+  for (const p of pts) assert.ok(p.loss > 0 && p.params! > p.N && p.C > 0);
+  const run = l.listRuns({ sweep: "e" })[0];
+  assert.equal(pts.find((p) => p.run === run.id && p.D === 256 * 24)!.loss, run.finalValLoss, "the final endpoint is the run's final val loss");
+  l.close();
+});
+
 test("a run killed with SIGKILL resumes from its checkpoint with an identical loss curve", async () => {
   const data = await tinyCorpusData();
   const steps = 60;

@@ -5,6 +5,7 @@ import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
 import { DivergenceError } from "../train/loop.js";
 import { runTraining } from "../train/run.js";
 import { DataError } from "../data/errors.js";
+import { COOLDOWN_SHAPES, SCHEDULE_KINDS } from "../train/schedule.js";
 import { ConfigError } from "../model/config.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
@@ -18,6 +19,9 @@ Model:     --preset NAME (nano, micro, cpu-1m, cpu-6m, gpt2-small; default cpu-1
 Budget:    --tokens N (training tokens D, e.g. 5e6)  --batch-tokens N  --micro-batch B
 Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.1
            --beta1 0.9 --beta2 0.95 --eps 1e-8 --grad-clip 1.0
+Schedule:  --schedule cosine|wsd (GPT-3's cosine, or warmup-stable-decay) --cooldown-fraction 0.2
+           --cooldown-shape 1-sqrt|linear|cosine --branches 0.25,0.5 (wsd: cooldown branches at these fractions of
+           --tokens, or token counts; each adds an endpoint to endpoints.jsonl for ~cooldown-fraction of its cost)
 Logging:   --eval-every STEPS --eval-tokens N --checkpoint-every STEPS
 Other:     --seed N --backend auto|native|wasm|js|webgpu --threads N --resume --json
            --config FILE (a JSON training config, e.g. a run's config.json; flags override it)
@@ -44,6 +48,8 @@ export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInp
     preset: s("preset"), data: s("data"), model,
     tokens: int("tokens"), batchTokens: int("batch-tokens"), microBatch: int("micro-batch"),
     lr: num("lr"), minLrFraction: num("min-lr-fraction"), warmupFraction: num("warmup-fraction"),
+    schedule: enumFlag("schedule", s("schedule"), SCHEDULE_KINDS), cooldownFraction: num("cooldown-fraction"),
+    cooldownShape: enumFlag("cooldown-shape", s("cooldown-shape"), COOLDOWN_SHAPES), branches: listFlag("branches", s("branches")),
     weightDecay: num("weight-decay"), beta1: num("beta1"), beta2: num("beta2"), eps: num("eps"), gradClip: num("grad-clip"),
     evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), checkpointEvery: int("checkpoint-every"),
     seed: s("seed") === undefined ? undefined : intFlag("seed", s("seed"), 0, -(2 ** 31)),
@@ -62,7 +68,25 @@ export const TRAIN_FLAGS = {
   "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
   "checkpoint-every": { type: "string" }, seed: { type: "string" }, backend: { type: "string" }, threads: { type: "string" },
   resume: { type: "boolean" }, config: { type: "string" },
+  schedule: { type: "string" }, "cooldown-fraction": { type: "string" }, "cooldown-shape": { type: "string" }, branches: { type: "string" },
 } as const;
+
+/** A flag whose value must be one of `allowed` (undefined when not given). */
+function enumFlag<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`--${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return value as T;
+}
+
+/** A comma-separated list of positive numbers (undefined when not given). */
+function listFlag(name: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").filter((x) => x.trim() !== "").map((x) => {
+    const n = Number(x);
+    if (!(n > 0) || !Number.isFinite(n)) throw new UserError(`--${name} takes positive numbers separated by commas (e.g. 0.25,0.5), got "${value}"`);
+    return n;
+  });
+}
 
 /** Reads a JSON training config file (a partial TrainConfigInput or a full resolved config.json). */
 export function readConfigFile(path: string): TrainConfigInput {

@@ -16,6 +16,8 @@ import {
 import { SCHEMA_VERSION, migrate, newerVersionError, storedVersion } from "./schema.js";
 import { type Database, isBusyError, openDatabase, sqliteCode, type Statement } from "./sqlite.js";
 import {
+  type AnalysisRecord,
+  type EndpointRecord,
   type EvalInput,
   type EvalRecord,
   type FinishInput,
@@ -488,6 +490,65 @@ export class Lab {
          WHERE sweep = ? AND status IN (${statuses.map(() => "?").join(", ")}) AND ${lossCol} IS NOT NULL AND tokensDone > 0
          ORDER BY N, D, id`,
       ).all(sweep, ...statuses) as FitPoint[];
+    });
+  }
+
+  /**
+   * Cooled-down endpoints of a sweep's runs (one point per endpoint: run, N, params, D, C, loss = its validation
+   * loss), for the frontier, Chinchilla and IsoFLOP fits on the right points (see src/analysis/).
+   */
+  endpointPoints(sweep: string, opts: { statuses?: RunStatus[] } = {}): FitPoint[] {
+    const statuses = checkStatuses(opts.statuses ?? RUN_STATUSES.filter((s) => s !== "failed"));
+    return this.guard(() => {
+      this.requireSweep(sweep);
+      return this.stmt(
+        `SELECT r.id AS run, r.N AS N, r.params AS params, e.tokens AS D, e.flops AS C, e.valLoss AS loss
+         FROM endpoints e JOIN runs r ON r.id = e.runId
+         WHERE r.sweep = ? AND r.status IN (${statuses.map(() => "?").join(", ")}) AND e.valLoss IS NOT NULL
+         ORDER BY r.params, r.id, e.tokens`,
+      ).all(sweep, ...statuses) as FitPoint[];
+    });
+  }
+
+  /** Records a run's endpoints (an endpoint already stored at the same token count is replaced). */
+  recordEndpoints(id: string, rows: readonly EndpointRecord[]): number {
+    return this.write(() => {
+      this.requireRun(id);
+      const upsert = this.stmt(
+        `INSERT INTO endpoints (runId, tokens, kind, step, flops, valLoss, trainLoss) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(runId, tokens) DO UPDATE SET kind = excluded.kind, step = excluded.step, flops = excluded.flops,
+           valLoss = excluded.valLoss, trainLoss = excluded.trainLoss`,
+      );
+      for (const e of rows) upsert.run(id, e.tokens, e.kind, e.step, e.flops, num(e.valLoss), num(e.trainLoss));
+      return rows.length;
+    });
+  }
+
+  /** A run's endpoints in token order. */
+  endpoints(id: string): EndpointRecord[] {
+    return this.guard(() => this.stmt("SELECT kind, step, tokens, flops, valLoss, trainLoss FROM endpoints WHERE runId = ? ORDER BY tokens").all(id) as EndpointRecord[]);
+  }
+
+  /** Stores the analysis of a sweep (replacing the previous one). */
+  saveAnalysis(sweep: string, version: string, result: unknown): AnalysisRecord {
+    return this.write(() => {
+      this.requireSweep(sweep);
+      const created = now();
+      this.stmt(
+        `INSERT INTO analyses (sweep, created, version, result) VALUES (?, ?, ?, ?)
+         ON CONFLICT(sweep) DO UPDATE SET created = excluded.created, version = excluded.version, result = excluded.result`,
+      ).run(sweep, created, version, JSON.stringify(result));
+      return { sweep, created, version, result };
+    });
+  }
+
+  /** The stored analysis of a sweep, if any. */
+  getAnalysis(sweep: string): AnalysisRecord | undefined {
+    return this.guard(() => {
+      const row = this.stmt("SELECT sweep, created, version, result FROM analyses WHERE sweep = ?").get(sweep) as
+        | { sweep: string; created: string; version: string; result: string }
+        | undefined;
+      return row ? { ...row, result: JSON.parse(row.result) as unknown } : undefined;
     });
   }
 

@@ -168,6 +168,8 @@ export interface FitPoint {
   run: string;
   /** Non-embedding parameters. */
   N: number;
+  /** Every parameter, embeddings included (endpointPoints only). */
+  params?: number;
   /** Tokens trained at this point. */
   D: number;
   /** FLOPs spent at this point. */
@@ -176,6 +178,33 @@ export interface FitPoint {
   loss: number;
   /** Step of the metric row (frontierPoints only). */
   step?: number;
+}
+
+/** A cooled-down endpoint of a run (RUN_DIR/endpoints.jsonl; Endpoint in src/train/endpoints.ts has these fields). */
+export interface EndpointRecord {
+  /** `final`: the run's own end; `branch`: a WSD cooldown branch. */
+  kind: "final" | "branch";
+  /** Optimizer steps of the equivalent run. */
+  step: number;
+  /** Training tokens D of the equivalent run. */
+  tokens: number;
+  /** Training FLOPs C of the equivalent run. */
+  flops: number;
+  /** Validation loss after the cooldown. */
+  valLoss: number | null;
+  /** Training loss of the last step. */
+  trainLoss: number | null;
+}
+
+/** A stored analysis of a sweep (src/analysis/): the result as JSON, with the scaling-lab version that made it. */
+export interface AnalysisRecord {
+  sweep: string;
+  /** ISO 8601 time it was stored. */
+  created: string;
+  /** scaling-lab version and training-code hash of the analysis. */
+  version: string;
+  /** The analysis (its type belongs to src/analysis/). */
+  result: unknown;
 }
 
 /** Which loss a fit point carries. */

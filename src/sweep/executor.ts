@@ -214,6 +214,7 @@ export class LocalExecutor implements Executor {
     tail();
     if (code === 0) {
       const summary = JSON.parse(stdout.trim().split("\n").pop()!) as TrainSummary;
+      lab.recordEndpoints(run.id, summary.endpoints ?? []);
       lab.finishRun(run.id, summary);
       return { id: run.id, status: summary.status === "done" ? "done" : "stopped" };
     }

@@ -32,6 +32,8 @@ export interface LoopState {
   lastValLoss: number | null;
   /** Loss of the first step (for divergence detection). */
   firstLoss: number | null;
+  /** Token budgets of the cooldown branches already run and recorded (wsd; absent in older checkpoints). */
+  branchesDone?: number[];
 }
 
 /** A loaded checkpoint. */

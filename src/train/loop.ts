@@ -10,8 +10,9 @@ import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
 import { writeFileAtomic } from "../model/safetensors.js";
 import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
-import { accumSteps, type TrainConfig, totalSteps } from "./config.js";
-import { learningRate } from "./schedule.js";
+import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
+import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
+import { cooldownSteps, learningRate, type LrSchedule } from "./schedule.js";
 
 /** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
 export interface TrainData {
@@ -81,6 +82,8 @@ export interface TrainSummary {
   params: number;
   nonEmbeddingParams: number;
   backend: string;
+  /** The run's cooled-down endpoints so far (its end when done, and its WSD branches). */
+  endpoints: Endpoint[];
 }
 
 /** Training stopped because the loss became NaN/Inf or diverged; the last good checkpoint is kept. */
@@ -132,10 +135,19 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   const x = new Int32Array(B * T);
   const y = new Int32Array(B * T);
   const hp = { lr: 0, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxNorm: config.gradClip };
-  const schedule = {
-    lr: config.lr, warmupSteps: Math.max(1, Math.round(config.warmupFraction * steps)), decaySteps: steps,
-    minLrFraction: config.minLrFraction,
+  const schedule: LrSchedule = {
+    kind: config.schedule ?? "cosine", lr: config.lr, warmupSteps: warmupSteps(config, steps), decaySteps: steps,
+    minLrFraction: config.minLrFraction, cooldownSteps: cooldownSteps(steps, config.cooldownFraction ?? 0.2),
+    cooldownShape: config.cooldownShape,
   };
+  // cooldown branches (wsd): each leaves the stable phase at its start step and ends at its budget
+  const branches = (config.branches ?? []).map((tokens) => {
+    const end = Math.round(tokens / config.batchTokens);
+    return { tokens, end, start: end - cooldownSteps(end, config.cooldownFraction ?? 0.2) };
+  });
+  state.branchesDone ??= [];
+  if (opts.resume) keepEndpoints(dir, state.branchesDone);
+  const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
   let ema: number | null = null;
   let lastTrainLoss = NaN;
   let stepsThisRun = 0;
@@ -155,9 +167,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     return count > 0 ? sum / count : NaN;
   };
 
-  while (state.step < steps) {
-    const t0 = performance.now();
-    hp.lr = learningRate(schedule, state.step);
+  /** One optimizer step (index `step`, 0-based) at the schedule's LR; returns the mean loss and the gradient norm. */
+  const trainStep = async (step: number, sched: LrSchedule): Promise<{ loss: number; gradNorm: number }> => {
+    hp.lr = learningRate(sched, step);
     model.zeroGrad();
     let lossSum = 0;
     for (let micro = 0; micro < accum; micro++) {
@@ -169,63 +181,100 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     const loss = lossSum / accum;
     if (!Number.isFinite(loss)) {
       throw new DivergenceError(
-        `training loss became ${loss} at step ${state.step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
+        `training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
       );
     }
     const gradNorm = await model.step(hp);
     if (!Number.isFinite(gradNorm)) {
       throw new DivergenceError(
-        `gradient norm became ${gradNorm} at step ${state.step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
+        `gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
       );
     }
-    state.step += 1;
-    state.tokens += config.batchTokens;
-    state.flops += fpt * config.batchTokens;
-    state.firstLoss ??= loss;
-    ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
-    if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
-      throw new DivergenceError(
-        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
-      );
-    }
-    lastTrainLoss = loss;
-    const stepSec = (performance.now() - t0) / 1000;
+    return { loss, gradNorm };
+  };
+
+  /**
+   * Runs the cooldown branch `b` from the current (stable-phase) state, records its endpoint, and puts the model,
+   * optimizer and data back where the main run left them. A checkpoint taken first makes a kill inside the branch
+   * redo the branch on resume, bit-exactly.
+   */
+  const runBranch = async (b: (typeof branches)[number]): Promise<void> => {
+    state.data = data.getState();
+    await saveCheckpoint(dir, model, config, state);
+    const weights = (await backend.read(model.params)).slice();
+    const optimizer = await model.exportOptimizer();
+    const dataState = data.getState();
+    const sched: LrSchedule = { ...schedule, decaySteps: b.end, cooldownSteps: b.end - b.start };
+    let last = { loss: NaN, gradNorm: NaN };
+    for (let step = b.start; step < b.end; step++) last = await trainStep(step, sched);
+    const valLoss = await evaluate();
+    writeEndpoint(dir, { kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
+    backend.write(model.params, weights);
+    if (optimizer) model.loadOptimizer(optimizer);
+    data.setState(dataState);
+    state.branchesDone!.push(b.tokens);
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
-    const row: MetricRow = {
-      step: state.step, tokens: state.tokens, flops: state.flops, lr: hp.lr, trainLoss: loss, gradNorm,
-      elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
-    };
-    stepsThisRun += 1;
-    // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
-    // checkpoint and stop) and timers get to run during training
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
-    const last = state.step === steps;
-    if (state.step % config.evalEvery === 0 || last) {
-      const val = await evaluate();
-      row.valLoss = val;
-      state.lastValLoss = val;
-      if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
+    await saveCheckpoint(dir, model, config, state);
+  };
+
+  try {
+    while (state.step < steps) {
+      for (const b of branches) if (b.start === state.step && !state.branchesDone.includes(b.tokens)) await runBranch(b);
+      const t0 = performance.now();
+      const { loss, gradNorm } = await trainStep(state.step, schedule);
+      state.step += 1;
+      state.tokens += config.batchTokens;
+      state.flops += fpt * config.batchTokens;
+      state.firstLoss ??= loss;
+      ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
+      if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
+        throw new DivergenceError(
+          `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
+        );
+      }
+      lastTrainLoss = loss;
+      const stepSec = (performance.now() - t0) / 1000;
+      state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
+      const row: MetricRow = {
+        step: state.step, tokens: state.tokens, flops: state.flops, lr: hp.lr, trainLoss: loss, gradNorm,
+        elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
+      };
+      stepsThisRun += 1;
+      // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
+      // checkpoint and stop) and timers get to run during training
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
+      const last = state.step === steps;
+      if (state.step % config.evalEvery === 0 || last) {
+        const val = await evaluate();
+        row.valLoss = val;
+        state.lastValLoss = val;
+        if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
+      }
+      appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+      if (last) {
+        writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
+      }
+      if (state.step % config.checkpointEvery === 0 || last || stopNow) {
+        state.data = data.getState();
+        await saveCheckpoint(dir, model, config, state);
+      }
+      const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
+      opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
+      if (stopNow && !last) {
+        status = "stopped";
+        break;
+      }
     }
-    appendFileSync(metricsPath, JSON.stringify(row) + "\n");
-    if (state.step % config.checkpointEvery === 0 || last || stopNow) {
-      state.data = data.getState();
-      await saveCheckpoint(dir, model, config, state);
-    }
-    const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
-    opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step) });
-    if (stopNow && !last) {
-      status = "stopped";
-      break;
-    }
+  } finally {
+    if (!opts.backend) backend.dispose();
   }
   const summary: TrainSummary = {
     status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
-    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name,
+    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
   };
   writeFileAtomic(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  if (!opts.backend) backend.dispose();
   return summary;
 }
 
