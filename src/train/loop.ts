@@ -97,7 +97,7 @@ export class DivergenceError extends Error {
 /** Divergence: the smoothed training loss rose this many nats above the first step's loss. */
 const DIVERGENCE_MARGIN = 1.0;
 
-/** Training FLOPs per token of a config (Kaplan: 6N + 6·nLayer·nCtx·d), from the one accounting function. */
+/** Training FLOPs per token of a config (6N + 6·V·d + 6·nLayer·nCtx·d: every product, the head included), from the one accounting function. */
 export function runFlopsPerToken(c: TrainConfig): number {
   return flopsPerToken(c.model, c.model.blockSize).training;
 }
