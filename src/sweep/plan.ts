@@ -142,8 +142,9 @@ function planned(spec: PlanSpec, s: LadderSize, D: number, seed: number, asked: 
     tokens: D,
     batchTokens: ladder.batchTokens,
     microBatch: ladder.batchTokens % (microBatch * T) === 0 ? microBatch : 1,
-    lr: sizeLearningRate(s, T),
+    lr: sizeLearningRate(s, ladder, spec.vocabSize),
     seed,
+    ...ladder.recipe,
     ...spec.overrides,
   };
   return {
