@@ -123,9 +123,15 @@ export async function threadsPerRun(runs: readonly RunRecord[], threads: number,
       continue;
     }
     const config = r.config as unknown as TrainConfig;
-    const one = await shapeSpeed(config, backend, 1, log);
-    const all = await shapeSpeed(config, backend, threads, log);
-    out.set(r.id, sideBySide(one.stepSec, all.stepSec, threads) ? 1 : threads);
+    try {
+      const one = await shapeSpeed(config, backend, 1, log);
+      const all = await shapeSpeed(config, backend, threads, log);
+      out.set(r.id, sideBySide(one.stepSec, all.stepSec, threads) ? 1 : threads);
+    } catch {
+      // the backend cannot be measured here (not available, a bad name): each run gets every thread and reports its
+      // own error when it starts
+      out.set(r.id, threads);
+    }
   }
   return out;
 }
