@@ -33,6 +33,7 @@ const RecipeSchema = z.object({
   gradClip: z.number().min(0).optional(),
   evalEvery: z.number().int().positive().optional(),
   evalTokens: z.number().int().positive().optional(),
+  finalEvalTokens: z.number().int().positive().optional(),
 }).strict();
 
 /** A learning-rate law LR*(N) = coef · N^exponent measured by `sweep --plan lr`, with how it was measured. */

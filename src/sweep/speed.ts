@@ -97,7 +97,9 @@ export function estimateRunSeconds(config: TrainConfig, speed: ShapeSpeed): RunT
   const evals = Math.ceil(mainSteps / config.evalEvery) + (config.branches ?? []).length;
   const checkpoints = Math.ceil(mainSteps / config.checkpointEvery) + 2 * (config.branches ?? []).length;
   const trainSeconds = (mainSteps + branchSteps) * speed.stepSec;
-  const evalSeconds = (evals * config.evalTokens) / speed.evalTokensPerSec;
+  const endpoints = 1 + (config.branches ?? []).length;
+  const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
+  const evalSeconds = ((evals - endpoints) * config.evalTokens + endpoints * endpointTokens) / speed.evalTokensPerSec;
   const checkpointSeconds = checkpoints * speed.checkpointSec;
   return { seconds: PROCESS_START_SEC + trainSeconds + evalSeconds + checkpointSeconds, trainSeconds, evalSeconds, checkpointSeconds, steps: mainSteps + branchSteps };
 }
