@@ -36,6 +36,11 @@ export interface AnalysisOptions {
   seed?: number;
   /** Worker threads of the fits (default: cores). */
   workers?: number;
+  /**
+   * Leave out endpoints trained on fewer tokens than this (default 0): the early part of training, before the loss
+   * settles into its power law, bends the fits (Choshen et al. 2024 drop it too).
+   */
+  minTokens?: number;
 }
 
 /** An endpoint with both parameter counts, as the store gives them. */
@@ -75,8 +80,9 @@ export async function analyzeEndpoints(
   const paramCount = opts.paramCount ?? "total";
   const level = opts.level ?? 0.9;
   const notes: string[] = [];
+  const minTokens = opts.minTokens ?? 0;
   const points: AnalysisPoint[] = endpoints
-    .filter((e) => Number.isFinite(e.loss) && e.loss > 0)
+    .filter((e) => Number.isFinite(e.loss) && e.loss > 0 && e.D >= minTokens)
     .map((e) => ({ run: e.run, N: paramCount === "total" ? e.params : e.nonEmbedding, D: e.D, C: e.C, loss: e.loss }));
   const note = (part: string, e: unknown) => {
     if (!(e instanceof FitError)) throw e;
