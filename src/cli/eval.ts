@@ -10,6 +10,7 @@ import { EvalError, type EvalResult, type EvalTask, evaluateTasks, listTasks, re
 import { paramCounts } from "../model/accounting.js";
 import { type Lab } from "../store/index.js";
 import { loadModel, type LoadedModel } from "../train/load-model.js";
+import { CHECKPOINT_FILE, SUMMARY_FILE } from "../util/run-folder.js";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
 import { openLabForCli, labUserError } from "./runs.js";
 import { asUserError } from "./train.js";
@@ -83,7 +84,7 @@ function parseShots(raw: string): number[] {
 
 /** Training compute of a run directory from its summary.json (flops, tokens), if present. */
 function runCompute(dir: string): { C: number | null; D: number | null } {
-  const path = join(dir, "summary.json");
+  const path = join(dir, SUMMARY_FILE);
   if (!existsSync(path)) return { C: null, D: null };
   try {
     const s = JSON.parse(readFileSync(path, "utf8")) as { flops?: number; tokens?: number };
@@ -214,7 +215,7 @@ export const evalCommand: Command = {
         }
         for (const run of runs) {
           const dir = resolve(lab!.dir, run.dir);
-          if (run.status === "done" && existsSync(join(dir, "checkpoint.safetensors"))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
+          if (run.status === "done" && existsSync(join(dir, CHECKPOINT_FILE))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
           else process.stderr.write(`eval: skipping run ${run.id} (${run.status}${run.status === "done" ? ", no checkpoint" : ""}; only finished runs are evaluated)\n`);
         }
         if (targets.length === 0) throw new UserError(`sweep "${sweep}" has no finished run with a checkpoint yet; run scaling-lab sweep --sweep ${sweep} to finish it`);

@@ -3,6 +3,7 @@
  * written by `scaling-lab train` into the lab. Also the helpers other commands use to open a lab with one-line
  * errors ({@link openLabForCli}, {@link withLab}).
  */
+import { runAccounting } from "../model/accounting.js";
 import { type Command, UserError, parseFlags, printJson } from "./command.js";
 import {
   DEFAULT_LAB_DIR,
@@ -111,7 +112,7 @@ export const runsCommand: Command = {
       const id = (values.id as string | undefined) ?? folderName(folder);
       const run = await withLab(labDir, {}, (lab) => {
         if (sweep !== undefined && !lab.getSweep(sweep)) lab.ensureSweep({ name: sweep, plan: "import" });
-        return lab.importRunFolder(id, folder, sweep !== undefined ? { sweep } : {});
+        return lab.importRunFolder(id, folder, { accounting: runAccounting, ...(sweep !== undefined ? { sweep } : {}) });
       });
       if (values.json) printJson({ imported: run });
       else console.log(`imported ${folder} as run ${run.id} (${run.status}, ${run.tokensDone} tokens, final val ${run.finalValLoss ?? "-"})`);

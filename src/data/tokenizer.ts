@@ -21,9 +21,10 @@
  * Tokenizers save as Hugging Face tokenizer.json (model BPE, ByteLevel pre-tokenizer and decoder).
  */
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { DataError } from "./errors.js";
+import { writeFileAtomic } from "../util/files.js";
 import { BYTE_TO_UNICODE, bytesToTokenString, tokenStringToBytes, utf8Bytes } from "./utf8.js";
 
 /** Which family a tokenizer belongs to. */
@@ -556,11 +557,9 @@ function splitMerge(m: string, source: string): [string, string] {
   return [m.slice(0, i), m.slice(i + 1)];
 }
 
-/** Writes a tokenizer as tokenizer.json (temp file + rename, so a reader never sees half a file). */
+/** Writes a tokenizer as tokenizer.json, atomically (a reader never sees half a file). */
 export function saveTokenizer(tokenizer: Tokenizer, path: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(tokenizer.toJSON()));
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(tokenizer.toJSON()));
 }
 
 /** Reads a tokenizer.json written by {@link saveTokenizer} or by Hugging Face (byte-level BPE). */

@@ -24,8 +24,10 @@ import {
   type FitPoint,
   type LossKind,
   type MetricRecord,
+  type ModelShape,
   type PlanRunInput,
   RUN_STATUSES,
+  type RunAccounting,
   type RunnerInfo,
   type RunRecord,
   type RunStatus,
@@ -85,6 +87,8 @@ export interface EvalFilter {
 
 /** Input of {@link Lab.importRunFolder}. */
 export interface ImportOptions {
+  /** Parameter counts and FLOPs per token of the folder's model (`runAccounting` of src/model/accounting.ts). */
+  accounting: (model: ModelShape) => RunAccounting;
   /** Sweep of the run when it is created by the import (must exist). */
   sweep?: string | null;
   /** Name of the run when it is created by the import. */
@@ -232,7 +236,7 @@ export class Lab {
   /**
    * Plans a run: inserts it with status "planned" if no run has this id, and returns the stored run either way
    * (idempotent by id: an existing run, whatever its status and config, is returned unchanged).
-   * Shape columns, params and N come from `config.model` (src/model/accounting.ts).
+   * Shape columns come from `config.model`; params, N and (by default) C from `accounting`.
    */
   planRun(input: PlanRunInput): RunRecord {
     checkId(input.id, "run id");
@@ -423,9 +427,9 @@ export class Lab {
    * records the outcome: the summary's status when summary.json covers the last logged step, "stopped" when the
    * metrics go further (the process was killed), "planned" when nothing was logged. Returns the stored run.
    */
-  importRunFolder(id: string, dir: string, opts: ImportOptions = {}): RunRecord {
+  importRunFolder(id: string, dir: string, opts: ImportOptions): RunRecord {
     const folder = readRunFolder(resolve(dir));
-    const input: PlanRunInput = { id, config: folder.config, dir };
+    const input: PlanRunInput = { id, config: folder.config, accounting: opts.accounting(folder.config.model), dir };
     if (opts.sweep != null) input.sweep = opts.sweep;
     if (opts.name !== undefined) input.name = opts.name;
     return this.write(() => {

@@ -2,8 +2,8 @@
  * Row mapping between SQLite rows and the store's records, and the small checks and helpers the lab uses
  * (id and status validation, derived shape columns, finite-or-null numbers, timestamps).
  */
-import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { LabError } from "./errors.js";
+import { checkRunConfig } from "./folder.js";
 import {
   type EvalRecord,
   type MetricRecord,
@@ -124,26 +124,25 @@ export function checkStatuses(statuses: readonly string[]): RunStatus[] {
   return statuses as RunStatus[];
 }
 
-/** Shape columns, params, N, D and C of a planned run, from its config (src/model/accounting.ts). */
+/**
+ * Shape columns, params, N, D and C of a planned run: the shape from its config, the counts from the accounting the
+ * caller computed (src/model/accounting.ts). Throws LabError("invalid") for a config or accounting that cannot be.
+ */
 export function deriveColumns(input: PlanRunInput) {
-  const c = input.config;
-  const m = c?.model;
-  if (!m) throw new LabError("invalid", `run ${input.id}: config has no model shape; pass the resolved training config`);
-  let counts;
-  let perToken;
-  try {
-    counts = paramCounts(m);
-    perToken = flopsPerToken(m).training;
-  } catch (e) {
-    throw new LabError("invalid", `run ${input.id}: ${(e as Error).message}; fix the config's model shape`);
-  }
-  if (!(c.batchTokens > 0) || !(c.tokens > 0)) {
-    throw new LabError("invalid", `run ${input.id}: config needs positive tokens and batchTokens, got ${c.tokens} and ${c.batchTokens}`);
+  const c = checkRunConfig(input.config, `run ${input.id}`);
+  const m = c.model;
+  const a = input.accounting;
+  const positive = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+  if (!a || !positive(a.params) || !positive(a.N) || !positive(a.flopsPerToken)) {
+    throw new LabError(
+      "invalid",
+      `run ${input.id}: accounting needs positive params, N and flopsPerToken, got ${JSON.stringify(a)}; pass runAccounting(config.model)`,
+    );
   }
   const D = input.D ?? Math.ceil(c.tokens / c.batchTokens) * c.batchTokens;
-  const C = input.C ?? perToken * D;
+  const C = input.C ?? a.flopsPerToken * D;
   return {
     nLayer: m.nLayer, nHead: m.nHead, nEmbd: m.nEmbd, blockSize: m.blockSize, vocabSize: m.vocabSize,
-    params: counts.total, N: counts.nonEmbedding, D, C,
+    params: a.params, N: a.N, D, C,
   };
 }
