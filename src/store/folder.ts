@@ -1,6 +1,6 @@
 /**
  * Reading a run folder written by the training loop (src/train/loop.ts): config.json (the resolved config),
- * metrics.jsonl (one MetricRow per line; a half-written last line from a killed process is skipped) and
+ * metrics.jsonl (one MetricRecord per line; a half-written last line from a killed process is skipped) and
  * summary.json (written when train() returns, also when it stopped early).
  */
 import { existsSync, readFileSync } from "node:fs";

@@ -15,8 +15,8 @@ import {
   type SweepRecord,
 } from "./types.js";
 
-/** A sweeps row. */
-export interface SweepRow {
+/** A row of the sweeps table, as SQLite returns it. */
+export interface SweepSqlRow {
   name: string;
   plan: string | null;
   ladder: string | null;
@@ -24,38 +24,27 @@ export interface SweepRow {
   created: string;
 }
 
-/** A runs row (JSON columns as text). */
-export type RunRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
+/** A row of the runs table (JSON columns as text). */
+export type RunSqlRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
 
-/** A metrics row (NULL where a value was missing or not finite). */
-export interface MetricRow {
-  runId: string;
-  step: number;
-  tokens: number | null;
-  flops: number | null;
-  lr: number | null;
-  trainLoss: number | null;
-  valLoss: number | null;
-  gradNorm: number | null;
-  elapsed: number | null;
-  tokensPerSec: number | null;
-}
+/** A row of the metrics table: a {@link MetricRecord} with its run id, NULL where a value was missing or not finite. */
+export type MetricSqlRow = { runId: string; step: number } & { [K in Exclude<keyof MetricRecord, "step">]-?: number | null };
 
-/** An evals row. */
-export type EvalRow = Omit<EvalRecord, "extra"> & { id: number; extra: string };
+/** A row of the evals table. */
+export type EvalSqlRow = Omit<EvalRecord, "extra"> & { id: number; extra: string };
 
 /** A sweeps row as a record. */
-export function toSweep(r: SweepRow): SweepRecord {
+export function toSweep(r: SweepSqlRow): SweepRecord {
   return { name: r.name, plan: r.plan, ladder: r.ladder, spec: JSON.parse(r.spec) as Record<string, unknown>, created: r.created };
 }
 
 /** A runs row as a record (config and extras parsed). */
-export function toRun(r: RunRow): RunRecord {
+export function toRun(r: RunSqlRow): RunRecord {
   return { ...r, config: JSON.parse(r.config) as RunConfig, extra: JSON.parse(r.extra) as Record<string, unknown> };
 }
 
 /** A metrics row as a record (valLoss only where validation ran). */
-export function toMetric(r: MetricRow): MetricRecord {
+export function toMetric(r: MetricSqlRow): MetricRecord {
   const m: MetricRecord = {
     step: r.step,
     tokens: r.tokens ?? NaN,
@@ -71,7 +60,7 @@ export function toMetric(r: MetricRow): MetricRecord {
 }
 
 /** An evals row as a record. */
-export function toEval(r: EvalRow): EvalRecord {
+export function toEval(r: EvalSqlRow): EvalRecord {
   return {
     model: r.model, task: r.task, shots: r.shots, n: r.n, accuracy: r.accuracy, meanLogLik: r.meanLogLik, created: r.created,
     extra: JSON.parse(r.extra) as Record<string, unknown>,
