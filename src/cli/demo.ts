@@ -1,4 +1,5 @@
 /** `scaling-lab demo` — the whole scaling experiment on the built-in corpus, end to end. */
+import { DEFAULT_LAB_DIR } from "../store/index.js";
 import { runDemo } from "../sweep/demo.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import { parseTokenCount } from "../data/mixture.js";
@@ -33,7 +34,7 @@ export const demoCommand: Command = {
     });
     const progress = new Progress("demo", process.stderr, false, (x) => `${si(x)}FLOP`);
     const result = await runDemo({
-      lab: (v.lab as string | undefined) ?? "./lab",
+      lab: (v.lab as string | undefined) ?? DEFAULT_LAB_DIR,
       tokens: v.tokens ? parseTokenCount(v.tokens as string) : undefined,
       vocab: v.vocab ? intFlag("vocab", v.vocab as string, 2048, 257) : undefined,
       ladder: v.ladder as string | undefined,

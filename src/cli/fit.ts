@@ -4,7 +4,7 @@
  * optionally bootstrapped, with derived quantities and predictions. All math is in src/fit/.
  */
 import { readFileSync } from "node:fs";
-import { LabError, openLab } from "../store/index.js";
+import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
 import { type Command, type ParsedFlags, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import {
   type CsvPointOptions,
@@ -71,7 +71,7 @@ const sweepSource: PointSource = {
   applies: (v) => v.sweep !== undefined,
   async load(v) {
     const sweep = v.sweep as string;
-    const labDir = (v.lab as string | undefined) ?? "./lab";
+    const labDir = (v.lab as string | undefined) ?? DEFAULT_LAB_DIR;
     const loss = v.loss === "train" ? "train" : "val";
     let lab;
     try {

@@ -1,5 +1,5 @@
 /** `scaling-lab predict` — predict the largest run's loss of a sweep from the smaller ones, before training it. */
-import { LabError, openLab } from "../store/index.js";
+import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
 import { FitError } from "../fit/index.js";
 import { type PredictLaw, PredictError, predictHeldOut } from "../sweep/predict.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
@@ -38,7 +38,7 @@ export const predictCommand: Command = {
     if (!(level > 0 && level < 1)) throw new UserError("--level must be between 0 and 1");
     let lab;
     try {
-      lab = openLab((v.lab as string | undefined) ?? "./lab", { create: false });
+      lab = openLab((v.lab as string | undefined) ?? DEFAULT_LAB_DIR, { create: false });
     } catch (e) {
       throw new UserError((e as Error).message);
     }

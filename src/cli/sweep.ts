@@ -1,7 +1,7 @@
 /** `scaling-lab sweep` — plan and train a ladder of models into the lab store. */
 import { DataError } from "../data/errors.js";
 import { parseTokenCount } from "../data/mixture.js";
-import { LabError } from "../store/index.js";
+import { DEFAULT_LAB_DIR, LabError } from "../store/index.js";
 import { LadderError } from "../sweep/ladder.js";
 import { type Executor, LocalExecutor } from "../sweep/executor.js";
 import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
@@ -72,7 +72,7 @@ export function sweepOptionsFromFlags(v: Record<string, unknown>): SweepOptions 
   if (v["eval-every"]) overrides.evalEvery = intFlag("eval-every", v["eval-every"] as string, 1, 1);
   if (v["eval-tokens"]) overrides.evalTokens = intFlag("eval-tokens", v["eval-tokens"] as string, 1, 1);
   return {
-    lab: (v.lab as string | undefined) ?? "./lab",
+    lab: (v.lab as string | undefined) ?? DEFAULT_LAB_DIR,
     sweep: (v.sweep as string | undefined) ?? `${plan}-${ladder.replace(/^.*\//, "").replace(/\.json$/, "")}`,
     plan: plan as PlanKind,
     ladder,
