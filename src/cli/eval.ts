@@ -182,32 +182,31 @@ export const evalCommand: Command = {
       "no-bos": { type: "boolean" },
       backend: { type: "string" },
     });
-    const str = (k: string) => v[k] as string | undefined;
-    if (!str("task")) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da; see scaling-lab eval --help for the list)");
-    if (!str("model") === !str("sweep")) throw new UserError("give exactly one of --model DIR (one model) or --sweep NAME --lab DIR (every run of a sweep)");
-    if (str("sweep") && !str("lab")) throw new UserError("--sweep needs --lab DIR (the lab that holds the sweep)");
-    const shots = parseShots(str("shots") ?? "0,1,8");
-    const n = intFlag("n", str("n"), 2000, 1);
-    const seed = intFlag("seed", str("seed"), 1234, 0);
-    const poolSize = intFlag("pool", str("pool"), 1000, 1);
+    const { task: taskList, model, sweep, lab: labDir } = v;
+    if (!taskList) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da; see scaling-lab eval --help for the list)");
+    if (!model === !sweep) throw new UserError("give exactly one of --model DIR (one model) or --sweep NAME --lab DIR (every run of a sweep)");
+    if (sweep && !labDir) throw new UserError("--sweep needs --lab DIR (the lab that holds the sweep)");
+    const shots = parseShots(v.shots ?? "0,1,8");
+    const n = intFlag("n", v.n, 2000, 1);
+    const seed = intFlag("seed", v.seed, 1234, 0);
+    const poolSize = intFlag("pool", v.pool, 1000, 1);
     let tasks: EvalTask[];
     try {
-      tasks = resolveTasks(str("task")!);
+      tasks = resolveTasks(taskList);
     } catch (e) {
       return evalUserError(e);
     }
-    const backend = await createBackend(str("backend") ?? "auto").catch(asUserError);
+    const backend = await createBackend(v.backend ?? "auto").catch(asUserError);
     let lab: Lab | undefined;
     try {
-      lab = str("lab") ? openLabForCli(str("lab"), { create: !str("sweep") }) : undefined;
+      lab = labDir ? openLabForCli(labDir, { create: !sweep }) : undefined;
       const targets: Target[] = [];
-      if (str("sweep")) {
-        const sweep = str("sweep")!;
+      if (sweep) {
         let runs;
         try {
           if (!lab!.getSweep(sweep)) {
             const known = lab!.listSweeps().map((s) => s.name);
-            throw new UserError(`no sweep "${sweep}" in ${lab!.dir}; known sweeps: ${known.join(", ") || "none"} (see scaling-lab runs --lab ${str("lab")})`);
+            throw new UserError(`no sweep "${sweep}" in ${lab!.dir}; known sweeps: ${known.join(", ") || "none"} (see scaling-lab runs --lab ${labDir})`);
           }
           runs = lab!.listRuns({ sweep });
         } catch (e) {
@@ -219,8 +218,7 @@ export const evalCommand: Command = {
           else process.stderr.write(`eval: skipping run ${run.id} (${run.status}${run.status === "done" ? ", no checkpoint" : ""}; only finished runs are evaluated)\n`);
         }
         if (targets.length === 0) throw new UserError(`sweep "${sweep}" has no finished run with a checkpoint yet; run scaling-lab sweep --sweep ${sweep} to finish it`);
-      } else {
-        const model = str("model")!;
+      } else if (model) {
         const inLab = lab && !existsSync(model) ? lab.getRun(model) : undefined;
         if (inLab) targets.push({ id: inLab.id, path: resolve(lab!.dir, inLab.dir), C: inLab.flopsDone || inLab.C, D: inLab.tokensDone || inLab.D });
         else targets.push({ id: model, path: model, C: null, D: null });
@@ -236,7 +234,7 @@ export const evalCommand: Command = {
           all.push(r);
         }
       }
-      if (v.json) printJson(all.length === 1 ? all[0] : { ...all[0], ...(str("sweep") ? { sweep: str("sweep") } : {}), results: all });
+      if (v.json) printJson(all.length === 1 ? all[0] : { ...all[0], ...(sweep ? { sweep } : {}), results: all });
       else printTable(all);
       return 0;
     } finally {
