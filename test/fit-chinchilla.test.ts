@@ -42,9 +42,10 @@ test("Chinchilla fit on Epoch's 240 points lands inside Epoch's 95% intervals", 
   });
   assert.equal(points.length, 240);
   const report = await runFit("chinchilla", points, { bootstrap: 40, seed: 1, workers: 2 });
-  const fit = report.fit;
+  const fit = report.fit; // typed ChinchillaFit: runFit's result is typed by its kind
+  assert.equal(report.kind, "chinchilla");
   assert.equal(fit.kind, "chinchilla");
-  if (fit.kind !== "chinchilla") return;
+  assert.ok(report.optimal.G > 0, "a Chinchilla report always carries the compute-optimal constants");
   for (const [k, [lo, hi]] of Object.entries(EPOCH_95)) {
     const v = fit[k as "A" | "B" | "E" | "alpha" | "beta"];
     assert.ok(v > lo && v < hi, `${k} = ${v} outside Epoch's (${lo}, ${hi})`);

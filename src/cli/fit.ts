@@ -274,27 +274,27 @@ export function fitReportJson(
   delete params.kind;
   const out: Record<string, unknown> = { kind: report.kind, source: meta.source, input: meta.description };
   if (fit.kind === "power" || fit.kind === "frontier") out.cUnit = fit.variable === "C" ? meta.cUnit : undefined;
-  if (fit.kind === "chinchilla") {
+  if (report.kind === "chinchilla") {
     // The optimiser's coordinates a, b, e are log A, log B, log E; name them so (a, b are IsoFLOP exponents).
-    const { a, b, e } = fit;
+    const { a, b, e } = report.fit;
     delete params.optima;
     delete params.a;
     delete params.b;
     delete params.e;
     Object.assign(out, params, { logA: a, logB: b, logE: e });
     Object.assign(out, {
-      G: report.optimal!.G,
-      nOptExponent: report.optimal!.nExponent,
-      dOptExponent: report.optimal!.dExponent,
-      lossExponent: report.optimal!.lossExponent,
-      K: report.optimal!.K,
+      G: report.optimal.G,
+      nOptExponent: report.optimal.nExponent,
+      dOptExponent: report.optimal.dExponent,
+      lossExponent: report.optimal.lossExponent,
+      K: report.optimal.K,
     });
   } else {
     Object.assign(out, params);
   }
   if (report.bootstrap) {
     const bs = report.bootstrap;
-    out.intervals = { ...bs.intervals, ...(report.optimalIntervals ?? {}) };
+    out.intervals = { ...bs.intervals, ...(report.kind === "chinchilla" ? report.optimalIntervals : {}) };
     out.bootstrap = {
       replicates: bs.replicates,
       failures: bs.failures,

@@ -257,7 +257,8 @@ async function collectPrediction(
     const level = 0.9;
     const r = await predictHeldOut(lab, sweep, { bootstrap: opts.bootstrap ?? 200, level, seed: 0, workers: opts.workers });
     const p = r.predictions[0];
-    const fit = r.report.fit as unknown as { E: number; k: number; alpha: number };
+    if (r.report.kind !== "power") return { ok: false, note: `no held-out prediction in the report for a ${r.report.kind} law` };
+    const fit = r.report.fit;
     const fitRuns = new Set(r.fitRuns);
     return {
       ok: true,

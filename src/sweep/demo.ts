@@ -106,7 +106,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // the compute frontier over every learning curve
     const curvePoints = store.frontierPoints("demo").map((q) => ({ run: q.run, C: q.C, loss: q.loss }));
     const fr = await runFit("frontier", curvePoints, {});
-    const f = fr.fit as unknown as { k: number; alpha: number; E: number; r2: number; frontier: unknown[] };
+    const f = fr.fit;
     const law = powerComputeLaw(f.k, f.alpha, f.E, "flop");
     log(`demo: frontier ${law.description}, R² ${f.r2.toFixed(4)} on ${f.frontier.length} envelope points`);
 
