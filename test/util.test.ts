@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { defaultWorkers } from "../src/fit/pool.js";
 import { writeFileAtomic } from "../src/util/files.js";
+import { Rng } from "../src/util/rng.js";
 import { defaultThreads, MAX_THREADS, ThreadCountError, shareThreads } from "../src/util/threads.js";
 import { decimalYear } from "../src/util/time.js";
 import { flopsToPfDays, PF_DAY, pfDaysToFlops } from "../src/util/units.js";
@@ -46,6 +47,24 @@ test("atomic files: the new content replaces the old whole, and no temp file is 
   writeFileAtomic(file, Buffer.from("new ✓\n", "utf8"));
   assert.equal(readFileSync(file, "utf8"), "new ✓\n");
   assert.deepEqual(readdirSync(dir), ["state.json"]);
+});
+
+test("rng: one generator; a seed's own stream is unchanged (checkpoints resume), and streams are independent", () => {
+  const r = new Rng(42);
+  // the sequence of seed 42 before streams existed: a saved RNG state keeps meaning the same draws
+  assert.deepEqual([r.nextU32(), r.nextU32()], [3704290710, 166753127]);
+  assert.deepEqual(new Rng(0).getState(), [1020716019, 454327756, 1275600319, 1215922603]);
+  const draws = (g: Rng) => Array.from({ length: 8 }, () => g.nextU32());
+  assert.deepEqual(draws(new Rng(7, 0)), draws(new Rng(7)), "stream 0 is the seed's own stream");
+  assert.deepEqual(draws(new Rng(7, 3)), draws(new Rng(7, 3)), "a stream is deterministic");
+  const streams = [0, 1, 2, 3].map((i) => draws(new Rng(7, i))[0]);
+  assert.equal(new Set(streams).size, 4, "streams of one seed differ");
+  assert.notDeepEqual(draws(new Rng(7, 1)), draws(new Rng(8, 1)), "the same stream of another seed differs");
+  const g = new Rng(5, 2);
+  const u = Array.from({ length: 2000 }, () => g.uniform(-1, 3));
+  assert.ok(u.every((x) => x >= -1 && x < 3));
+  const mean = u.reduce((a, b) => a + b, 0) / u.length;
+  assert.ok(Math.abs(mean - 1) < 0.1, `uniform(-1, 3) mean ${mean}`);
 });
 
 test("threads: SCALING_LAB_THREADS wins; else the cores, capped at the addon's limit (a >64-core machine)", () => {

@@ -37,4 +37,3 @@ export {
   fitChinchillaParallel,
   runFit,
 } from "./run.js";
-export { SeededRandom } from "./random.js";
