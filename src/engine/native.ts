@@ -5,7 +5,7 @@
  * kernels. The addon checks every argument and throws a RangeError/TypeError (never crashes) on bad input.
  *
  * Load it with {@link loadNativeBackend}, which returns an Error instead of throwing when the addon is missing,
- * so a backend factory can fall back to the portable `js` backend with a one-line notice.
+ * so a backend factory can fall back to the portable `wasm` backend with a one-line notice.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
