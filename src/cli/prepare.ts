@@ -5,6 +5,7 @@ import { DataError } from "../data/errors.js";
 import { mixtureEpochs, parseTokenCount, parseWeights } from "../data/mixture.js";
 import { prepareDataset } from "../data/prepare.js";
 import { splitSourceList } from "../data/glob.js";
+import { registerArithmeticSource } from "../evals/index.js";
 import { type Command, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 
 const HELP = `scaling-lab prepare — tokenize a corpus into shards for training
@@ -42,6 +43,7 @@ export const prepareCommand: Command = {
   summary: "tokenize a corpus (builtin, txt, jsonl, parquet; mixtures) into shards with a manifest",
   help: HELP,
   async run(argv: string[]): Promise<number> {
+    registerArithmeticSource(); // --source arithmetic:TASKS[:PROBLEMS]
     const { values } = parseFlags("prepare", argv, {
       source: { type: "string" },
       out: { type: "string" },
