@@ -5,12 +5,14 @@
 export { createBackend, JsBackend, WasmBackend, BACKEND_NAMES, type AnyBackend, type Backend, type BackendInfo } from "./engine/index.js";
 export { GPT, paramLayout, ModelInputError, type OptimizerHParams } from "./model/gpt.js";
 export { validateConfig, type GPTConfig } from "./model/config.js";
-export { paramCounts, flopsPerToken, trainingFlops, PF_DAY } from "./model/accounting.js";
+export { paramCounts, flopsPerToken, trainingFlops } from "./model/accounting.js";
+export { PF_DAY } from "./util/units.js";
 export { generate, type SampleOptions } from "./model/sample.js";
 export { scoreTokens } from "./model/score.js";
 export { loadHfGpt2 } from "./model/hf-gpt2.js";
 export { readSafetensors, writeSafetensors } from "./model/safetensors.js";
-export { train, type TrainData, type TrainSummary, type MetricRow } from "./train/loop.js";
+export { train, type TrainData, type TrainSummary } from "./train/loop.js";
+export type { MetricRecord } from "./util/run-folder.js";
 export { runTraining } from "./train/run.js";
 export { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from "./train/config.js";
 export { loadModel } from "./train/load-model.js";

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { assertOneLineError, cliPath, runCli } from "./helpers.js";
 import {
-  PF_DAY,
   findPreset,
   flopsPerToken,
   gpt3Presets,
@@ -15,6 +14,7 @@ import {
   reportedParams,
   trainingFlops,
 } from "../src/model/accounting.js";
+import { PF_DAY } from "../src/util/units.js";
 
 
 /** Brown et al. (2020) Table D.1: total train compute (PF-days, FLOPs) and params (M), 300B tokens. */

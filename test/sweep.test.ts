@@ -125,6 +125,23 @@ test("the executor trains small runs side by side when one thread each out-train
   assert.equal(sideBySide(1.0, 0.4, 4), true, "4 cores scaling 2.5×");
 });
 
+test("the local executor splits SCALING_LAB_THREADS between its runs when --threads is not given", async () => {
+  const data = await tinyCorpusData();
+  const lab = mkdtempSync(join(tmpdir(), "sl-lab-"));
+  const opts: SweepOptions = { lab, sweep: "env", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 20], sizes: ["t-1"] };
+  const before = process.env.SCALING_LAB_THREADS;
+  process.env.SCALING_LAB_THREADS = "3";
+  try {
+    const r = await runSweep(opts, new LocalExecutor({ pollMs: 100 }));
+    assert.deepEqual(r.outcomes.map((o) => o.status), ["done"]);
+    const cfg = JSON.parse(readFileSync(join(lab, "runs", r.runs[0].id, "sweep-config.json"), "utf8")) as { threads: number };
+    assert.equal(cfg.threads, 3, "the run's config carries SCALING_LAB_THREADS, not the core count");
+  } finally {
+    if (before === undefined) delete process.env.SCALING_LAB_THREADS;
+    else process.env.SCALING_LAB_THREADS = before;
+  }
+});
+
 test("a run killed with SIGKILL resumes from its checkpoint with an identical loss curve", async () => {
   const data = await tinyCorpusData();
   const steps = 60;

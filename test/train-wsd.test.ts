@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { resolveTrainConfig, TrainConfigError } from "../src/train/config.js";
 import { readEndpoints } from "../src/train/endpoints.js";
-import { type MetricRow, type TrainData, train } from "../src/train/loop.js";
+import { type TrainData, train } from "../src/train/loop.js";
+import type { MetricRecord } from "../src/util/run-folder.js";
 import { cooldownFactor, learningRate } from "../src/train/schedule.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { Rng } from "../src/util/rng.js";
@@ -31,7 +32,7 @@ function config(over: Record<string, unknown> = {}) {
     16,
   );
 }
-const readMetrics = (dir: string): MetricRow[] => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const readMetrics = (dir: string): MetricRecord[] => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
 test("wsd: linear warmup, the peak held, then a 1-sqrt (or linear, cosine) cooldown to the floor", () => {
   const s = { kind: "wsd" as const, lr: 1, warmupSteps: 10, decaySteps: 110, minLrFraction: 0, cooldownSteps: 20 };

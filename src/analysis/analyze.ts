@@ -15,7 +15,7 @@
 import {
   FitError, type ScalingPoint, fitFrontier, fitIsoflop, fitPower, groupByBudget, lowerEnvelope, percentileInterval, runFit,
 } from "../fit/index.js";
-import { SeededRandom } from "../fit/random.js";
+import { Rng } from "../util/rng.js";
 import type {
   AnalysisPoint, ChinchillaResult, ExtrapolationRow, FrontierResult, IsoflopResult, KaplanFrontierResult, ParamCount,
   PredictionResult, SweepAnalysis,
@@ -200,11 +200,11 @@ async function extrapolate(
     bootstrap: opts.bootstrap ?? 200, bootstrapByRun: true, level, seed: opts.seed ?? 0, workers: opts.workers,
     predict: [{ N: target.N, D: target.D }],
   });
-  if (r.fit.kind !== "chinchilla" || !r.bootstrap) throw new Error("unreachable: chinchilla fit without bootstrap");
+  if (!r.bootstrap) throw new Error("unreachable: a bootstrap of 0 replicates");
   const fit = r.fit;
   const predicted = r.predictions![0].loss!;
   const residuals = fitSet.map((p) => Math.log(p.loss) - Math.log(fit.E + fit.A / p.N ** fit.alpha + fit.B / p.D ** fit.beta));
-  const rng = new SeededRandom(opts.seed ?? 0, 7919);
+  const rng = new Rng(opts.seed ?? 0, 7919);
   const draws = r.bootstrap.samples.map(([E, A, B, alpha, beta]) => (E + A / target.N ** alpha + B / target.D ** beta) * Math.exp(residuals[rng.int(residuals.length)]));
   const interval = percentileInterval(draws, level);
   const actual = target.actual;

@@ -7,7 +7,7 @@ import { runTraining } from "../train/run.js";
 import { DataError } from "../data/errors.js";
 import { COOLDOWN_SHAPES, SCHEDULE_KINDS } from "../train/schedule.js";
 import { ConfigError } from "../model/config.js";
-import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
+import { type Command, type FlagValues, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
 
 const HELP = `scaling-lab train — train a GPT on a prepared dataset (GPT-3's recipe by default)
@@ -34,11 +34,14 @@ Example:
   scaling-lab prepare --source builtin --tokenizer bpe --vocab 4096 --out data/builtin
   scaling-lab train --data data/builtin --preset cpu-1m --tokens 5e6 --out runs/cpu-1m`;
 
-/** Turns the shared flags into a partial training config. */
-export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInput {
-  const s = (k: string) => v[k] as string | undefined;
-  const num = (k: string) => (s(k) === undefined ? undefined : numberFlag(k, s(k), 0));
-  const int = (k: string, min = 1) => (s(k) === undefined ? undefined : intFlag(k, String(Number(s(k))), 0, min));
+/** A flag of `train` that takes a value. */
+type TrainValueFlag = Exclude<keyof typeof TRAIN_FLAGS, "resume">;
+
+/** Turns the flags into a partial training config. */
+export function trainConfigFromFlags(v: FlagValues<typeof TRAIN_FLAGS>): TrainConfigInput {
+  const s = (k: TrainValueFlag) => v[k];
+  const num = (k: TrainValueFlag) => (s(k) === undefined ? undefined : numberFlag(k, s(k), 0));
+  const int = (k: TrainValueFlag, min = 1) => (s(k) === undefined ? undefined : intFlag(k, String(Number(s(k))), 0, min));
   const model: TrainConfigInput["model"] = {};
   if (s("n-layer")) model.nLayer = int("n-layer");
   if (s("n-head")) model.nHead = int("n-head");
@@ -58,7 +61,7 @@ export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInp
   };
 }
 
-/** Flags shared by train-like commands (also used by sweep). */
+/** The flags of `train`. */
 export const TRAIN_FLAGS = {
   preset: { type: "string" }, data: { type: "string" }, out: { type: "string" },
   "n-layer": { type: "string" }, "n-head": { type: "string" }, "n-embd": { type: "string" },
@@ -124,7 +127,7 @@ export const trainCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values: v } = parseFlags("train", argv, TRAIN_FLAGS);
-    const out = v.out as string | undefined;
+    const out = v.out;
     if (!out) throw new UserError("--out RUN_DIR is required (where metrics and checkpoints go)");
     const progress = new Progress("train", process.stderr, Boolean(v.json));
     let stop = false;
@@ -136,7 +139,7 @@ export const trainCommand: Command = {
     process.on("SIGINT", onSigint);
     try {
       const { config, summary } = await runTraining({
-        config: v.config ? mergeConfig(readConfigFile(v.config as string), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
+        config: v.config ? mergeConfig(readConfigFile(v.config), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
         shouldStop: () => stop,
         onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
           const info = backend.info();

@@ -5,7 +5,7 @@
  * kernels. The addon checks every argument and throws a RangeError/TypeError (never crashes) on bad input.
  *
  * Load it with {@link loadNativeBackend}, which returns an Error instead of throwing when the addon is missing,
- * so a backend factory can fall back to the portable `js` backend with a one-line notice.
+ * so a backend factory can fall back to the portable `wasm` backend with a one-line notice.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,9 +16,7 @@ import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
 import { composedClassifier } from "./classifier.js";
 import { HostMemory } from "./host-memory.js";
 import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
-import { defaultThreads } from "./threads.js";
-
-export { defaultThreads } from "./threads.js";
+import { defaultThreads, MAX_THREADS } from "../util/threads.js";
 
 /** Opaque pool handle owned by the addon. */
 type PoolHandle = object;
@@ -57,7 +55,7 @@ const FUSED_CLASSIFIER_MAX_WEIGHTS = 4 * 1024 * 1024;
 
 /** Options of a {@link NativeBackend}. */
 export interface NativeOptions {
-  /** Threads for kernels and sgemm (caller included). Default: `SCALING_LAB_THREADS` or all available cores. */
+  /** Threads for kernels and sgemm (caller included; at most 64). Default: `SCALING_LAB_THREADS` or all available cores. */
   threads?: number;
   /** How long idle workers spin before sleeping, in microseconds (default 1000). */
   spinUs?: number;
@@ -125,7 +123,7 @@ export class NativeBackend extends HostMemory implements Backend<Float32Array, I
   constructor(addon: NativeAddon, options: NativeOptions = {}, core: OpenBlasCoreChoice = { coretype: undefined, source: "none" }) {
     super();
     this.addon = addon;
-    this.threads = options.threads ?? defaultThreads();
+    this.threads = Math.min(MAX_THREADS, options.threads ?? defaultThreads()); // the addon refuses more
     this.pool = addon.createPool(this.threads, options.spinUs ?? 1000);
     this.core = core;
   }

@@ -4,6 +4,7 @@
  * in and plain data out, and a replicate's random draw depends only on (seed, replicate index), so results
  * do not depend on how tasks are split between threads.
  */
+import { Rng } from "../util/rng.js";
 import { type ChinchillaParams, chinchillaData, chinchillaParamsFrom, multiStartChinchilla } from "./chinchilla.js";
 import { FitError } from "./errors.js";
 import { fitFrontier } from "./frontier.js";
@@ -11,7 +12,6 @@ import { fitIsoflop, groupByBudget } from "./isoflop.js";
 import type { LbfgsOptions } from "./lbfgs.js";
 import { type ScalingPoint, completePoints } from "./points.js";
 import { type PowerOptions, fitPower } from "./power.js";
-import { SeededRandom } from "./random.js";
 
 /** Fit kinds that can be bootstrapped. */
 export type FitKind = "chinchilla" | "power" | "frontier" | "isoflop";
@@ -76,7 +76,7 @@ export function runTask(task: FitTask): StartsResult | ReplicatesResult {
   const fitOne = makeReplicateFitter(task.kind, task.points, task.options);
   for (const i of task.indices) {
     try {
-      samples.push(fitOne(new SeededRandom(task.seed, i)));
+      samples.push(fitOne(new Rng(task.seed, i)));
     } catch (e) {
       if (!(e instanceof FitError)) throw e;
       firstError ??= e.message;
@@ -91,7 +91,7 @@ function makeReplicateFitter(
   kind: FitKind,
   points: ScalingPoint[],
   options: ReplicateOptions,
-): (rng: SeededRandom) => number[] {
+): (rng: Rng) => number[] {
   const n = points.length;
   if (kind === "chinchilla") {
     const data = chinchillaData(points);
@@ -163,7 +163,7 @@ function runClusters(points: readonly ScalingPoint[]): number[][] | null {
   return byRun.size >= 3 ? [...byRun.values()] : null;
 }
 
-function resample<T>(xs: readonly T[], rng: SeededRandom): T[] {
+function resample<T>(xs: readonly T[], rng: Rng): T[] {
   const out: T[] = new Array(xs.length);
   for (let i = 0; i < xs.length; i++) out[i] = xs[rng.int(xs.length)];
   return out;

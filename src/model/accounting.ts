@@ -18,6 +18,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { PF_DAY } from "../util/units.js";
 
 /** The shape of a dense GPT-2/GPT-3 style decoder (names as in nanoGPT and the GPT-3 paper). */
 export interface GPTShape {
@@ -92,8 +93,16 @@ export function attentionFlopsPerToken(s: GPTShape, nCtx: number = s.blockSize):
   return 2 * s.nLayer * nCtx * s.nEmbd;
 }
 
-/** PF-day in FLOP: 10¹⁵ FLOP/s sustained for 86,400 s. */
-export const PF_DAY = 8.64e19;
+/**
+ * The accounting of a run of shape `s` as the lab store records it (RunAccounting in src/store/types.ts): every
+ * parameter, the non-embedding N, and the training FLOPs per token the loop counts (6N + 6·nLayer·nCtx·d at
+ * nCtx = blockSize).
+ * @example lab.planRun({ id, config, accounting: runAccounting(config.model) })
+ */
+export function runAccounting(s: GPTShape): { params: number; N: number; flopsPerToken: number } {
+  const counts = paramCounts(s);
+  return { params: counts.total, N: counts.nonEmbedding, flopsPerToken: flopsPerToken(s).training };
+}
 
 /** Which parameter count multiplies 6 in C = 6·N·D. */
 export type ParamChoice = "total" | "nonEmbedding" | "reported";
@@ -182,16 +191,6 @@ export function trainingFlops(s: GPTShape, tokens: number, opts: FlopsOptions = 
   const perToken = 6 * n + attn;
   const flops = perToken * tokens;
   return { flops, pfDays: flops / PF_DAY, params: n, tokens, flopsPerToken: perToken, attentionFlopsPerToken: attn, options };
-}
-
-/** Converts FLOP to PF-days (1 PF-day = 8.64e19 FLOP). */
-export function flopsToPfDays(flops: number): number {
-  return flops / PF_DAY;
-}
-
-/** Converts PF-days to FLOP. */
-export function pfDaysToFlops(pfDays: number): number {
-  return pfDays * PF_DAY;
 }
 
 function checkShape(s: GPTShape): void {

@@ -11,10 +11,11 @@ import { prepareDataset } from "../data/prepare.js";
 import { MANIFEST_FILE } from "../data/shards.js";
 import { runFit } from "../fit/index.js";
 import { type ForecastReport, powerComputeLaw, runForecast } from "../forecast/index.js";
-import { PF_DAY } from "../model/accounting.js";
-import { writeFileAtomic } from "../model/safetensors.js";
 import { writeReport } from "../report/index.js";
 import { type Lab, openLab } from "../store/index.js";
+import { writeFileAtomic } from "../util/files.js";
+import { decimalYear } from "../util/time.js";
+import { PF_DAY } from "../util/units.js";
 import { type ExecutorHooks, LocalExecutor } from "./executor.js";
 import { type HeldOutPrediction, predictHeldOut } from "./predict.js";
 import { planSweep, recordPlan, type SweepOptions } from "./sweep.js";
@@ -105,7 +106,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // the compute frontier over every learning curve
     const curvePoints = store.frontierPoints("demo").map((q) => ({ run: q.run, C: q.C, loss: q.loss }));
     const fr = await runFit("frontier", curvePoints, {});
-    const f = fr.fit as unknown as { k: number; alpha: number; E: number; r2: number; frontier: unknown[] };
+    const f = fr.fit;
     const law = powerComputeLaw(f.k, f.alpha, f.E, "flop");
     log(`demo: frontier ${law.description}, R² ${f.r2.toFixed(4)} on ${f.frontier.length} envelope points`);
 
@@ -176,13 +177,6 @@ function requireNoFailedRun(store: Lab, lab: string): void {
       `run ${failed[0].id} failed (${failed[0].error ?? "no message"}); see ${join(lab, "runs", failed[0].id)}, fix the cause and re-run the demo (finished runs are reused)`,
     );
   }
-}
-
-/** A date as a decimal year (2026.9 for late November 2026). */
-export function decimalYear(d: Date): number {
-  const start = Date.UTC(d.getUTCFullYear(), 0, 1);
-  const end = Date.UTC(d.getUTCFullYear() + 1, 0, 1);
-  return d.getUTCFullYear() + (d.getTime() - start) / (end - start);
 }
 
 /** The readable summary of a demo. */

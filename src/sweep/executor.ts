@@ -6,7 +6,6 @@
  * resumes from its checkpoint; a finished run is skipped.
  */
 import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +15,8 @@ import { readCheckpointState } from "../train/checkpoint.js";
 import { truncateMetrics } from "../train/loop.js";
 import type { TrainSummary } from "../train/loop.js";
 import type { TrainConfig } from "../train/config.js";
+import { METRICS_FILE } from "../util/run-folder.js";
+import { defaultThreads, MAX_THREADS, shareThreads } from "../util/threads.js";
 import { shapeSpeed } from "./speed.js";
 
 /** Progress of a sweep, for a progress bar. */
@@ -65,7 +66,7 @@ export interface LocalExecutorOptions {
    * A number k: k runs at a time, the threads split between them.
    */
   concurrency?: number | "auto";
-  /** Total kernel threads to split between concurrent runs (default: all cores). */
+  /** Total kernel threads to split between concurrent runs (default: SCALING_LAB_THREADS or all cores, at most 64). */
   threads?: number;
   /** Backend for the runs (auto | native | js). */
   backend?: string;
@@ -147,7 +148,7 @@ export class LocalExecutor implements Executor {
   private readonly threads: number;
 
   constructor(private readonly opts: LocalExecutorOptions = {}) {
-    this.threads = Math.max(1, opts.threads ?? availableParallelism());
+    this.threads = Math.max(1, opts.threads ?? defaultThreads());
   }
 
   /** @inheritdoc */
@@ -177,7 +178,7 @@ export class LocalExecutor implements Executor {
     const k = this.opts.concurrency ?? "auto";
     const want = k === "auto"
       ? await threadsPerRun(queue, this.threads, this.opts.backend ?? "auto", hooks.log)
-      : new Map(queue.map((r) => [r.id, Math.max(1, Math.floor(this.threads / Math.min(Math.max(1, k), Math.max(1, queue.length))))]));
+      : new Map(queue.map((r) => [r.id, shareThreads(this.threads, Math.min(Math.max(1, k), queue.length))]));
     let free = this.threads;
     const waiters: (() => void)[] = [];
     const release = (n: number) => {
@@ -218,7 +219,7 @@ export class LocalExecutor implements Executor {
     const running: Promise<void>[] = [];
     for (const run of order) {
       if (hooks.shouldStop?.() ?? false) break;
-      const n = Math.min(this.threads, want.get(run.id) ?? this.threads);
+      const n = Math.min(MAX_THREADS, this.threads, want.get(run.id) ?? this.threads); // one run's pool takes ≤ 64
       await acquire(n);
       if (hooks.shouldStop?.() ?? false) {
         release(n);
@@ -235,7 +236,7 @@ export class LocalExecutor implements Executor {
     const dir = lab.runDir(run.id);
     const cfgPath = join(dir, "sweep-config.json");
     writeFileSync(cfgPath, JSON.stringify({ ...run.config, threads, backend: this.opts.backend ?? run.config.backend ?? "auto" }, null, 2));
-    const metricsPath = join(dir, "metrics.jsonl");
+    const metricsPath = join(dir, METRICS_FILE);
     // On resume the curve continues from the checkpoint: cut metrics.jsonl and the store to its step first (the
     // child's own truncation is then a no-op), so tailing the file by line index stays aligned.
     const ck = readCheckpointState(dir);

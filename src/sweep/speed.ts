@@ -12,9 +12,10 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { GPT } from "../model/gpt.js";
-import { writeFileAtomic, writeSafetensors } from "../model/safetensors.js";
+import { writeSafetensors } from "../model/safetensors.js";
 import { BENCH_HPARAMS } from "../model/synthetic-step.js";
 import { accumSteps, type TrainConfig, totalSteps } from "../train/config.js";
+import { writeFileAtomic } from "../util/files.js";
 import { Rng } from "../util/rng.js";
 import { packageVersion } from "./queue-protocol.js";
 

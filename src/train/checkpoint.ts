@@ -7,10 +7,9 @@ import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { GPT } from "../model/gpt.js";
 import { readSafetensors, SafetensorsError, type StWriteTensor, writeSafetensors } from "../model/safetensors.js";
+import { CHECKPOINT_FILE } from "../util/run-folder.js";
 import type { TrainConfig } from "./config.js";
 
-/** File name of a run's checkpoint inside its directory. */
-export const CHECKPOINT_FILE = "checkpoint.safetensors";
 /** Format tag stored in the metadata. */
 export const CHECKPOINT_FORMAT = "scaling-lab-checkpoint/1";
 

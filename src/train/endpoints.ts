@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../model/safetensors.js";
+import { writeFileAtomic } from "../util/files.js";
 
 /** File name of a run's endpoints inside its directory. */
 export const ENDPOINTS_FILE = "endpoints.jsonl";

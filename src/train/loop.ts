@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
-import { writeFileAtomic } from "../model/safetensors.js";
+import { writeFileAtomic } from "../util/files.js";
+import { CONFIG_FILE, METRICS_FILE, type MetricRecord, SUMMARY_FILE } from "../util/run-folder.js";
 import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
 import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
 import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
@@ -31,21 +32,8 @@ export interface TrainData {
   setState(state: unknown): void;
 }
 
-/** One line of metrics.jsonl. */
-export interface MetricRow {
-  step: number;
-  tokens: number;
-  flops: number;
-  lr: number;
-  trainLoss: number;
-  valLoss?: number;
-  gradNorm: number;
-  elapsed: number;
-  tokensPerSec: number;
-}
-
-/** Progress events for a progress bar or a log. */
-export interface ProgressEvent extends MetricRow {
+/** Progress events for a progress bar or a log: the step's metrics line and the run's totals. */
+export interface ProgressEvent extends MetricRecord {
   steps: number;
   totalTokens: number;
   etaSec: number;
@@ -53,7 +41,7 @@ export interface ProgressEvent extends MetricRow {
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json. */
+  /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json (util/run-folder.ts). */
   outDir: string;
   /** Continue from outDir's checkpoint (bit-exact with the same backend and seed). */
   resume?: boolean;
@@ -63,7 +51,7 @@ export interface TrainOptions {
   onStart?: (info: { backend: AnyBackend; params: number; nonEmbedding: number; steps: number; resumedAt: number }) => void;
   /** Polled after every step: return true to checkpoint and stop early (e.g. on SIGINT). */
   shouldStop?: () => boolean;
-  /** An existing backend to use instead of creating one from config.backend. */
+  /** An existing backend to use instead of creating one from config.backend (the caller disposes it). */
   backend?: AnyBackend;
   /** Stop (as if interrupted) after this many steps in this process — for tests of resume. */
   maxStepsThisRun?: number;
@@ -102,18 +90,30 @@ export function runFlopsPerToken(c: TrainConfig): number {
   return flopsPerToken(c.model, c.model.blockSize).training;
 }
 
-/** Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. */
+/**
+ * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. A backend this
+ * function creates is disposed however training ends (done, stopped, diverged or failed).
+ */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  const dir = opts.outDir;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(opts.outDir, { recursive: true });
   const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+  try {
+    return await trainWith(backend, config, data, opts);
+  } finally {
+    if (!opts.backend) backend.dispose();
+  }
+}
+
+/** The loop itself, on a backend the caller owns. */
+async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
+  const dir = opts.outDir;
   const model = new GPT(backend, config.model, config.seed);
   const steps = totalSteps(config);
   const accum = accumSteps(config);
   const B = config.microBatch;
   const T = config.model.blockSize;
   const fpt = runFlopsPerToken(config);
-  const metricsPath = join(dir, "metrics.jsonl");
+  const metricsPath = join(dir, METRICS_FILE);
 
   let state: LoopState = {
     step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
@@ -128,7 +128,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   } else {
     writeFileSync(metricsPath, "");
   }
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
   const counts = paramCounts(config.model);
   opts.onStart?.({ backend, params: counts.total, nonEmbedding: counts.nonEmbedding, steps, resumedAt: state.step });
 
@@ -218,64 +218,60 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     await saveCheckpoint(dir, model, config, state);
   };
 
-  try {
-    while (state.step < steps) {
-      for (const b of branches) if (b.start === state.step && !state.branchesDone.includes(b.tokens)) await runBranch(b);
-      const t0 = performance.now();
-      const { loss, gradNorm } = await trainStep(state.step, schedule);
-      state.step += 1;
-      state.tokens += config.batchTokens;
-      state.flops += fpt * config.batchTokens;
-      state.firstLoss ??= loss;
-      ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
-      if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
-        throw new DivergenceError(
-          `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
-        );
-      }
-      lastTrainLoss = loss;
-      const stepSec = (performance.now() - t0) / 1000;
-      state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
-      const row: MetricRow = {
-        step: state.step, tokens: state.tokens, flops: state.flops, lr: hp.lr, trainLoss: loss, gradNorm,
-        elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
-      };
-      stepsThisRun += 1;
-      // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
-      // checkpoint and stop) and timers get to run during training
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
-      const last = state.step === steps;
-      if (state.step % config.evalEvery === 0 || last) {
-        const val = await evaluate(last ? endpointTokens : config.evalTokens);
-        row.valLoss = val;
-        state.lastValLoss = val;
-        if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
-      }
-      appendFileSync(metricsPath, JSON.stringify(row) + "\n");
-      if (last) {
-        writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
-      }
-      if (state.step % config.checkpointEvery === 0 || last || stopNow) {
-        state.data = data.getState();
-        await saveCheckpoint(dir, model, config, state);
-      }
-      const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
-      opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
-      if (stopNow && !last) {
-        status = "stopped";
-        break;
-      }
+  while (state.step < steps) {
+    for (const b of branches) if (b.start === state.step && !state.branchesDone.includes(b.tokens)) await runBranch(b);
+    const t0 = performance.now();
+    const { loss, gradNorm } = await trainStep(state.step, schedule);
+    state.step += 1;
+    state.tokens += config.batchTokens;
+    state.flops += fpt * config.batchTokens;
+    state.firstLoss ??= loss;
+    ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
+    if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
+      throw new DivergenceError(
+        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
+      );
     }
-  } finally {
-    if (!opts.backend) backend.dispose();
+    lastTrainLoss = loss;
+    const stepSec = (performance.now() - t0) / 1000;
+    state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
+    const row: MetricRecord = {
+      step: state.step, tokens: state.tokens, flops: state.flops, lr: hp.lr, trainLoss: loss, gradNorm,
+      elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
+    };
+    stepsThisRun += 1;
+    // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
+    // checkpoint and stop) and timers get to run during training
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
+    const last = state.step === steps;
+    if (state.step % config.evalEvery === 0 || last) {
+      const val = await evaluate(last ? endpointTokens : config.evalTokens);
+      row.valLoss = val;
+      state.lastValLoss = val;
+      if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
+    }
+    appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+    if (last) {
+      writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
+    }
+    if (state.step % config.checkpointEvery === 0 || last || stopNow) {
+      state.data = data.getState();
+      await saveCheckpoint(dir, model, config, state);
+    }
+    const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
+    opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
+    if (stopNow && !last) {
+      status = "stopped";
+      break;
+    }
   }
   const summary: TrainSummary = {
     status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
     params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
   };
-  writeFileAtomic(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  writeFileAtomic(join(dir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
   return summary;
 }
 
@@ -290,7 +286,7 @@ export function truncateMetrics(path: string, step: number): number {
     .filter((line) => {
       if (!line.trim()) return false;
       try {
-        return (JSON.parse(line) as MetricRow).step <= step;
+        return (JSON.parse(line) as MetricRecord).step <= step;
       } catch {
         return false; // a half-written last line from a killed process
       }
