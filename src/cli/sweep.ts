@@ -11,7 +11,7 @@ import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/s
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
 import { PredictError } from "../sweep/predict.js";
-import { DemoError } from "../sweep/demo.js";
+import { DemoError } from "../studies/scaling.js";
 import { type Command, type FlagValues, intFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
 
