@@ -24,6 +24,7 @@ export function detectFormat(file: string, buf: Uint8Array): SourceFormat | unde
   const name = basename(file);
   const ext = extname(name).toLowerCase();
   if (name.includes("tfevents") || looksLikeTfRecord(buf)) return "tensorboard";
+  if (name === "trainer_state.json") return "hf-trainer";
   if (ext === ".csv") return "csv";
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   const head = new TextDecoder().decode(buf.subarray(0, 4096)).trimStart();

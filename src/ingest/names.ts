@@ -9,7 +9,8 @@ export type Quantity = "step" | "trainLoss" | "valLoss" | "tokens" | "lr" | "gra
 
 /** Usual names, most specific first. */
 export const USUAL_NAMES: Record<Quantity, string[]> = {
-  step: ["_step", "step", "global_step", "trainer/global_step", "train/global_step", "iter", "iteration"],
+  // W&B's _step counts log calls; a trainer's own global step, when logged, is the optimizer step
+  step: ["train/global_step", "trainer/global_step", "global_step", "step", "_step", "iter", "iteration"],
   trainLoss: ["train/loss", "train_loss", "trainloss", "loss/train", "training_loss", "train/lm_loss", "train loss", "loss"],
   valLoss: [
     "val/loss", "eval/loss", "val_loss", "eval_loss", "valloss", "loss/val", "loss/validation", "validation/loss",

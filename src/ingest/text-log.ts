@@ -12,7 +12,7 @@
  * | llm.c | `val loss X` | validation after the steps done so far |
  * | llm.c main.log | `s:N trl:X [lr:L norm:G]`, `s:N tel:Y` | train loss of iteration N → step N+1; val after N steps |
  * | llm.c | `\| total batch size \| 524288 \|`, `total_batch_size=524288` | tokens per step |
- * | both | `num_layers L`/`n_layer`, `num_heads NH`/`n_head`, `channels C`/`n_embd`, `max_seq_len`/`block_size`, `vocab_size` (as `\| key \| v \|`, `key: v` or `key = v`) | the model's shape |
+ * | both | `num_layers L`/`n_layer`, `num_heads NH`/`n_head`, `channels C`/`n_embd`, `max_seq_len`/`block_size`, `vocab_size` (as `\| key \| v \|`, `key: v`, `key = v` or nanoGPT's `found vocab_size = 65`) | the model's shape |
  *
  * Steps count optimizer updates done, as scaling-lab's own metrics do, so tokens = step × tokens per step.
  */
@@ -45,7 +45,7 @@ function escape(s: string): string {
 
 const SHAPE_PATTERNS = SHAPE_KEYS.map(([key, names]) => [
   key,
-  names.map((n) => new RegExp(String.raw`^(?:\|\s*${escape(n)}\s*\|\s*(\d+)\s*\||\s*${escape(n)}\s*[:=]\s*(\d+)\b)`)),
+  names.map((n) => new RegExp(String.raw`^(?:\|\s*${escape(n)}\s*\|\s*(\d+)\s*\||\s*(?:found\s+)?${escape(n)}\s*[:=]\s*(\d+)\b)`)),
 ] as const);
 
 /** Reads a nanoGPT / llm.c log's text into a run; throws an IngestError naming the file and line on a bad loss. */
