@@ -16,7 +16,9 @@ import test from "node:test";
 import {
   IngestError, crc32c, importSources, maskedCrc32c, parseSource, readRecords, readScalars,
 } from "../src/ingest/index.js";
-import { paramCounts } from "../src/model/accounting.js";
+import { parseCsv } from "../src/fit/index.js";
+import { PF_DAY, paramCounts } from "../src/model/accounting.js";
+import { datasetPoints, findLaw, lawLoss } from "../src/published/index.js";
 import { openLab } from "../src/store/index.js";
 import { assertOneLineError, repoRoot, runCli } from "./helpers.js";
 
@@ -321,4 +323,84 @@ test("fit frontier, fit chinchilla and predict run unchanged on imported runs", 
   const power = runCli(["fit", "power", "--x", "N", "--sweep", "chin", "--lab", labDir, "--loss", "train", "--json"]);
   assert.equal(power.status, 0, power.stderr);
   assert.equal(JSON.parse(power.stdout).nPoints, 245);
+});
+
+test("published laws reproduce the papers' numbers", () => {
+  const gpt3 = findLaw("gpt3-c")!;
+  assert.ok(Math.abs(lawLoss(gpt3, 3640 * PF_DAY) - 1.734) < 0.001); // GPT-3 175B on its frontier (the forecast's 1.73)
+  assert.ok(Math.abs(lawLoss(findLaw("kaplan-n")!, 8.8e13) - 1) < 1e-12); // L(N_c) = 1
+  assert.ok(Math.abs(lawLoss(findLaw("kaplan-c")!, 3.1e8 * PF_DAY) - 1) < 1e-12); // C in PF-days
+  assert.ok(Math.abs(lawLoss(findLaw("kaplan-d")!, 5.4e13 / 2) - 2 ** 0.095) < 1e-12);
+  const hoff = findLaw("hoffmann-nd")!;
+  assert.ok(Math.abs(lawLoss(hoff, { N: 70e9, D: 1.4e12 }) - (1.69 + 406.4 / 70e9 ** 0.34 + 410.7 / 1.4e12 ** 0.28)) < 1e-12);
+  const knd = findLaw("kaplan-nd")!;
+  assert.ok(Math.abs(lawLoss(knd, { N: 6.4e13, D: Infinity }) - 1) < 1e-12);
+  assert.deepEqual(datasetPoints("epoch-chinchilla").length, 245);
+  assert.equal(datasetPoints("gpt3").length, 8);
+});
+
+test("report --overlay draws a published law over imported runs; export gives the laws and points with provenance", () => {
+  const dir = tmp();
+  const labDir = join(dir, "lab");
+  const files = ([[2, 32], [2, 64], [3, 96], [4, 128]] as [number, number][]).map(([l, d]) => {
+    writeHfRun(join(dir, `m${l}x${d}`), l, d);
+    return join(dir, `m${l}x${d}`, "trainer_state.json");
+  });
+  assert.equal(runCli(["import", ...files, "--sweep", "hf", "--lab", labDir]).status, 0);
+  const out = join(dir, "report");
+  const rep = runCli(["report", "--lab", labDir, "--sweep", "hf", "--out", out, "--bootstrap", "0", "--overlay", "kaplan-c,kaplan-n", "--json"]);
+  assert.equal(rep.status, 0, rep.stderr);
+  const data = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+  assert.deepEqual(data.overlays.map((o: { name: string }) => o.name), ["kaplan-c", "kaplan-n"]);
+  const kc = data.overlays[0];
+  assert.equal(kc.points.length, 40);
+  assert.ok(Math.abs(kc.points[5].loss - lawLoss(findLaw("kaplan-c")!, kc.points[5].x)) < 1e-12);
+  assert.match(readFileSync(join(out, "loss-vs-compute.svg"), "utf8"), /kaplan-c/);
+  assertOneLineError(runCli(["report", "--lab", labDir, "--overlay", "kaplan-d"]), "overlay", /--overlay "kaplan-d" is not a published law of C or N; use one of kaplan-n, kaplan-c, gpt3-c/);
+
+  const ex = runCli(["export", "--sweep", "hf", "--lab", labDir]);
+  assert.equal(ex.status, 0, ex.stderr);
+  const x = JSON.parse(ex.stdout);
+  assert.equal(x.scalingLab.version, JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version);
+  assert.equal(x.loss, "val");
+  assert.equal(x.runs.length, 4);
+  assert.ok(x.runs.every((r: { source: string }) => r.source.endsWith("trainer_state.json")));
+  assert.equal(x.points.length, 40);
+  const frontier = x.laws.find((l: { name: string }) => l.name === "frontier");
+  assert.ok(frontier.constants.alpha > 0 && frontier.runs.length >= 2 && frontier.points === 40, JSON.stringify(frontier));
+  const params = x.laws.find((l: { name: string }) => l.name === "params");
+  assert.equal(params.runs.length, 4);
+  assert.ok(params.constants.alpha > 0.1, JSON.stringify(params));
+  const csvFile = join(dir, "hf.csv");
+  const exCsv = runCli(["export", "--sweep", "hf", "--lab", labDir, "--format", "csv", "--out", csvFile, "--json"]);
+  assert.equal(exCsv.status, 0, exCsv.stderr);
+  assert.deepEqual(JSON.parse(exCsv.stdout).laws, ["frontier", "params"]);
+  const table = parseCsv(readFileSync(csvFile, "utf8"));
+  assert.equal(table.header[0], "record");
+  assert.equal(table.rows.filter((r) => r[0] === "law").length, 2);
+  assert.equal(table.rows.filter((r) => r[0] === "point").length, 40);
+  assertOneLineError(runCli(["export", "--sweep", "nope", "--lab", labDir]), "sweep", /no sweep "nope" .*known: hf/);
+  assertOneLineError(runCli(["export", "--sweep", "hf", "--lab", labDir, "--format", "xml"]), "format", /--format must be json or csv/);
+});
+
+test("recordExternalRuns writes all or nothing and never takes over a run of scaling-lab's own", () => {
+  const lab = openLab(join(tmp(), "lab"));
+  try {
+    lab.ensureSweep({ name: "ext", plan: "import" });
+    lab.planRun({ id: "own", sweep: "ext", config: { model: { nLayer: 1, nHead: 1, nEmbd: 8, blockSize: 8, vocabSize: 16 }, tokens: 64, batchTokens: 8 } });
+    const ext = (id: string) => ({
+      id, config: {}, shape: null, N: 1000, D: 5000, C: 3e7, dir: ".", finalTrainLoss: 3, finalValLoss: null,
+      metrics: [{ step: 1, tokens: 5000, flops: 3e7, lr: NaN, trainLoss: 3, gradNorm: NaN, elapsed: NaN, tokensPerSec: NaN }],
+    });
+    assert.throws(() => lab.recordExternalRuns({ name: "ext" }, [ext("fresh"), ext("own")]), /run id own is taken by a run trained by scaling-lab/);
+    assert.equal(lab.getRun("fresh"), undefined); // the first run of the failed batch was rolled back
+    assert.equal(lab.getRun("own")!.status, "planned");
+    assert.deepEqual(lab.recordExternalRuns({ name: "ext" }, [ext("fresh")]).created, ["fresh"]);
+    assert.equal(lab.getRun("fresh")!.nLayer, 0); // unknown shape
+    assert.deepEqual(lab.runPoints("ext", { loss: "train" }).map((p) => [p.run, p.N, p.D, p.loss]), [["fresh", 1000, 5000, 3]]);
+    lab.ensureSweep({ name: "other", plan: "import" });
+    assert.throws(() => lab.recordExternalRuns({ name: "other" }, [ext("fresh")]), /taken by an imported run of sweep ext/);
+  } finally {
+    lab.close();
+  }
 });
