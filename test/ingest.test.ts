@@ -166,11 +166,12 @@ test("import: idempotent re-import, a changed source updates its runs, no duplic
   const ok = runCli([...args, "--tokens-per-step", "2048"]);
   assert.equal(ok.status, 0, ok.stderr);
   const first = JSON.parse(ok.stdout);
-  assert.equal(first.runs.length, 6); // 3 files of one run + a chart export of 3
+  assert.equal(first.runs, 6); // 3 files of one run + a chart export of 3
+  assert.equal(first.imported.length, 6);
   assert.equal(first.created, 6);
   assert.equal(first.points, 12 + 20 + 17 + 28);
   const again = JSON.parse(runCli([...args, "--tokens-per-step", "2048"]).stdout);
-  assert.deepEqual(again.runs.map((r: { id: string }) => r.id), first.runs.map((r: { id: string }) => r.id));
+  assert.deepEqual(again.imported.map((r: { id: string }) => r.id), first.imported.map((r: { id: string }) => r.id));
   assert.equal(again.unchanged, 6);
   // change one loss of the HF run: that run is updated, in place
   const state = join(src, "run-a/trainer_state.json");
@@ -182,7 +183,7 @@ test("import: idempotent re-import, a changed source updates its runs, no duplic
   try {
     const runs = lab.listRuns({ sweep: "mix" });
     assert.equal(runs.length, 6);
-    const hf = runs.find((r) => r.id === first.runs[0].id)!;
+    const hf = runs.find((r) => r.id === first.imported[0].id)!;
     assert.equal(hf.finalTrainLoss, 2.4444);
     assert.equal(lab.metrics(hf.id).length, 12);
     assert.equal(runs.reduce((a, r) => a + lab.metrics(r.id).length, 0), first.points);
@@ -196,7 +197,7 @@ test("import: malformed files give one line naming the file and the fix, and not
   const labDir = join(dir, "lab");
   const good = runCli(["import", HF, "--sweep", "good", "--lab", labDir, "--json"]);
   assert.equal(good.status, 0, good.stderr);
-  const goodRun = JSON.parse(good.stdout).runs[0];
+  const goodRun = JSON.parse(good.stdout).imported[0];
   const snapshot = () => {
     const lab = openLab(labDir, { readonly: true });
     try {
@@ -319,7 +320,7 @@ test("fit frontier, fit chinchilla and predict run unchanged on imported runs", 
   // and into a lab as a sweep
   const ds = runCli(["import", "--dataset", "epoch-chinchilla", "--sweep", "chin", "--lab", labDir, "--json"]);
   assert.equal(ds.status, 0, ds.stderr);
-  assert.equal(JSON.parse(ds.stdout).runs.length, 245);
+  assert.equal(JSON.parse(ds.stdout).runs, 245);
   const power = runCli(["fit", "power", "--x", "N", "--sweep", "chin", "--lab", labDir, "--loss", "train", "--json"]);
   assert.equal(power.status, 0, power.stderr);
   assert.equal(JSON.parse(power.stdout).nPoints, 245);

@@ -37,7 +37,8 @@ Flags:
                           CSV/JSONL column (or TensorBoard tag) of the step, training loss, validation loss and
                           tokens seen (default: the usual names, e.g. _step, train/loss, eval/loss, tokens)
   --dataset NAME          import a published dataset instead: ${DATASETS.filter((d) => d.hasLosses).map((d) => d.name).join(", ")}
-  --json                  one JSON line: lab, sweep, runs [...], points, created, updated, unchanged
+  --json                  one JSON line: lab, sweep, runs and points (the numbers imported), created, updated,
+                          unchanged, and imported [{id, name, file, format, N, D, C, points, final losses, action}]
 
 Each run gets N, D (tokens at its last logged step) and C = 6·N·D, its learning curve, and final losses.
 Importing the same files again changes nothing (same run ids); a changed file updates its runs. A file that
@@ -111,7 +112,9 @@ export const importCommand: Command = {
     const lab = v.lab as string | undefined ?? DEFAULT_LAB_DIR;
     const trainOnly = result.runs.filter((r) => r.finalValLoss === null).length;
     if (v.json) {
-      printJson({ lab, ...result });
+      // the contract: `runs` and `points` are the numbers imported; each run's details are under `imported`
+      const { runs, ...totals } = result;
+      printJson({ lab, ...totals, runs: runs.length, imported: runs });
     } else {
       for (const r of result.runs) {
         const losses = `train ${r.finalTrainLoss?.toFixed(4) ?? "-"}, val ${r.finalValLoss?.toFixed(4) ?? "-"}`;

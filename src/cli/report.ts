@@ -28,7 +28,7 @@ Flags:
                         presets/published/README.md; they were fitted on other data, so compare slopes)
   --json                one JSON line: out, index, sweep, charts [{name, svg, png, note}]
 
-Examples:
+Example:
   scaling-lab report --lab lab --out lab/report && xdg-open lab/report/index.html
   scaling-lab report --lab lab --sweep hf --overlay kaplan-c,gpt3-c`;
 
