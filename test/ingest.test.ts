@@ -300,6 +300,15 @@ test("fit frontier, fit chinchilla and predict run unchanged on imported runs", 
   const imp = runCli(["import", ...files, "--sweep", "hf", "--lab", labDir, "--json"]);
   assert.equal(imp.status, 0, imp.stderr);
   assert.equal(JSON.parse(imp.stdout).points, 60);
+  const lab = openLab(labDir, { readonly: true });
+  try {
+    // each imported run ends in a "final" endpoint, the input of the sweep's analysis (src/analysis/)
+    const ends = lab.endpointPoints("hf");
+    assert.equal(ends.length, 6);
+    assert.ok(ends.every((e) => e.D === 1000 * 16 * 256 && e.loss > 1.9 && e.params! >= e.N), JSON.stringify(ends[0]));
+  } finally {
+    lab.close();
+  }
   const fit = runCli(["fit", "frontier", "--sweep", "hf", "--lab", labDir, "--json"]);
   assert.equal(fit.status, 0, fit.stderr);
   const f = JSON.parse(fit.stdout);
@@ -398,6 +407,7 @@ test("recordExternalRuns writes all or nothing and never takes over a run of sca
     assert.equal(lab.getRun("own")!.status, "planned");
     assert.deepEqual(lab.recordExternalRuns({ name: "ext" }, [ext("fresh")]).created, ["fresh"]);
     assert.equal(lab.getRun("fresh")!.nLayer, 0); // unknown shape
+    assert.deepEqual(lab.endpoints("fresh"), [{ kind: "final", step: 1, tokens: 5000, flops: 3e7, valLoss: null, trainLoss: 3 }]);
     assert.deepEqual(lab.runPoints("ext", { loss: "train" }).map((p) => [p.run, p.N, p.D, p.loss]), [["fresh", 1000, 5000, 3]]);
     lab.ensureSweep({ name: "other", plan: "import" });
     assert.throws(() => lab.recordExternalRuns({ name: "other" }, [ext("fresh")]), /taken by an imported run of sweep ext/);

@@ -462,7 +462,7 @@ export class Lab {
    * Records runs trained elsewhere (another trainer's logs, a published table; see src/ingest/) in one transaction:
    * creates the sweep (plan "import") when absent; creates each run, or, for an id imported before, replaces its
    * record and metrics when anything differs (a changed source) and leaves it untouched otherwise (the same source
-   * again). Every run ends "done". Refuses, writing nothing: a sweep planned by scaling-lab (its fits would mix
+   * again). Every run ends "done", its end recorded as a "final" endpoint. Refuses, writing nothing: a sweep planned by scaling-lab (its fits would mix
    * foreign runs in), and an id held by a run of scaling-lab's own or of another sweep.
    */
   recordExternalRuns(sweep: SweepInput, runs: readonly ExternalRunInput[]): ExternalRunsResult {
@@ -734,6 +734,10 @@ export class Lab {
     this.stmt("UPDATE runs SET tokensDone = ?, flopsDone = ?, bestValLoss = ?, heartbeat = NULL WHERE id = ?").run(
       Math.round(r.D), r.C, vals.length ? Math.min(...vals.map((m) => m.valLoss!)) : null, r.id,
     );
+    // its end is a "final" endpoint, as a run trained here records one, so the sweep's analysis sees it too
+    this.recordEndpoints(r.id, [{
+      kind: "final", step: last?.step ?? 0, tokens: Math.round(r.D), flops: r.C, valLoss: num(r.finalValLoss), trainLoss: num(r.finalTrainLoss),
+    }]);
   }
 
   private setRunning(id: string, info: RunnerInfo): void {
