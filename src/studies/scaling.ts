@@ -19,7 +19,7 @@ import { type Lab, openLab } from "../store/index.js";
 import type { RunRecord } from "../store/types.js";
 import { type ExecutorHooks, LocalExecutor } from "../sweep/executor.js";
 import { loadLadder } from "../sweep/ladder.js";
-import { formatStamp, versionStamp } from "../sweep/queue-protocol.js";
+import { formatStamp, versionStamp } from "../util/version.js";
 import { planSweep, recordPlan, type SweepOptions } from "../sweep/sweep.js";
 import { writeFileAtomic } from "../util/files.js";
 import { decimalYear } from "../util/time.js";
