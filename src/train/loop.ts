@@ -1,18 +1,21 @@
 /**
  * The training loop: GPT-3's recipe (AdamW β 0.9/0.95, wd 0.1, warmup + cosine to 10%, clip 1.0, batch in tokens
  * with gradient accumulation), validation every N steps, metrics as JSONL, atomic checkpoints, bit-exact resume,
- * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint.
+ * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint. Records go to a {@link RunSink}:
+ * the run folder (CLI), or memory (the browser playground).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
-import { join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
-import { writeFileAtomic } from "../model/safetensors.js";
-import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
+import { yieldToEventLoop } from "../util/yield.js";
+import type { LoopState } from "./checkpoint.js";
 import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
-import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
+import type { Endpoint } from "./endpoints.js";
+import { folderSink } from "./run-folder.js";
 import { cooldownSteps, learningRate, type LrSchedule } from "./schedule.js";
+import type { RunSink } from "./sink.js";
+
+export { truncateMetrics } from "./run-folder.js";
 
 /** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
 export interface TrainData {
@@ -54,7 +57,9 @@ export interface ProgressEvent extends MetricRow {
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json. */
-  outDir: string;
+  outDir?: string;
+  /** Where the records go instead of `outDir` (e.g. {@link memorySink} in a browser). */
+  sink?: RunSink;
   /** Continue from outDir's checkpoint (bit-exact with the same backend and seed). */
   resume?: boolean;
   /** Called after every optimizer step. */
@@ -102,10 +107,11 @@ export function runFlopsPerToken(c: TrainConfig): number {
   return flopsPerToken(c.model, c.model.blockSize).training;
 }
 
-/** Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. */
+/** Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.sink` or `opts.outDir`. */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  const dir = opts.outDir;
-  mkdirSync(dir, { recursive: true });
+  if (!opts.sink && opts.outDir === undefined) throw new Error("train() needs outDir or sink");
+  const sink = opts.sink ?? folderSink(opts.outDir!);
+  const dir = sink.where;
   const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
   const model = new GPT(backend, config.model, config.seed);
   const steps = totalSteps(config);
@@ -113,22 +119,21 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   const B = config.microBatch;
   const T = config.model.blockSize;
   const fpt = runFlopsPerToken(config);
-  const metricsPath = join(dir, "metrics.jsonl");
 
   let state: LoopState = {
     step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
   };
-  if (opts.resume && hasCheckpoint(dir)) {
-    const ck = loadCheckpoint(dir);
+  if (opts.resume && sink.hasCheckpoint()) {
+    const ck = sink.loadCheckpoint();
     model.loadWeights(ck.weights);
     if (ck.optimizer) model.loadOptimizer(ck.optimizer);
     state = ck.state;
     data.setState(state.data);
-    truncateMetrics(metricsPath, state.step);
+    sink.startMetrics(state.step);
   } else {
-    writeFileSync(metricsPath, "");
+    sink.startMetrics(null);
   }
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  sink.writeConfig(config);
   const counts = paramCounts(config.model);
   opts.onStart?.({ backend, params: counts.total, nonEmbedding: counts.nonEmbedding, steps, resumedAt: state.step });
 
@@ -146,7 +151,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     return { tokens, end, start: end - cooldownSteps(end, config.cooldownFraction ?? 0.2) };
   });
   state.branchesDone ??= [];
-  if (opts.resume) keepEndpoints(dir, state.branchesDone);
+  if (opts.resume) sink.keepEndpoints(state.branchesDone);
   const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
   let ema: number | null = null;
   let lastTrainLoss = NaN;
@@ -200,7 +205,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
    */
   const runBranch = async (b: (typeof branches)[number]): Promise<void> => {
     state.data = data.getState();
-    await saveCheckpoint(dir, model, config, state);
+    await sink.saveCheckpoint(model, config, state);
     const weights = (await backend.read(model.params)).slice();
     const optimizer = await model.exportOptimizer();
     const dataState = data.getState();
@@ -208,13 +213,13 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     let last = { loss: NaN, gradNorm: NaN };
     for (let step = b.start; step < b.end; step++) last = await trainStep(step, sched);
     const valLoss = await evaluate();
-    writeEndpoint(dir, { kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
+    sink.writeEndpoint({ kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
     backend.write(model.params, weights);
     if (optimizer) model.loadOptimizer(optimizer);
     data.setState(dataState);
     state.branchesDone!.push(b.tokens);
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
-    await saveCheckpoint(dir, model, config, state);
+    await sink.saveCheckpoint(model, config, state);
   };
 
   try {
@@ -242,7 +247,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       stepsThisRun += 1;
       // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
       // checkpoint and stop) and timers get to run during training
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
       const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
       const last = state.step === steps;
       if (state.step % config.evalEvery === 0 || last) {
@@ -251,13 +256,13 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         state.lastValLoss = val;
         if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
       }
-      appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+      sink.appendMetric(row);
       if (last) {
-        writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
+        sink.writeEndpoint({ kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
       }
       if (state.step % config.checkpointEvery === 0 || last || stopNow) {
         state.data = data.getState();
-        await saveCheckpoint(dir, model, config, state);
+        await sink.saveCheckpoint(model, config, state);
       }
       const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
       opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
@@ -272,28 +277,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   const summary: TrainSummary = {
     status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
-    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
+    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: sink.endpoints(),
   };
-  writeFileAtomic(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  sink.writeSummary(summary);
   return summary;
-}
-
-/**
- * Keeps only the metric rows with step ≤ `step` (after a resume, the curve continues exactly where it stopped).
- * Returns the number of rows kept.
- */
-export function truncateMetrics(path: string, step: number): number {
-  if (!existsSync(path)) return 0;
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as MetricRow).step <= step;
-      } catch {
-        return false; // a half-written last line from a killed process
-      }
-    });
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
-  return kept.length;
 }
