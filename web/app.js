@@ -4,7 +4,7 @@
 // forecast arithmetic are the report's own modules (src/report/specs.ts, forecast-math.ts), served from /js/.
 import { forecastCostSpec, forecastLawSpec, lossComputeSpec, reportCharts } from "/js/specs.js";
 import { isForecastError, labForecast } from "/js/forecast-math.js";
-import { num, si, usd, year } from "/js/format.js";
+import { forecastSentence, num, si, usd } from "/js/format.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -271,10 +271,7 @@ function updateForecast() {
     text.textContent = `No forecast: ${result.error}`;
     return;
   }
-  text.textContent =
-    `Loss ${num(result.referenceLoss, 3)} → ${num(result.targetLoss, 3)} needs ${num(result.computeMultiple, 3)}× the largest run's compute ` +
-    `(${si(result.targetFlops)}FLOP): ${usd(result.costUSD)} at today's prices; within a ${usd(budgetUSD)} budget ` +
-    (result.yearsToBudget > 0 ? `in ${year(result.yearWithinBudget)}.` : "already.");
+  text.textContent = forecastSentence(result, budgetUSD);
   const g = { ...f, targetLoss, budgetUSD, halvingMonths, result };
   cancelAnimationFrame(forecastFrame);
   forecastFrame = requestAnimationFrame(() => {

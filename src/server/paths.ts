@@ -49,6 +49,7 @@ const TYPES: Record<string, string> = {
   ".csv": "text/csv; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
+  ".wasm": "application/wasm",
 };
 
 /** The Content-Type of a file by its extension (application/octet-stream when unknown). */
@@ -65,6 +66,15 @@ export function webDir(): string {
     if (existsSync(join(p, "index.html"))) return p;
   }
   return resolve(here, "../../../web");
+}
+
+/** The built playground site (dist-web/ at the package root, written by `npm run build:web`). */
+export function playgroundDir(): string {
+  for (const rel of ["../../../dist-web", "../../dist-web"]) {
+    const p = resolve(here, rel);
+    if (existsSync(join(p, "index.html"))) return p;
+  }
+  return resolve(here, "../../../dist-web");
 }
 
 /** The browser modules the page imports from /js/: the report's browser-safe compiled files. */
