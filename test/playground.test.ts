@@ -15,19 +15,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type BrowserContext, type Page, chromium } from "playwright-core";
+import { CHROMIUM, politeChromium } from "../bench/chromium.js";
 import { startPlayground } from "../src/server/playground.js";
 import { type MetricRecord, openLab, parseRunBundle } from "../src/store/index.js";
 import { repoRoot, runCli } from "./helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const skip = !existsSync(CHROMIUM) && process.env.CI !== "true" ? `${CHROMIUM} is missing (apt-get install chromium)` : false;
 const SITE = join(repoRoot, "dist-web");
 /** Four sizes, 20 steps of 512 tokens each: the whole ladder trains in seconds. */
 const QUERY = "?sizes=p-1,p-2,p-3,p-4&tokens=10240&batch=512&backend=wasm";
 
-async function launch(profile: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+async function launch(dir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(join(dir, "profile"), {
+    executablePath: politeChromium(dir),
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     viewport: { width: 1200, height: 900 },
@@ -55,7 +55,7 @@ test("playground in Chromium: a 4-size ladder trains, the frontier is fitted, th
   const tmp = mkdtempSync(join(tmpdir(), "sl-playground-"));
   const site = await startPlayground({ dir: SITE, port: 0 });
   const plain = await startPlayground({ dir: SITE, port: 0, isolate: false });
-  const context = await launch(join(tmp, "profile"));
+  const context = await launch(tmp);
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors = watchErrors(page);
