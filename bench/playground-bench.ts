@@ -9,7 +9,7 @@
  * (builds dist-web/ first when it is missing; needs /usr/bin/chromium). Run it on an idle machine.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -24,6 +24,38 @@ import { resolveTrainConfig, type TrainConfigInput } from "../src/train/config.j
 import { DatasetData } from "../src/train/dataset-data.js";
 import { politeChromium } from "./chromium.js";
 import { repoRoot } from "./paths.js";
+
+/**
+ * CPU seconds (user + system) used so far by this process's descendants — the browser, its renderer and workers —
+ * from /proc (Linux): on a shared machine a page's wall time says little, its CPU time says what an idle machine
+ * would take (about CPU time ÷ threads).
+ */
+function childrenCpuSeconds(): number {
+  const tick = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from the 3rd on: state, ppid, …
+      parent.set(Number(name), Number(f[1]));
+      cpu.set(Number(name), (Number(f[11]) + Number(f[12])) / tick); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, seconds] of cpu) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === process.pid) {
+        total += seconds;
+        break;
+      }
+    }
+  }
+  return total;
+}
 
 const { values: flags } = parseArgs({
   options: {
@@ -81,16 +113,23 @@ try {
 
   if (!flags["no-ladder"]) {
     const tokens = Number(flags.tokens ?? 102_400);
-    const t0 = performance.now();
     await page.goto(server.url + `?sizes=${sizes.map((s) => s.name).join(",")}&tokens=${tokens}&backend=wasm`);
     await page.evaluate(() => localStorage.clear());
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 60_000 });
+    const cpu0 = childrenCpuSeconds();
+    const t0 = performance.now();
     await page.click("#start");
-    await page.waitForFunction(() => document.getElementById("prediction")?.dataset.scored === "true", null, { timeout: 1_800_000, polling: 1000 });
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state ?? ""), null, { timeout: 1_800_000, polling: 1000 });
+    await page.waitForFunction(() => document.getElementById("prediction")?.dataset.scored === "true", null, { timeout: 60_000, polling: 500 }).catch(() => undefined);
     const seconds = (performance.now() - t0) / 1000;
-    summary.ladder = { sizes: sizes.map((s) => s.name), tokens, seconds, prediction: await page.textContent("#prediction") };
-    say(`ladder ${sizes.map((s) => s.name).join(",")} × ${tokens} tokens: trained and the prediction scored in ${seconds.toFixed(0)} s\n  ${summary.ladder && (summary.ladder as { prediction: string }).prediction}`);
+    const cpuSeconds = childrenCpuSeconds() - cpu0;
+    const prediction = (await page.textContent("#prediction")) || (await page.textContent("#chart-prediction")) || (await page.textContent("#status"));
+    summary.ladder = { sizes: sizes.map((s) => s.name), tokens, seconds, cpuSeconds, state: await page.evaluate(() => document.body.dataset.state), prediction };
+    say(
+      `ladder ${sizes.map((s) => s.name).join(",")} × ${tokens} tokens: trained and the prediction scored in ${seconds.toFixed(0)} s ` +
+        `(the browser used ${cpuSeconds.toFixed(0)} CPU seconds: about ${(cpuSeconds / threads).toFixed(0)} s on ${threads} idle cores)\n  ${prediction}`,
+    );
   }
   if (flags.json) process.stdout.write(JSON.stringify(summary) + "\n");
 } finally {

@@ -137,13 +137,27 @@ test("playground in Chromium: a 4-size ladder trains, the frontier is fitted, th
     assert.equal(await page.locator("tbody tr td.status", { hasText: "done" }).count(), 4);
     assert.deepEqual(errors, [], "no errors in the page");
 
-    // without cross-origin isolation there is no SharedArrayBuffer: one line says so, and training uses one thread
+    // without cross-origin isolation there is no SharedArrayBuffer: one line says so, and training uses one thread;
+    // a sweep stopped after its first size keeps that run through a reload and continues with the rest
     const other = await context.newPage();
     const otherErrors = watchErrors(other);
-    await other.goto(plain.url + QUERY);
-    await other.waitForFunction(() => document.body.dataset.state !== "loading", null, { timeout: 60_000 });
+    await other.goto(plain.url + "?sizes=p-1,p-2&tokens=10240&batch=512&backend=wasm");
+    await other.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 60_000 });
     assert.match(await text(other, "#engine"), /on 1 thread,/);
     assert.match(await text(other, "#status"), /^no SharedArrayBuffer: the page is not cross-origin isolated, so the wasm backend runs on one thread/);
+    await other.click("#start");
+    await other.waitForFunction(() => document.querySelector('tr[data-run*=".p-2."] td.step')?.textContent !== "–", null, { timeout: 60_000 });
+    await other.click("#stop");
+    await other.waitForFunction(() => document.body.dataset.state === "stopped", null, { timeout: 60_000 });
+    assert.match(await text(other, "#status"), /^stopped; the 1 finished run is kept; Train continues with the unfinished sizes$/);
+    const p1 = await text(other, 'tr[data-run*=".p-1."] td.val');
+    await other.reload();
+    await other.waitForFunction(() => document.body.dataset.state === "done" || document.body.dataset.state === "ready", null, { timeout: 60_000 });
+    assert.match(await text(other, "#status"), /^restored 1 finished run of playground-/);
+    await other.click("#start");
+    await other.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 120_000 });
+    assert.deepEqual(await other.$$eval("tbody tr td.status", (tds) => tds.map((td) => td.textContent)), ["done", "done"]);
+    assert.equal(await text(other, 'tr[data-run*=".p-1."] td.val'), p1, "the finished run was kept, not trained again");
     assert.deepEqual(otherErrors, []);
   } finally {
     await context.close();

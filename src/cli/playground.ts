@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { playgroundDir } from "../server/paths.js";
 import { PLAYGROUND_PORT, PlaygroundMissingError, startPlayground } from "../server/playground.js";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
+import { listenOrExplain, untilSignal } from "./listen.js";
 
 const HELP = `scaling-lab playground — train a ladder of tiny GPTs in your browser and watch the scaling law appear
 
@@ -47,27 +48,16 @@ export const playgroundCommand: Command = {
     if (port > 65535) throw new UserError(`--port must be at most 65535, got ${port}`);
     const host = (v.host as string | undefined) ?? "127.0.0.1";
     const isolated = !v["no-isolation"];
-    let site;
-    try {
-      site = await startPlayground({ dir, port, host, isolate: isolated });
-    } catch (e) {
-      if (e instanceof PlaygroundMissingError) throw new UserError(e.message);
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EADDRINUSE") throw new UserError(`port ${port} on ${host} is in use; choose another with --port (0 picks a free one)`);
-      if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new UserError(`cannot bind ${host}; pass --host 127.0.0.1 or an address of this machine`);
-      throw e;
-    }
+    const site = await listenOrExplain(async () => {
+      try {
+        return await startPlayground({ dir, port, host, isolate: isolated });
+      } catch (e) {
+        throw e instanceof PlaygroundMissingError ? new UserError(e.message) : e;
+      }
+    }, port, host);
     if (v.json) printJson({ url: site.url, dir, isolated });
     else process.stdout.write(`playground: ${site.url}  (${dir}${isolated ? "" : ", not cross-origin isolated"}; Ctrl-C to stop)\n`);
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        site.close().then(done, done);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilSignal(() => site.close());
     return 0;
   },
 };

@@ -11,21 +11,13 @@ import type { ReportData } from "../report/types.js";
 import { type RunBundle, RUN_BUNDLE_FORMAT } from "../store/bundle.js";
 import type { MetricRecord, RunRecord, RunStatus } from "../store/types.js";
 import type { Ladder } from "../sweep/ladder.js";
-import { makePlan } from "../sweep/plan.js";
+import { type PlannedRun, makePlan } from "../sweep/plan.js";
 import type { TrainConfig, TrainConfigInput } from "../train/config.js";
 import type { Endpoint } from "../train/endpoints.js";
 import type { MetricRow, TrainSummary } from "../train/loop.js";
 
-/** One run of the page. */
-export interface PageRun {
-  id: string;
-  /** Ladder size name. */
-  size: string;
-  /** Non-embedding and total parameters, planned tokens and FLOPs. */
-  N: number;
-  params: number;
-  D: number;
-  C: number;
+/** One run of the page: the planner's id, size, N, params, D and C, and what training recorded. */
+export interface PageRun extends Pick<PlannedRun, "id" | "size" | "N" | "params" | "D" | "C"> {
   /** The config the planner made (resolved by the trainer). */
   input: TrainConfigInput;
   status: "planned" | "running" | "done";

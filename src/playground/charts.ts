@@ -1,30 +1,17 @@
 /**
- * Drawing the report's Vega-Lite specs (src/report/specs.ts) in the page: compiled by vega-lite, rendered to SVG by
- * vega, the same libraries `scaling-lab report` renders them with.
+ * The page's charts: the report's Vega-Lite specs drawn by the dashboard's renderer (src/report/view.ts) with the
+ * vega and vega-lite modules bundled into the page.
  */
 import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import * as vegaLite from "vega-lite";
 import type { VlSpec } from "../report/specs.js";
+import { type VegaLibs, chartNote, renderChart as render } from "../report/view.js";
 
-const views = new WeakMap<HTMLElement, vega.View>();
+const libs = { vega, vegaLite } as unknown as VegaLibs;
 
-/** Renders `spec` into `el` as SVG, replacing what was there once the new chart is ready; counts renders in data-renders. */
-export async function renderChart(el: HTMLElement, spec: VlSpec): Promise<void> {
-  const holder = document.createElement("div");
-  const view = new vega.View(vega.parse(compile(spec as unknown as TopLevelSpec).spec), { renderer: "svg", container: holder, hover: true, logLevel: vega.Error });
-  await view.runAsync();
-  views.get(el)?.finalize();
-  el.replaceChildren(holder);
-  views.set(el, view);
-  el.dataset.renders = String(Number(el.dataset.renders ?? 0) + 1);
+/** Renders `spec` into `el` as SVG (see src/report/view.ts). */
+export function renderChart(el: HTMLElement, spec: VlSpec): Promise<void> {
+  return render(libs, el, spec);
 }
 
-/** Shows a note instead of a chart. */
-export function chartNote(el: HTMLElement, text: string): void {
-  views.get(el)?.finalize();
-  views.delete(el);
-  const p = document.createElement("p");
-  p.className = "note";
-  p.textContent = text;
-  el.replaceChildren(p);
-}
+export { chartNote };

@@ -214,17 +214,23 @@ function start(): void {
     return;
   }
   const s = state.sweep;
-  const same = s && s.runs.length === sizes.length && s.runs.every((r, i) => r.size === sizes[i] && r.D === s.runs[0].D) && s.runs[0].D === Math.round(chosenTokens() / ladder().batchTokens) * ladder().batchTokens;
-  if (!same || s.runs.every((r) => r.status === "done")) {
-    try {
-      const overrides: Partial<TrainConfigInput> = { evalTokens: 4096 };
-      state.sweep = planSweep({ ladder: ladder(), sizes, tokens: chosenTokens(), vocabSize: state.vocabSize, data: "scaling-lab playground: data/", overrides });
-    } catch (e) {
-      status((e as Error).message.split("\n")[0], true);
-      return;
+  // the sweep in the page (stopped, failed, or restored after a reload) continues when it has the chosen budget and
+  // only chosen sizes, and some chosen size is not trained yet: its finished runs are kept; else a new sweep
+  const D = Math.max(1, Math.round(chosenTokens() / ladder().batchTokens)) * ladder().batchTokens;
+  const finished = (size: string) => s?.runs.some((r) => r.size === size && r.status === "done") ?? false;
+  const resume = s !== null && s.runs.every((r) => r.D === D && sizes.includes(r.size)) && !sizes.every(finished);
+  try {
+    const overrides: Partial<TrainConfigInput> = { evalTokens: 4096 };
+    const plan = planSweep({ ladder: ladder(), sizes, tokens: chosenTokens(), vocabSize: state.vocabSize, data: "scaling-lab playground: data/", overrides, name: resume ? s.name : undefined });
+    if (resume) plan.runs = plan.runs.map((r) => s.runs.find((old) => old.id === r.id && old.status === "done") ?? r);
+    else {
+      state.spent = { seconds: 0, flops: 0 };
+      clearSweep(localStorage);
     }
-    state.spent = { seconds: 0, flops: 0 };
-    clearSweep(localStorage);
+    state.sweep = plan;
+  } catch (e) {
+    status((e as Error).message.split("\n")[0], true);
+    return;
   }
   state.running = true;
   status("");

@@ -82,6 +82,7 @@ export const PAGE_MODULES: Record<string, string> = {
   "specs.js": join(here, "../report/specs.js"),
   "format.js": join(here, "../report/format.js"),
   "forecast-math.js": join(here, "../report/forecast-math.js"),
+  "view.js": join(here, "../report/view.js"),
 };
 
 /** The browser builds of vega and vega-lite the page loads from /vendor/ (from node_modules, never a CDN). */
