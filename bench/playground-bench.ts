@@ -97,7 +97,7 @@ try {
     const input: TrainConfigInput = {
       preset: `${ladder.name}/${s.name}`, data: "dist-web/data", model: { nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd, blockSize: ladder.blockSize },
       tokens: ladder.batchTokens * (steps + 1), batchTokens: ladder.batchTokens, microBatch: ladder.batchTokens / ladder.blockSize,
-      lr: sizeLearningRate(s, ladder.blockSize), evalEvery: 1_000_000, evalTokens: ladder.blockSize, backend: "wasm",
+      lr: sizeLearningRate(s, ladder, dataset.tokenizer.vocabSize), evalEvery: 1_000_000, evalTokens: ladder.blockSize, backend: "wasm",
     };
     const pageRun = await page.evaluate(([c, n]) => (window as unknown as { playground: { bench(c: unknown, n: number): Promise<{ tokensPerSec: number }> } }).playground.bench(c, n), [input, steps + 1] as const);
     const config = resolveTrainConfig(input, dataset.tokenizer.vocabSize);

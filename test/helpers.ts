@@ -9,6 +9,9 @@ import { prepareDataset } from "../src/data/prepare.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
 import { Rng } from "../src/util/rng.js";
 
+// measured speeds (src/sweep/speed.ts) go to a fresh cache per test process, not the user's ~/.cache
+process.env.SCALING_LAB_CACHE ??= mkdtempSync(join(tmpdir(), "sl-cache-"));
+
 /** The repository root (tests run from dist/test/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The repository's reference data (reference/README.md: PyTorch vectors, published scaling data). */

@@ -46,7 +46,7 @@ test("a run recorded in memory is the run the folder records", async () => {
   assert.deepEqual(seen, fileRows.map((r) => r.step));
   assert.deepEqual(sink.run.endpoints, folder.endpoints);
   assert.equal(sink.run.endpoints.length, 1);
-  assert.deepEqual(sink.run.config, JSON.parse(readFileSync(join(dir, "config.json"), "utf8")));
+  assert.deepEqual(JSON.parse(JSON.stringify(sink.run.config)), JSON.parse(readFileSync(join(dir, "config.json"), "utf8")));
   assert.equal(sink.run.summary?.finalValLoss, folder.finalValLoss);
   assert.equal(memory.status, "done");
   assert.equal(sink.hasCheckpoint(), false);

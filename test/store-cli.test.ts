@@ -46,7 +46,7 @@ test("runs prints a readable table with shape, N, D, C, status, losses, wall tim
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0], /^id\s+sweep\s+shape\s+N\s+D\s+C\s+status\s+final val\s+best val\s+wall\s+backend$/);
   const xs0 = lines.find((l) => l.startsWith("xs-0"))!;
-  assert.match(xs0, /ladder\s+2L·64d·2h \(ctx 64\)\s+100k\s+10\.2k\s+6\.65e9\s+done\s+3\.2500\s+3\.2000\s+1m23s\s+native/);
+  assert.match(xs0, /ladder\s+2L·64d·2h \(ctx 64\)\s+100k\s+10\.2k\s+7\.66e9\s+done\s+3\.2500\s+3\.2000\s+1m23s\s+native/);
   assert.match(lines.find((l) => l.startsWith("xs-1"))!, /planned\s+-\s+-\s+-\s+-$/);
   assert.match(lines[lines.length - 1], /3 runs in .*: 1 planned, 1 done, 1 failed/);
 

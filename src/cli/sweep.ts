@@ -19,7 +19,7 @@ const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, 
 
 Usage: scaling-lab sweep --plan curves|isoflop|grid --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
                          [--tokens 2e6[,4e6]] [--budgets 1e13,3e13] [--seeds 1,2] [--sizes xs-1,xs-2]
-                         [--concurrency K] [--threads N] [--backend auto|native|wasm|js|webgpu] [--dry-run] [--json]
+                         [--concurrency auto|K] [--threads N] [--backend auto|native|wasm|js|webgpu] [--dry-run] [--json]
                          [--executor local|redis://HOST:6379]  (redis: runs go to scaling-lab worker processes)
 
 Plans:
@@ -29,6 +29,8 @@ Plans:
 Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), playground (5 sizes,
 12.8k–1.0M: the browser page's), tiny-test, or a .json file.
 
+--concurrency auto (default): small runs train side by side on one thread each when that is faster than one run
+on every core (measured per shape and cached per machine); K: K runs at a time, the threads split between them.
 Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints. --dry-run prints the
 plan (runs, FLOPs, epochs over the data) and the time it would take here, from a measured tokens/s of each size.
 
@@ -103,7 +105,7 @@ export function executorFromFlags(v: Record<string, unknown>): Executor {
   }
   if (ex !== "local") throw new UserError(`unknown executor "${ex}" (use local, or redis://HOST:6379 for workers on other machines)`);
   return new LocalExecutor({
-    concurrency: intFlag("concurrency", v.concurrency as string | undefined, 1, 1),
+    concurrency: v.concurrency === undefined || v.concurrency === "auto" ? "auto" : intFlag("concurrency", v.concurrency as string, 1, 1),
     threads: v.threads ? intFlag("threads", v.threads as string, 1, 1) : undefined,
     backend: v.backend as string | undefined,
   });

@@ -22,7 +22,8 @@ Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.
 Schedule:  --schedule cosine|wsd (GPT-3's cosine, or warmup-stable-decay) --cooldown-fraction 0.2
            --cooldown-shape 1-sqrt|linear|cosine --branches 0.25,0.5 (wsd: cooldown branches at these fractions of
            --tokens, or token counts; each adds an endpoint to endpoints.jsonl for ~cooldown-fraction of its cost)
-Logging:   --eval-every STEPS --eval-tokens N --checkpoint-every STEPS
+Logging:   --eval-every STEPS --eval-tokens N --final-eval-tokens N (the end's and branches' evaluations)
+           --checkpoint-every STEPS
 Other:     --seed N --backend auto|native|wasm|js|webgpu --threads N --resume --json
            --config FILE (a JSON training config, e.g. a run's config.json; flags override it)
 
@@ -51,7 +52,7 @@ export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInp
     schedule: enumFlag("schedule", s("schedule"), SCHEDULE_KINDS), cooldownFraction: num("cooldown-fraction"),
     cooldownShape: enumFlag("cooldown-shape", s("cooldown-shape"), COOLDOWN_SHAPES), branches: listFlag("branches", s("branches")),
     weightDecay: num("weight-decay"), beta1: num("beta1"), beta2: num("beta2"), eps: num("eps"), gradClip: num("grad-clip"),
-    evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), checkpointEvery: int("checkpoint-every"),
+    evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), finalEvalTokens: int("final-eval-tokens"), checkpointEvery: int("checkpoint-every"),
     seed: s("seed") === undefined ? undefined : intFlag("seed", s("seed"), 0, -(2 ** 31)),
     backend: s("backend"), threads: s("threads") === undefined ? undefined : intFlag("threads", s("threads"), 0, 0),
   };
@@ -65,7 +66,7 @@ export const TRAIN_FLAGS = {
   tokens: { type: "string" }, "batch-tokens": { type: "string" }, "micro-batch": { type: "string" },
   lr: { type: "string" }, "min-lr-fraction": { type: "string" }, "warmup-fraction": { type: "string" },
   "weight-decay": { type: "string" }, beta1: { type: "string" }, beta2: { type: "string" }, eps: { type: "string" },
-  "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
+  "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" }, "final-eval-tokens": { type: "string" },
   "checkpoint-every": { type: "string" }, seed: { type: "string" }, backend: { type: "string" }, threads: { type: "string" },
   resume: { type: "boolean" }, config: { type: "string" },
   schedule: { type: "string" }, "cooldown-fraction": { type: "string" }, "cooldown-shape": { type: "string" }, branches: { type: "string" },

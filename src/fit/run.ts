@@ -34,6 +34,8 @@ export interface RunFitOptions {
   groupTolerance?: number;
   /** Bootstrap resamples (0 or absent: none). */
   bootstrap?: number;
+  /** chinchilla/power: resample whole runs, not points (see ReplicateOptions.byRun). */
+  bootstrapByRun?: boolean;
   /** Bootstrap seed (default 0). */
   seed?: number;
   /** Interval level (default 0.95). */
@@ -72,7 +74,7 @@ export async function runFit(kind: FitKind, points: readonly ScalingPoint[], opt
   const t0 = performance.now();
   if (!FIT_KINDS.includes(kind)) throw new FitError(`unknown fit kind "${kind}"; choose one of ${FIT_KINDS.join(", ")}`);
   const workers = opts.workers ?? defaultWorkers();
-  const replicateOptions: ReplicateOptions = {};
+  const replicateOptions: ReplicateOptions = { byRun: opts.bootstrapByRun };
   let fit: AnyFit;
   if (kind === "chinchilla") {
     const delta = opts.huberDelta ?? 1e-3;

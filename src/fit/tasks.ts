@@ -36,6 +36,12 @@ export interface ReplicateOptions {
   power?: PowerOptions;
   /** IsoFLOP budget tolerance. */
   groupTolerance?: number;
+  /**
+   * Chinchilla and power laws: resample whole runs (every point of a drawn run, as often as it is drawn) instead of
+   * single points — the cluster bootstrap that points from one run (its endpoints, sharing its seed and its noise)
+   * call for (Choshen et al. 2024). Needs points labelled with `run`; falls back to points below 3 runs.
+   */
+  byRun?: boolean;
 }
 
 /** A task for a worker. */
@@ -93,18 +99,25 @@ function makeReplicateFitter(
     if (!starts || starts.length === 0) throw new Error("chinchilla bootstrap needs starting points");
     const delta = options.huberDelta ?? 1e-3;
     const weights = new Float64Array(n);
+    const clusters = options.byRun ? runClusters(points) : null;
     return (rng) => {
-      // Resampling n points with replacement = integer weights that count each point's draws.
+      // Resampling with replacement = integer weights that count each point's draws (whole runs when by run).
       weights.fill(0);
-      for (let i = 0; i < n; i++) weights[rng.int(n)]++;
+      if (clusters) {
+        for (let i = 0; i < clusters.length; i++) for (const j of clusters[rng.int(clusters.length)]) weights[j]++;
+      } else {
+        for (let i = 0; i < n; i++) weights[rng.int(n)]++;
+      }
       const r = multiStartChinchilla(data, starts, delta, 0, options.lbfgs, weights);
       const p: ChinchillaParams = chinchillaParamsFrom(r.best);
       return [p.E, p.A, p.B, p.alpha, p.beta];
     };
   }
   if (kind === "power") {
+    const clusters = options.byRun ? runClusters(points) : null;
     return (rng) => {
-      const f = fitPower(resample(points, rng), options.power);
+      const sample = clusters ? clusters.flatMap(() => clusters[rng.int(clusters.length)].map((j) => points[j])) : resample(points, rng);
+      const f = fitPower(sample, options.power);
       return [f.E, f.k, f.alpha];
     };
   }
@@ -137,6 +150,17 @@ function makeReplicateFitter(
     const f = fitIsoflop(sample, { groupTolerance: options.groupTolerance });
     return [f.a, f.b, f.kN, f.kD];
   };
+}
+
+/** Indices of the points of each run (null when fewer than 3 runs are labelled: then points are resampled). */
+function runClusters(points: readonly ScalingPoint[]): number[][] | null {
+  const byRun = new Map<string, number[]>();
+  points.forEach((p, i) => {
+    const key = p.run ?? `#${i}`;
+    if (!byRun.has(key)) byRun.set(key, []);
+    byRun.get(key)!.push(i);
+  });
+  return byRun.size >= 3 ? [...byRun.values()] : null;
 }
 
 function resample<T>(xs: readonly T[], rng: SeededRandom): T[] {

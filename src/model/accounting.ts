@@ -64,20 +64,26 @@ export function paramCounts(s: GPTShape): ParamCounts {
 }
 
 /**
- * Per-token FLOPs following Kaplan et al. (2020) Table 1, with N = non-embedding parameters:
- * - forward = 2N + 2·nLayer·nCtx·d (the second term is the attention scores and weighted values);
- * - training = 3 × forward = 6N + 6·nLayer·nCtx·d (backward ≈ 2 × forward);
- * - attention = 2·nLayer·nCtx·d, the forward attention term alone.
+ * The model FLOPs of one token of training, as a run does them: every matrix product, the tied output head included,
+ * plus the attention scores and weighted values (Kaplan et al. 2020, Table 1):
+ * - forward = 2N + 2·V·d + 2·nLayer·nCtx·d, N the non-embedding parameters (N ≈ 12·nLayer·d²), 2·V·d the output head
+ *   (the logits' product with the tied token embedding), 2·nLayer·nCtx·d the causal attention;
+ * - training = 3 × forward (the backward pass costs about twice the forward);
+ * - head = 2·V·d and attention = 2·nLayer·nCtx·d, the forward terms alone.
+ * Kaplan et al. leave the head out (their N excludes embeddings); at GPT-3's scale it is a rounding error, but in a
+ * model of d = 32 with a 512-token vocabulary it is most of the work, so runs count it (the same convention as
+ * nanoGPT's and PaLM's MFU). {@link trainingFlops} reproduces the papers' own conventions.
  * @param nCtx context length the attention term uses; defaults to the shape's blockSize.
  */
 export function flopsPerToken(
   s: GPTShape,
   nCtx: number = s.blockSize,
-): { forward: number; training: number; attention: number } {
+): { forward: number; training: number; attention: number; head: number } {
   const n = paramCounts(s).nonEmbedding;
   const attention = attentionFlopsPerToken(s, nCtx);
-  const forward = 2 * n + attention;
-  return { forward, training: 3 * forward, attention };
+  const head = 2 * s.vocabSize * s.nEmbd;
+  const forward = 2 * n + head + attention;
+  return { forward, training: 3 * forward, attention, head };
 }
 
 /** Forward attention FLOPs per token, 2·nLayer·nCtx·d (Kaplan et al. 2020, Table 1). */

@@ -483,7 +483,7 @@ function setupControls(l: Ladder): void {
   const budgets = Number.isInteger(asked) && asked > 0 && !BUDGETS.includes(asked) ? [asked, ...BUDGETS] : BUDGETS;
   const batch = ladder().batchTokens;
   $("tokens").replaceChildren(...budgets.map((b) => new Option(`${si(b)} (${Math.round(b / batch)} steps)`, String(b))));
-  $<HTMLSelectElement>("tokens").value = String(asked > 0 ? asked : BUDGETS[1]);
+  $<HTMLSelectElement>("tokens").value = String(asked > 0 ? asked : l.tokens && budgets.includes(l.tokens) ? l.tokens : BUDGETS[1]);
   const backend = params.get("backend");
   if (backend === "wasm" || backend === "webgpu" || backend === "auto") $<HTMLSelectElement>("backend").value = backend;
   $("start").addEventListener("click", start);

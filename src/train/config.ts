@@ -57,6 +57,8 @@ export const TrainConfigSchema = z.object({
   evalEvery: z.number().int().positive(),
   /** Validation tokens per evaluation. */
   evalTokens: z.number().int().positive(),
+  /** Validation tokens of the evaluations that make endpoints (the run's end and its cooldown branches). */
+  finalEvalTokens: z.number().int().positive().optional(),
   /** Checkpoint every this many steps (and at the end). */
   checkpointEvery: z.number().int().positive(),
   /** Seed for the weights and the data order. */
@@ -215,6 +217,7 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     gradClip: input.gradClip ?? TRAIN_DEFAULTS.gradClip,
     evalEvery: input.evalEvery ?? Math.max(1, Math.ceil(steps / 20)),
     evalTokens: input.evalTokens ?? Math.max(T, Math.min(65536, batchTokens * 4)),
+    finalEvalTokens: input.finalEvalTokens,
     checkpointEvery: input.checkpointEvery ?? Math.max(1, Math.ceil(steps / 10)),
     seed: input.seed ?? TRAIN_DEFAULTS.seed,
     backend: input.backend ?? TRAIN_DEFAULTS.backend,

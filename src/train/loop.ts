@@ -102,7 +102,7 @@ export class DivergenceError extends Error {
 /** Divergence: the smoothed training loss rose this many nats above the first step's loss. */
 const DIVERGENCE_MARGIN = 1.0;
 
-/** Training FLOPs per token of a config (Kaplan: 6N + 6·nLayer·nCtx·d), from the one accounting function. */
+/** Training FLOPs per token of a config (6N + 6·V·d + 6·nLayer·nCtx·d: every product, the head included), from the one accounting function. */
 export function runFlopsPerToken(c: TrainConfig): number {
   return flopsPerToken(c.model, c.model.blockSize).training;
 }
@@ -153,6 +153,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   state.branchesDone ??= [];
   if (opts.resume) sink.keepEndpoints(state.branchesDone);
   const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
+  const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
   let ema: number | null = null;
   let lastTrainLoss = NaN;
   let stepsThisRun = 0;
@@ -160,8 +161,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   const runStart = performance.now();
   const elapsedBefore = state.elapsed;
 
-  const evaluate = async (): Promise<number> => {
-    const next = data.valBatches(B, T, config.evalTokens);
+  const evaluate = async (tokens = config.evalTokens): Promise<number> => {
+    const next = data.valBatches(B, T, tokens);
     let sum = 0;
     let count = 0;
     while (next(x, y)) {
@@ -212,7 +213,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     const sched: LrSchedule = { ...schedule, decaySteps: b.end, cooldownSteps: b.end - b.start };
     let last = { loss: NaN, gradNorm: NaN };
     for (let step = b.start; step < b.end; step++) last = await trainStep(step, sched);
-    const valLoss = await evaluate();
+    const valLoss = await evaluate(endpointTokens);
     sink.writeEndpoint({ kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
     backend.write(model.params, weights);
     if (optimizer) model.loadOptimizer(optimizer);
@@ -251,7 +252,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
       const last = state.step === steps;
       if (state.step % config.evalEvery === 0 || last) {
-        const val = await evaluate();
+        const val = await evaluate(last ? endpointTokens : config.evalTokens);
         row.valLoss = val;
         state.lastValLoss = val;
         if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
