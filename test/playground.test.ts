@@ -46,7 +46,7 @@ function watchErrors(page: Page): string[] {
 
 const text = async (page: Page, sel: string) => (await page.textContent(sel)) ?? "";
 
-test("playground in Chromium: a 4-size ladder trains, the frontier is fitted, the largest size is predicted and scored, the export imports, losses match the CLI", { skip, timeout: 300_000 }, async () => {
+test("playground in Chromium: a 4-size ladder trains, the frontier is fitted, the largest size is predicted and scored, the export imports, losses match the CLI", { skip, timeout: 600_000 }, async () => {
   const built = spawnSync(process.execPath, [join(repoRoot, "scripts/build-web.mjs"), "--quiet"], { encoding: "utf8" });
   assert.equal(built.status, 0, built.stderr);
   const size = JSON.parse(readFileSync(join(SITE, "build.json"), "utf8")) as { gzipBytes: number };

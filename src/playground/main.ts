@@ -116,7 +116,10 @@ function onTrainer(m: FromTrainer): void {
       state.vocabSize = m.vocabSize;
       const b = m.backend;
       $("engine").textContent = `${b.name}: ${b.detail}${m.isolated ? " · cross-origin isolated" : ""}`;
-      status(m.notes.join("; "));
+      // what the trainer notes (no threads, no WebGPU) joins what is already said (restored runs, a lost GPU)
+      const said = $("status").textContent ?? "";
+      const fresh = m.notes.filter((n) => !said.includes(n));
+      if (fresh.length > 0) status([said, ...fresh].filter((t) => t).join("; "), $("status").classList.contains("error"));
       setState(state.running ? "training" : "ready");
       if (params.get("autostart") === "1" && !state.sweep?.runs.some((r) => r.status !== "done")) start();
       return;
