@@ -1,7 +1,9 @@
 /**
  * The portable `js` backend: every kernel of the {@link Backend} contract in plain TypeScript over Float32Arrays.
- * No compiler, no threads; accumulations run in float64 (JS numbers), so it is also the numerical reference the
- * native backend is tested against. Forward and backward of each layer sit side by side, as in llm.c.
+ * No compiler, no threads; accumulations run in float64 (JS numbers), and every kernel is written the textbook way
+ * (GELU with Math.tanh, softmax then −log p, the obvious loops), so it is the numerical reference the other backends
+ * are tested against: keep it plain, speed belongs in wasm and native. Forward and backward of each layer sit side
+ * by side, as in llm.c.
  */
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
 import { composedClassifier } from "./classifier.js";
