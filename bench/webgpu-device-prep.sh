@@ -11,11 +11,10 @@
 #
 # Then, with the device tool, carry ".device" (about 31 MB; the working tree that travels must stay ≤ 64 MiB):
 #   run(command="bash bench/webgpu-device.sh", carry=[".device"], timeout_s=600)
-# /.device/ is added to .git/info/exclude so it never lands in a commit.
+# .gitignore lists /.device/, so it never lands in a commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-grep -qxF '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >>.git/info/exclude
 
 echo "compiling (errors in files other engineers are editing are ignored; tsc still emits)" >&2
 npx tsc -p . >/dev/null 2>&1 || true
