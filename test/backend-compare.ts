@@ -95,7 +95,7 @@ export function compareKernels(name: string, s: KernelShape, candidate: () => An
 
 /**
  * The comparisons of one shape: encoder, layernorm, matmul (OC = 3C, 4C and V), attention, GELU and residual,
- * softmax + cross-entropy.
+ * softmax + cross-entropy, and the output head with its loss (`classifier`, fused on native).
  */
 export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyBackend, tol: Tolerance = TOLERANCE): KernelCheck[] {
   const { B, T, C, NH, V } = s;
@@ -242,6 +242,28 @@ export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyB
     close("dlogits (overwritten; zero for the ignored row)", await be.read(dlogits), dlogits2);
     be.crossEntropyBackward(inPlace, inPlace, targets, 1 / N, N, V);
     close("dlogits in place (dlogits = probs)", await be.read(inPlace), dlogits2);
+  });
+
+  add(`${name} vs js: classifier, the output head and its loss (${shapeLabel(s)})`, async () => {
+    const be = candidate();
+    const rng = new Rng(8);
+    const x = randn(rng, N * C), wte = randn(rng, V * C, 0.5), dwte = randn(rng, V * C, 0.1);
+    const ids = randInts(rng, N, V);
+    ids[0] = -1; // an ignored position
+    const targets = upInt(be, ids);
+    const gx = up(be, x, pad), gwte = up(be, wte, pad), gdwte = up(be, dwte, pad);
+    const losses = up(be, randn(rng, N), pad), dinp = up(be, randn(rng, N * C), pad);
+    const logits = be.classifierScratch(N, C, V) ? up(be, new Float32Array(N * V), pad) : null;
+    const want = { losses: new Float32Array(N), dinp: new Float32Array(N * C), dwte: dwte.slice() };
+    const logits2 = js.classifierScratch() ? new Float32Array(N * V) : null;
+    js.classifier(want.losses, want.dinp, want.dwte, logits2, x, wte, ids, 1 / N, N, C, V);
+    be.classifier(losses, dinp, gdwte, logits, gx, gwte, targets, 1 / N, N, C, V);
+    close("classifier losses", await be.read(losses), want.losses);
+    close("classifier dinp (overwritten)", await be.read(dinp), want.dinp);
+    close("classifier dwte (accumulated)", await be.read(gdwte), want.dwte);
+    const lossesOnly = up(be, randn(rng, N), pad);
+    be.classifier(lossesOnly, null, null, logits, gx, gwte, targets, 1 / N, N, C, V);
+    close("classifier losses, forward only", await be.read(lossesOnly), want.losses);
   });
   return checks;
 }

@@ -141,8 +141,12 @@ export function elementError(actual: ArrayLike<number>, expected: ArrayLike<numb
   return worst;
 }
 
-/** Asserts that `actual` matches `expected` within `tol`, both on the largest error and element by element. */
-export function assertClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance = TOLERANCE): void {
+/**
+ * Asserts that `actual` matches `expected` within `tol`, both on the largest error and element by element. A number
+ * r stands for { maxRel: r, atol: r / 10, rtol: r } (the shape of {@link TOLERANCE}).
+ */
+export function assertClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: Tolerance | number = TOLERANCE): void {
+  const tol = typeof tolerance === "number" ? { maxRel: tolerance, atol: tolerance / 10, rtol: tolerance } : tolerance;
   const e = relError(actual, expected);
   assert.ok(e <= tol.maxRel, `${name}: relative error ${e.toExponential(2)} > ${tol.maxRel}`);
   const el = elementError(actual, expected, tol);
