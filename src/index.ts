@@ -20,7 +20,7 @@ export { loadLadder } from "./sweep/ladder.js";
 export { makePlan } from "./sweep/plan.js";
 export { runSweep, planSweep } from "./sweep/sweep.js";
 export { LocalExecutor, type Executor } from "./sweep/executor.js";
-export { predictHeldOut } from "./sweep/predict.js";
+export { analyzeSweep, storedAnalysis, type SweepAnalysis } from "./analysis/index.js";
 export { runDemo } from "./studies/scaling.js";
 export { openLab, type Lab } from "./store/index.js";
 export * as data from "./data/index.js";

@@ -1,6 +1,7 @@
 /** `scaling-lab serve` — the live dashboard of a lab, on this machine only by default. */
 import { DEFAULT_PORT, startServer } from "../server/index.js";
 import { DEFAULT_LAB_DIR } from "../store/index.js";
+import { sweepAnalysisSettings } from "../sweep/ladder.js";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
@@ -10,8 +11,9 @@ const HELP = `scaling-lab serve — a live dashboard of a lab in the browser (re
 Usage: scaling-lab serve [--lab DIR] [--port ${DEFAULT_PORT}] [--host 127.0.0.1] [--json]
 
 The page shows the runs table with status; loss curves that update live while a sweep trains (the server
-watches the lab store and pushes changes as server-sent events); the fits (frontier, L(N), IsoFLOP, the held-out
-prediction, few-shot accuracy); the forecast with sliders for the target loss, the halving time and the budget,
+watches the lab store and pushes changes as server-sent events); the fits (the sweep's stored analysis, or one
+made for the page: the endpoint frontier beside Kaplan's, the held-out prediction and its error at every
+extrapolation distance, L(N), IsoFLOP, few-shot accuracy); the forecast with sliders for the target loss, the halving time and the budget,
 recomputed in the page; and text samples from any run's checkpoint. It never writes to the lab.
 
 Flags:
@@ -42,7 +44,9 @@ export const serveCommand: Command = {
     let dash;
     try {
       // one bootstrap thread: the fits must not compete with a sweep training on the same cores
-      dash = await startServer({ lab, port, host, report: { workers: 1 }, log: (l) => process.stderr.write(l + "\n") });
+      dash = await startServer({
+        lab, port, host, report: { workers: 1, analysisSettings: sweepAnalysisSettings }, log: (l) => process.stderr.write(l + "\n"),
+      });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EADDRINUSE") throw new UserError(`port ${port} on ${host} is in use; choose another with --port (0 picks a free one)`);
