@@ -243,7 +243,7 @@ function setupForecast(data) {
   if (state.forecastSweep !== data.sweep) {
     // first forecast of this sweep: the sliders start from the report's assumptions
     state.forecastSweep = data.sweep;
-    $("target").value = String(Math.min(0.99, Math.max(0.2, f.targetLoss / f.reference.loss)));
+    $("target").value = String(Math.min(0.99, Math.max(0.2, (f.targetLoss - f.law.E) / (f.reference.loss - f.law.E))));
     $("halving").value = String(f.halvingMonths);
     $("budget").value = String(Math.log10(f.budgetUSD));
   }
@@ -258,8 +258,12 @@ function updateForecast() {
   const frac = Number($("target").value);
   const halvingMonths = Number($("halving").value);
   const budgetUSD = Math.pow(10, Number($("budget").value));
-  const targetLoss = frac * f.reference.loss;
-  $("target-out").textContent = `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
+  // the slider keeps a fraction of the largest run's reducible loss L − E (E: the frontier's floor; 0 for a pure power law)
+  const E = f.law.E;
+  const targetLoss = E + frac * (f.reference.loss - E);
+  $("target-out").textContent = E > 0
+    ? `${num(targetLoss, 3)} (${frac.toFixed(2)}× the reducible loss ${num(f.reference.loss - E, 3)} above the floor ${num(E, 3)})`
+    : `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
   $("halving-out").textContent = `${halvingMonths} months`;
   $("budget-out").textContent = usd(budgetUSD);
   const result = labForecast({

@@ -96,9 +96,9 @@ export const predictCommand: Command = {
       const p = a.prediction;
       if (!p?.main) {
         // nothing is stored: the lab keeps the analysis it had
-        const why = a.notes.find((n) => n.startsWith("prediction")) ?? a.notes.join("; ");
+        const why = (a.notes.find((n) => n.startsWith("prediction")) ?? a.notes.join("; ")).replace(/^prediction at K = [^:]+: /, "");
         const most = p?.table.length ? Math.max(...p.table.map((r) => r.K)) : null;
-        throw new UserError(`no prediction at K = ${opts.K}: ${why.replace(/^prediction at K = [^:]+: /, "")}; ${most !== null ? `lower --k (this sweep allows K ≤ ${most})` : "add sizes or cooldown branches"}`);
+        throw new UserError(`no prediction at K = ${opts.K}: ${why}${most !== null ? `; lower --k (this sweep allows K ≤ ${most})` : ""}`);
       }
       lab.saveAnalysis(sweep.name, version, a);
       if (v.json) {

@@ -121,7 +121,7 @@ function predictionSection(
   return {
     ok: true,
     data: {
-      run: p.run, label: labelOf.get(p.run) ?? p.run, N: p.N, D: p.D, C: p.C, law: p.law, level: p.level, main: p.main,
+      run: p.run, label: labelOf.get(p.run) ?? p.run, paramCount: a.paramCount, N: p.N, D: p.D, C: p.C, law: p.law, level: p.level, main: p.main,
       fitPoints: fitSet.map(label), table: p.table,
     },
   };

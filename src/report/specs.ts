@@ -191,10 +191,11 @@ export function lossComputeSpec(
       const kaplan = logspace(Math.min(...Cs), Math.max(...Cs), 40).map((C) => ({ C, loss: lossAt(frontier.kaplan!.law, C) }));
       layers.push(
         { data: { values: kaplan }, mark: { type: "line", color: "#777", strokeDash: [2, 3], strokeWidth: 2, clip: true }, encoding: { x, y } },
+        // above the frontier's equation, in the empty bottom-left corner
         {
-          data: { values: [{ ...kaplan[0], text: "Kaplan's method" }] },
-          mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -4, fontSize: 11, color: "#555", clip: true },
-          encoding: { x, y, text: { field: "text" } },
+          data: { values: [{ text: `dotted: Kaplan's method, ${powerEquation(frontier.kaplan.law, "C")} (mid-schedule envelope)` }] },
+          mark: { type: "text", align: "left", baseline: "bottom", fontSize: 11, color: "#555" },
+          encoding: { x: { value: 10 }, y: { value: CHART_HEIGHT - 28 }, text: { field: "text" } },
         },
       );
     }
@@ -271,53 +272,62 @@ export function isoflopSpec(d: IsoflopData): VlSpec {
  */
 export function predictionSpec(d: PredictionData): VlSpec {
   const m = d.main;
-  const kinds = [`L(N, D = ${si(d.D)})`, `predicted (${Math.round(d.level * 100)}% interval)`, "actual"];
-  const kindColor = { field: "kind", type: "nominal", scale: { domain: kinds, range: ["#111", "#f58518", "#d62728"] }, legend: { title: null, orient: "top-right" } };
+  const [PRED, ACTUAL] = ["#e8710a", "#d62728"];
   const Ns = [...d.fitPoints.map((p) => p.N), d.N];
   const dom = logDomain(Ns, 1.3);
   const c = m.constants;
-  const law = c ? logspace(dom[0], dom[1], 40).map((N) => ({ N, loss: c.E + c.A / N ** c.alpha + c.B / d.D ** c.beta, kind: kinds[0] })) : [];
+  const law = c ? logspace(dom[0], dom[1], 40).map((N) => ({ N, loss: c.E + c.A / N ** c.alpha + c.B / d.D ** c.beta })) : [];
   const [lo, hi] = m.interval;
   const losses = [...d.fitPoints.map((p) => p.loss), lo, hi, ...(m.actual !== null ? [m.actual] : []), ...law.map((p) => p.loss)];
-  const x = logX("N", "parameters N (as the laws count them)", dom);
-  const y = linY("loss", "validation loss (nats/token)", linDomain(losses, 0.08));
-  const Dcolor = {
+  const x = logX("N", d.paramCount === "total" ? "parameters N (every parameter)" : "non-embedding parameters N", dom);
+  // room under the interval for its two labels (below the law, which falls from the left)
+  const span = Math.max(...losses) - Math.min(...losses);
+  const y = linY("loss", "validation loss (nats/token)", linDomain([...losses, lo - 0.14 * span], 0.06));
+  const fill = {
     field: "D", type: "quantitative", scale: { type: "log", scheme: { name: "viridis", extent: [0, 0.88] } },
-    legend: { title: "fit endpoints: tokens D", format: "~s", orient: "right" },
+    legend: { title: "fitted endpoints: D", format: "~s", gradientLength: 120 },
   };
-  const layers: VlSpec[] = [
-    ...(c ? [{ data: { values: law }, mark: { type: "line", strokeDash: [7, 4], strokeWidth: 1.8, clip: true }, encoding: { x, y, color: kindColor } }] : []),
+  const label = (values: Record<string, unknown>[], mark: VlSpec) => ({ data: { values }, mark: { type: "text", fontSize: 11.5, ...mark }, encoding: { x, y, text: { field: "text" } } });
+  const layers: VlSpec[] = [];
+  if (c) {
+    layers.push(
+      { data: { values: law }, mark: { type: "line", color: "#111", strokeDash: [7, 4], strokeWidth: 1.8, clip: true }, encoding: { x, y } },
+      label([{ ...law[Math.round(law.length * 0.55)], text: `L(N, D = ${si(d.D)}) fitted` }], { align: "right", baseline: "top", dx: -6, dy: 10, color: "#111" }),
+    );
+  }
+  layers.push(
     {
       data: { values: d.fitPoints },
       mark: { type: "point", filled: true, size: 80, stroke: "#222", strokeWidth: 0.5 },
-      encoding: { x, y, fill: Dcolor, tooltip: tooltip(["run", "N", "D", "loss"]) },
+      encoding: { x, y, fill, tooltip: tooltip(["run", "N", "D", "loss"]) },
     },
-    { data: { values: [{ N: d.N, lo, hi, kind: kinds[1] }] }, mark: { type: "rule", strokeWidth: 3 }, encoding: { x, y: { ...y, field: "lo" }, y2: { field: "hi" }, color: kindColor } },
+    { data: { values: [{ N: d.N, lo, hi }] }, mark: { type: "rule", strokeWidth: 3, color: PRED }, encoding: { x, y: { ...y, field: "lo" }, y2: { field: "hi" } } },
     {
-      data: { values: [{ N: d.N, lo, kind: kinds[1] }, { N: d.N, lo: hi, kind: kinds[1] }] },
-      mark: { type: "tick", orient: "horizontal", thickness: 2.5, size: 18 },
-      encoding: { x, y: { ...y, field: "lo" }, color: kindColor },
+      data: { values: [{ N: d.N, lo }, { N: d.N, lo: hi }] },
+      mark: { type: "tick", orient: "horizontal", thickness: 2.5, size: 18, color: PRED },
+      encoding: { x, y: { ...y, field: "lo" } },
     },
-    { data: { values: [{ N: d.N, loss: m.predicted, kind: kinds[1] }] }, mark: { type: "point", filled: false, size: 150, strokeWidth: 2.5 }, encoding: { x, y, color: kindColor } },
-  ];
+    { data: { values: [{ N: d.N, loss: m.predicted }] }, mark: { type: "point", filled: false, size: 150, strokeWidth: 2.5, color: PRED }, encoding: { x, y } },
+    label([{ N: d.N, loss: lo, text: `predicted ${num(m.predicted)} [${num(lo)}, ${num(hi)}]` }], { align: "right", dx: 4, dy: 6, baseline: "top", color: PRED }),
+  );
   if (m.actual !== null) {
-    layers.push({
-      data: { values: [{ N: d.N, loss: m.actual, kind: kinds[2], run: d.run }] },
-      mark: { type: "point", shape: "cross", filled: true, size: 220 },
-      encoding: { x, y, color: kindColor, tooltip: tooltip(["run", "N", "loss"]) },
-    });
+    layers.push(
+      {
+        data: { values: [{ N: d.N, loss: m.actual, run: d.run }] },
+        mark: { type: "point", shape: "cross", filled: true, size: 220, color: ACTUAL },
+        encoding: { x, y, tooltip: tooltip(["run", "N", "loss"]) },
+      },
+      label([{ N: d.N, loss: lo, text: `actual ${num(m.actual)}` }], { align: "right", dx: 4, dy: 21, baseline: "top", color: ACTUAL }),
+    );
   }
   const outcome = m.actual !== null
     ? `actual ${num(m.actual)}: error ${signed(m.errorPct!)}%, ${m.inInterval ? "inside" : "outside"} the interval`
     : "not trained yet";
-  return {
-    ...chart(`Held-out prediction: ${d.label}`, [
-      `predicted ${num(m.predicted)} [${num(lo)}, ${num(hi)}] from ${m.fitPoints} endpoints of ${m.fitRuns} runs with ≤ 1/${num(m.K, 3)} of its compute ` +
-        `(${num(m.extrapolationFactor, 3)}× extrapolation); ${outcome}`,
-      c ? `dashed: ${d.law} fitted to them, at the target's D = ${si(d.D)} tokens` : "the fitted law's constants were not stored with this analysis",
-    ], layers),
-    resolve: { scale: { color: "independent", fill: "independent" } },
-  };
+  return chart(`Held-out prediction: ${d.label}`, [
+    `predicted ${num(m.predicted)} [${num(lo)}, ${num(hi)}] from ${m.fitPoints} endpoints of ${m.fitRuns} runs with ≤ 1/${num(m.K, 3)} of its compute ` +
+      `(${num(m.extrapolationFactor, 3)}× extrapolation); ${outcome}`,
+    c ? `dashed: ${d.law} fitted to them, at the target's D = ${si(d.D)} tokens` : "the fitted law's constants were not stored with this analysis",
+  ], layers);
 }
 
 /** The extrapolation chart, or a note while the target has no loss to score the predictions against. */
@@ -333,9 +343,14 @@ export function extrapolationSpec(d: PredictionData): VlSpec {
     .map((r) => ({
       K: r.K, factor: r.extrapolationFactor, error: r.errorPct!, lo: (100 * (r.interval[0] - r.actual!)) / r.actual!,
       hi: (100 * (r.interval[1] - r.actual!)) / r.actual!, inside: r.inInterval ? "inside the interval" : "outside the interval",
-      text: `K=${num(r.K, 3)}`, fitPoints: r.fitPoints, fitRuns: r.fitRuns, predicted: r.predicted,
+      text: `K=${num(r.K, 3)}: ${num(r.extrapolationFactor, 3)}×`, fitPoints: r.fitPoints, fitRuns: r.fitRuns, predicted: r.predicted,
     }));
-  const x = { field: "factor", type: "quantitative", scale: { type: "log", domain: logDomain(rows.map((r) => r.factor), 1.3), nice: false }, axis: { title: "extrapolation factor: target compute ÷ largest compute in the fit", format: "~r", grid: true } };
+  const domain = logDomain(rows.map((r) => r.factor), 1.3);
+  const ticks = [1, 2, 3, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4].map((e) => m * e)).filter((t) => t >= domain[0] && t <= domain[1]);
+  const x = {
+    field: "factor", type: "quantitative", scale: { type: "log", domain, nice: false },
+    axis: { title: "extrapolation factor: target compute ÷ largest compute in the fit", values: ticks, labelExpr: "format(datum.value, '~r') + '×'", grid: true },
+  };
   const y = linY("error", "prediction error (% of the actual loss)", linDomain([0, ...rows.flatMap((r) => [r.lo, r.hi, r.error])], 0.08));
   const color = { field: "inside", type: "nominal", scale: { domain: ["inside the interval", "outside the interval"], range: ["#2f7d32", "#d62728"] }, legend: { title: null, orient: "top-left" } };
   const main = d.table.find((r) => r.K === d.main.K);

@@ -127,6 +127,8 @@ export interface IsoflopData {
 export interface PredictionData {
   run: string;
   label: string;
+  /** Which N the law uses. */
+  paramCount: ParamCount;
   /** The target's N (as the analysis counts it), D and C. */
   N: number;
   D: number;
