@@ -21,7 +21,7 @@ export { loadLadder } from "./sweep/ladder.js";
 export { makePlan } from "./sweep/plan.js";
 export { runSweep, planSweep } from "./sweep/sweep.js";
 export { LocalExecutor, type Executor } from "./sweep/executor.js";
-export { predictHeldOut, predictFromRuns } from "./sweep/predict.js";
+export { analyzeSweep, storedAnalysis, type SweepAnalysis } from "./analysis/index.js";
 export { runDemo } from "./studies/scaling.js";
 export { openLab, importRunBundle, parseRunBundle, runBundleText, type Lab, type RunBundle } from "./store/index.js";
 export { startPlayground, type Playground } from "./server/index.js";

@@ -60,7 +60,9 @@ test("playground in Chromium: a 4-size ladder trains, the frontier is fitted, th
     const page = context.pages()[0] ?? (await context.newPage());
     const errors = watchErrors(page);
     await page.goto(site.url + QUERY);
-    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 60_000 }).catch((e) => {
+      throw new Error(`the page never became ready: ${(e as Error).message}; page errors: ${errors.join(" | ") || "none"}`);
+    });
     assert.match(await text(page, "#engine"), /^wasm: .* on \d+ threads?.* · cross-origin isolated$/);
 
     // train; put the page to sleep for 6.5 s while the second size trains, as a browser does to a background tab
@@ -106,7 +108,7 @@ test("playground in Chromium: a 4-size ladder trains, the frontier is fitted, th
     try {
       const runs = l.listRuns({ sweep: bundle.header.sweep });
       assert.deepEqual(runs.map((r) => [r.name, r.status]), [["p-1", "done"], ["p-2", "done"], ["p-3", "done"], ["p-4", "done"]]);
-      assert.equal(l.endpointPoints(bundle.header.sweep).length, 4);
+      assert.equal(l.endpointPoints(bundle.header.sweep).length, 12, "4 runs × (cooldown branches at D/4 and D/2, and D)");
     } finally {
       l.close();
     }

@@ -1,68 +1,134 @@
 /**
- * Predict before train on synthetic sweeps written straight into a lab: final losses drawn from a known law
- * L(N) = E + (N0/N)^α with noise; the held-out largest run is predicted within 1% and inside its interval, before
- * it has trained (no actual yet) and after; 1-layer runs are left out when enough deeper runs remain.
+ * Predict before train on a synthetic sweep written straight into a lab: cooled-down endpoints drawn from a known
+ * L(N, D) with noise. analyzeSweep predicts the largest run before it has trained and, once it has, gives the same
+ * prediction scored within 1% and inside its interval; the analysis is stored and read back as stored. The
+ * `scaling-lab predict` contract: --json (one line, the stored analysis's numbers), the table, one-line errors
+ * (K so large that no endpoint qualifies, an unknown target, a flag that is gone) that store nothing.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
-import { openLab } from "../src/store/index.js";
-import { PredictError, predictHeldOut } from "../src/sweep/predict.js";
+import { after, test } from "node:test";
+import { analyzeSweep, storedAnalysis } from "../src/analysis/index.js";
+import { type Lab, openLab } from "../src/store/index.js";
 import { Rng } from "../src/util/rng.js";
-import { planned } from "./helpers.js";
+import { assertOneLineError, planned, runCli } from "./helpers.js";
 
-const law = (N: number) => 1.7 + (2e4 / N) ** 0.3;
+const LAW = { E: 1.8, A: 60, B: 900, alpha: 0.35, beta: 0.45 };
+const law = (N: number, D: number) => LAW.E + LAW.A / N ** LAW.alpha + LAW.B / D ** LAW.beta;
+const SHAPES: [number, number][] = [[1, 16], [1, 32], [2, 32], [2, 48], [2, 64], [3, 96], [4, 128], [4, 192], [6, 256]];
+const D = 4096 * 200;
 
-function syntheticLab(shapes: [number, number][], opts: { trainLargest: boolean; oneLayerBias?: number }) {
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * A curves sweep "syn" of the first `sizes` shapes: every run's endpoints at D/8, D/4, D/2, D from the law; the largest
+ * trained or not.
+ */
+function syntheticLab(opts: { trainLargest: boolean; sizes?: number }): { dir: string; lab: Lab } {
+  const shapes = SHAPES.slice(0, opts.sizes ?? SHAPES.length);
   const dir = mkdtempSync(join(tmpdir(), "sl-predict-"));
+  dirs.push(dir);
   const lab = openLab(dir);
-  lab.ensureSweep({ name: "syn", plan: "curves", ladder: "synthetic" });
+  lab.ensureSweep({ name: "syn", plan: "curves", ladder: "synthetic", spec: { tokens: [D] } });
   const rng = new Rng(3);
   shapes.forEach(([nLayer, nEmbd], i) => {
-    const config = { model: { vocabSize: 256, blockSize: 64, nLayer, nHead: nEmbd / 16, nEmbd }, tokens: 4096 * 100, batchTokens: 4096, seed: 1 };
+    const config = { model: { vocabSize: 256, blockSize: 64, nLayer, nHead: nEmbd / 16, nEmbd }, tokens: D, batchTokens: 4096, seed: 1 };
     const run = lab.planRun(planned({ id: `syn.r${i}`, sweep: "syn", config }));
     if (i === shapes.length - 1 && !opts.trainLargest) return;
-    const loss = law(run.N) * (1 + 0.002 * rng.normal()) + (nLayer === 1 ? (opts.oneLayerBias ?? 0) : 0);
+    const ends = [8, 4, 2, 1].map((div) => {
+      const loss = law(run.params, D / div) * (1 + 0.002 * rng.normal());
+      return { kind: div === 1 ? ("final" as const) : ("branch" as const), step: 200 / div, tokens: D / div, flops: run.C / div, valLoss: loss, trainLoss: loss };
+    });
+    const final = ends[3].valLoss;
     lab.markRunning(run.id, { backend: "js" });
-    lab.appendMetrics(run.id, [{ step: 100, tokens: run.D, flops: run.C, lr: 1e-3, trainLoss: loss, valLoss: loss, gradNorm: 1, elapsed: 1, tokensPerSec: 1 }]);
-    lab.finishRun(run.id, { tokens: run.D, flops: run.C, finalTrainLoss: loss, finalValLoss: loss, bestValLoss: loss, elapsed: 1 });
+    lab.appendMetrics(run.id, [{ step: 200, tokens: D, flops: run.C, lr: 1e-3, trainLoss: final, valLoss: final, gradNorm: 1, elapsed: 1, tokensPerSec: 1 }]);
+    lab.finishRun(run.id, { tokens: D, flops: run.C, finalTrainLoss: final, finalValLoss: final, bestValLoss: final, elapsed: 1 });
+    lab.recordEndpoints(run.id, ends);
   });
-  return lab;
+  return { dir, lab };
 }
 
-const shapes: [number, number][] = [[1, 32], [1, 64], [2, 64], [2, 96], [3, 128], [3, 160], [4, 192], [4, 256]];
+test("the largest run is predicted before it trains, and scored within 1% after, from endpoints with ≤ 1/10 of its compute", async () => {
+  // the headline distance only: each distance is one more fit from the full grid of starts
+  const opts = { version: "test", bootstrap: 60, workers: 1, seed: 1, distances: [10] };
+  const before = syntheticLab({ trainLargest: false });
+  const a0 = await analyzeSweep(before.lab, "syn", opts);
+  const p0 = a0.prediction!;
+  assert.equal(p0.run, "syn.r8");
+  assert.equal(p0.main!.K, 10);
+  assert.equal(p0.main!.actual, null);
+  assert.ok(p0.main!.extrapolationFactor >= 10, `extrapolation ${p0.main!.extrapolationFactor}`);
+  const truth = law(p0.N, p0.D);
+  assert.ok(Math.abs(p0.main!.predicted - truth) / truth < 0.01, `predicted ${p0.main!.predicted} vs law ${truth}`);
+  assert.deepEqual(storedAnalysis(before.lab, "syn"), JSON.parse(JSON.stringify(a0)), "stored as returned");
+  before.lab.close();
 
-test("the largest run of a synthetic sweep is predicted within 1%, before and after it trains", async () => {
-  const before = syntheticLab(shapes, { trainLargest: false });
-  const p0 = (await predictHeldOut(before, "syn", { bootstrap: 100, workers: 1 })).predictions[0];
-  assert.equal(p0.run, "syn.r7");
-  assert.equal(p0.actual, null);
-  const truth = law(p0.N);
-  assert.ok(Math.abs(p0.predicted - truth) / truth < 0.01, `predicted ${p0.predicted} vs law ${truth}`);
-  assert.ok(p0.interval && p0.interval[0] <= p0.predicted && p0.predicted <= p0.interval[1]);
-  before.close();
-  const after = syntheticLab(shapes, { trainLargest: true });
-  const p1 = (await predictHeldOut(after, "syn", { bootstrap: 100, workers: 1 })).predictions[0];
-  assert.ok(p1.actual !== null && Math.abs(p1.errorPct!) < 1, `error ${p1.errorPct}%`);
-  after.close();
+  const trained = syntheticLab({ trainLargest: true });
+  const a1 = await analyzeSweep(trained.lab, "syn", opts);
+  const m = a1.prediction!.main!;
+  assert.equal(m.predicted, p0.main!.predicted, "the target's own endpoints never enter its prediction");
+  assert.ok(m.actual !== null && Math.abs(m.errorPct!) < 1, `error ${m.errorPct}%`);
+  assert.equal(m.inInterval, true);
+  assert.ok(m.constants && Math.abs(m.constants.alpha - LAW.alpha) < 0.1, `the fit's constants are kept: ${JSON.stringify(m.constants)}`);
+  trained.lab.close();
 });
 
-test("1-layer runs are left out of the fit when enough deeper runs remain (minLayers 1 keeps them)", async () => {
-  const lab = syntheticLab(shapes, { trainLargest: true, oneLayerBias: 0.3 });
-  const r = await predictHeldOut(lab, "syn", { bootstrap: 0 });
-  assert.equal(r.excluded, 2);
-  assert.equal(r.fitPoints, 5);
-  assert.ok(Math.abs(r.predictions[0].errorPct!) < 1);
-  const all = await predictHeldOut(lab, "syn", { bootstrap: 0, minLayers: 1 });
-  assert.equal(all.fitPoints, 7);
-  assert.ok(Math.abs(all.predictions[0].errorPct!) > Math.abs(r.predictions[0].errorPct!), "the biased 1-layer runs hurt the prediction");
+test("scaling-lab predict: --json contract, the analysis stored, the table in text", () => {
+  // five sizes: fewer distances to fit (K = 2, 4, 10), a fast test
+  const { dir, lab } = syntheticLab({ trainLargest: true, sizes: 5 });
   lab.close();
+  const r = runCli(["predict", "--sweep", "syn", "--lab", dir, "--k", "4", "--bootstrap", "20", "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines.length, 1, "one JSON line");
+  const j = JSON.parse(lines[0]);
+  assert.equal(j.sweep, "syn");
+  assert.equal(j.target, "syn.r4");
+  assert.equal(j.K, 4);
+  assert.equal(j.stored, true);
+  assert.equal(j.paramCount, "total");
+  for (const k of ["predicted", "interval", "actual", "errorPct", "inInterval", "extrapolationFactor", "fitPoints", "fitRuns"]) assert.ok(k in j.prediction, k);
+  assert.ok(Math.abs(j.prediction.errorPct) < 2, `error ${j.prediction.errorPct}%`);
+  assert.ok(j.table.some((row: { K: number }) => row.K === 4) && j.table.length >= 2);
+  assert.ok(j.chinchilla.tokensPerParamInterval[0] <= j.chinchilla.tokensPerParam);
+  const reread = openLab(dir, { readonly: true });
+  try {
+    const stored = storedAnalysis(reread, "syn")!;
+    assert.deepEqual(stored.prediction!.main, j.prediction, "what predict printed is what it stored");
+  } finally {
+    reread.close();
+  }
+  const text = runCli(["predict", "--sweep", "syn", "--lab", dir, "--bootstrap", "20", "--params", "non-embedding"]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /syn\.r4 .*predicted \d\.\d{4} \[\d\.\d{4}, \d\.\d{4}\] \(90%\) from \d+ endpoints of \d+ runs with ≤ 1\/10 of its compute/);
+  assert.match(text.stdout, /error by extrapolation distance:\n\s+K\s+extrap\./);
+  assert.match(text.stdout, /N = non-embedding parameters/);
 });
 
-test("too few finished runs is a clear error", async () => {
-  const lab = syntheticLab(shapes.slice(0, 4), { trainLargest: false });
-  await assert.rejects(predictHeldOut(lab, "syn"), (e: Error) => e instanceof PredictError && /needs at least 4/.test(e.message));
+test("scaling-lab predict: bad input is one line naming the fix, and the stored analysis is kept", () => {
+  const { dir, lab } = syntheticLab({ trainLargest: true, sizes: 5 });
+  lab.saveAnalysis("syn", "earlier", { marker: 1 });
   lab.close();
+  assertOneLineError(
+    runCli(["predict", "--sweep", "syn", "--lab", dir, "--k", "100000", "--bootstrap", "10"]), "K too large",
+    /^scaling-lab predict: no prediction at K = 100000: .*needs at least 8 endpoints.*lower --k \(this sweep allows K ≤ \d+\)$/,
+  );
+  assertOneLineError(runCli(["predict", "--sweep", "syn", "--lab", dir, "--target", "nope"]), "target", /no run "nope" in sweep syn/);
+  assertOneLineError(runCli(["predict", "--sweep", "zz", "--lab", dir]), "sweep", /no sweep "zz" .*known: syn/);
+  assertOneLineError(runCli(["predict", "--sweep", "syn", "--lab", dir, "--law", "params"]), "law", /--law params is gone: .*drop --law/);
+  assertOneLineError(runCli(["predict", "--sweep", "syn", "--lab", dir, "--bootstrap", "0"]), "bootstrap", /--bootstrap must be an integer ≥ 1/);
+  assertOneLineError(runCli(["predict", "--sweep", "syn", "--lab", dir, "--k", "0.5"]), "k", /--k must be at least 1/);
+  const reread = openLab(dir, { readonly: true });
+  try {
+    assert.deepEqual(reread.getAnalysis("syn")!.result, { marker: 1 }, "a failed predict stores nothing");
+  } finally {
+    reread.close();
+  }
+  const help = runCli(["predict", "--help"]);
+  assert.match(help.stdout, /Example:\n  scaling-lab predict --sweep demo --lab lab/);
 });

@@ -1,7 +1,8 @@
 /**
  * Fixture labs for the report, server and browser tests, written straight into the store (no training): runs of a
  * small ladder whose learning curves follow a known law L = E + A·N^−α + B·D^−β (with a little deterministic
- * wiggle), optional few-shot evals, an IsoFLOP sweep, and a checkpoint for text samples.
+ * wiggle) and whose finished runs have cooled-down endpoints at D/4, D/2 and D (as WSD cooldown branches give them),
+ * optional few-shot evals, an IsoFLOP sweep, and a checkpoint for text samples.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,9 @@ import { planned } from "./helpers.js";
 
 /** The law the fixture curves follow. */
 export const LAW = { E: 1.8, A: 60, alpha: 0.34, B: 120, beta: 0.3 };
+
+/** How far a cooldown brings the loss below the learning curve at the same tokens. */
+export const COOLDOWN_GAIN = 0.03;
 
 /** Loss of the fixture law at N parameters after D tokens. */
 export function fixtureLoss(N: number, D: number, wiggle = 0): number {
@@ -106,13 +110,21 @@ export async function makeFixtureLab(dir: string, opts: FixtureOptions = {}): Pr
   }
 }
 
+/** Finishes a fixture run with endpoints at D/4, D/2 (branches) and D (final), below its curve by the cooldown gain. */
 function finish(lab: Lab, id: string, rows: MetricRecord[]): void {
   const last = rows[rows.length - 1];
+  const N = lab.getRun(id)!.N;
+  const ends = [4, 2, 1].map((div) => {
+    const row = rows[Math.round(rows.length / div) - 1];
+    const loss = fixtureLoss(N, row.tokens) - COOLDOWN_GAIN;
+    return { kind: div === 1 ? ("final" as const) : ("branch" as const), step: row.step, tokens: row.tokens, flops: row.flops, valLoss: loss, trainLoss: loss };
+  });
   const vals = rows.filter((m) => m.valLoss !== undefined).map((m) => m.valLoss!);
   lab.finishRun(id, {
-    tokens: last.tokens, flops: last.flops, finalTrainLoss: last.trainLoss, finalValLoss: last.valLoss ?? null,
-    bestValLoss: Math.min(...vals), elapsed: last.elapsed, backend: "js",
+    tokens: last.tokens, flops: last.flops, finalTrainLoss: last.trainLoss, finalValLoss: ends[2].valLoss,
+    bestValLoss: Math.min(...vals, ends[2].valLoss), elapsed: last.elapsed, backend: "js",
   });
+  lab.recordEndpoints(id, ends);
 }
 
 /**
@@ -145,6 +157,7 @@ export function makeIsoflopLab(dir: string, sweep = "iso"): void {
         }));
         lab.appendMetrics(id, rows);
         lab.finishRun(id, { tokens: D, flops: C, finalTrainLoss: loss, finalValLoss: loss, bestValLoss: loss, elapsed: 2, backend: "js" });
+        lab.recordEndpoints(id, [{ kind: "final", step: 2, tokens: D, flops: C, valLoss: loss, trainLoss: loss }]);
       }
     }
   } finally {

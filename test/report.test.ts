@@ -1,7 +1,9 @@
 /**
- * The report: every chart as SVG and PNG plus a self-contained index.html from a fixture lab (curves, evals,
- * IsoFLOP); notes instead of charts for an empty lab, a bare directory and a one-run sweep; legend order; the
- * page's forecast arithmetic against runForecast; the CLI contract; formatting and font metrics.
+ * The report: every chart as SVG and PNG plus a self-contained index.html from a fixture lab (curves, endpoints,
+ * evals, IsoFLOP) and from a tiny sweep trained with WSD cooldown branches (the endpoint frontier, the prediction
+ * table, the Chinchilla interval); a stored analysis shown as stored, not refitted; notes instead of charts for an
+ * empty lab, a bare directory and a one-run sweep; legend order; the page's forecast arithmetic against
+ * runForecast; the CLI contract; formatting and font metrics.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -16,8 +18,12 @@ import { thinCurve } from "../src/report/data.js";
 import { loadFontMetrics } from "../src/report/fontmetrics.js";
 import { isForecastError, labForecast } from "../src/report/forecast-math.js";
 import { si, usd } from "../src/report/format.js";
+import { analyzeSweep } from "../src/analysis/index.js";
 import { openLab } from "../src/store/index.js";
-import { repoRoot } from "./helpers.js";
+import { LocalExecutor } from "../src/sweep/executor.js";
+import { sweepAnalysisSettings } from "../src/sweep/ladder.js";
+import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
+import { repoRoot, tinyCorpusData } from "./helpers.js";
 import { makeFixtureLab, makeIsoflopLab } from "./report-fixture.js";
 
 const dirs: string[] = [];
@@ -42,11 +48,12 @@ test("a curves sweep with evals: index.html plus every chart as SVG and PNG, leg
   const lab = tmp();
   const out = join(lab, "out");
   const ids = await makeFixtureLab(lab, { evals: true });
-  const r = await writeReport({ lab, out, ...fast });
+  // the fixture's law is in non-embedding N: the analysis made for the report takes the sweep's settings
+  const r = await writeReport({ lab, out, ...fast, analysisSettings: () => ({ paramCount: "nonEmbedding" }) });
   assert.equal(r.sweep, "fx");
   assert.equal(r.index, join(out, "index.html"));
   const names = r.charts.map((c) => c.name);
-  assert.deepEqual(names, ["loss-vs-compute", "loss-vs-params", "prediction", "accuracy-vs-compute", "forecast-law", "forecast-cost"]);
+  assert.deepEqual(names, ["loss-vs-compute", "loss-vs-params", "prediction", "extrapolation", "accuracy-vs-compute", "forecast-law", "forecast-cost"]);
   for (const c of r.charts) {
     assert.equal(c.note === null || c.name === "loss-vs-compute", true, `${c.name}: ${c.note}`);
     assert.equal(c.svg, join(out, `${c.name}.svg`));
@@ -61,21 +68,95 @@ test("a curves sweep with evals: index.html plus every chart as SVG and PNG, leg
   const legend = ["f-1", "f-2", "f-3", "f-4", "f-5"].map((s) => main.findIndex((t) => t.startsWith(`${s} · N=`)));
   assert.ok(legend.every((i) => i >= 0), "every size is in the legend");
   assert.deepEqual(legend.slice().sort((a, b) => a - b), legend, "legend in increasing N");
-  assert.ok(main.some((t) => /^frontier: L = [\d.]+·C\^−[\d.]+ \(C in FLOP\)$/.test(t)), "frontier equation on the chart");
+  assert.ok(main.some((t) => /^frontier: L = [\d.]+ \+ [\d.]+·C\^−[\d.]+ \(C in FLOP\)$/.test(t)), "frontier equation (with its floor E) on the chart");
+  assert.ok(main.some((t) => /^dotted: Kaplan's method, L = [\d.]+·C\^−[\d.]+ \(mid-schedule envelope\)$/.test(t)), "Kaplan's frontier labelled beside it");
   assert.ok(main.some((t) => /^\d+(\.\d+)?[kMG]$/.test(t)), "SI-prefixed ticks");
-  // the held-out prediction is of the largest run, scored against its loss
+  // the sections come from one analysis of the sweep, made for the report (none is stored)
   const data = JSON.parse(readFileSync(r.json, "utf8"));
+  assert.equal(data.analysis.source, "computed");
+  assert.equal(data.analysis.paramCount, "nonEmbedding");
+  assert.equal(data.frontier.data.endpoints.length, 15, "every endpoint: 5 runs × (D/4, D/2, D)");
+  // the held-out prediction is of the largest run, from endpoints with ≤ 1/10 of its compute, scored against its loss
   assert.equal(data.prediction.ok, true);
-  assert.equal(data.prediction.data.run, ids[4]);
-  assert.ok(Math.abs(data.prediction.data.errorPct) < 5, `prediction error ${data.prediction.data.errorPct}%`);
+  const p = data.prediction.data;
+  assert.equal(p.run, ids[4]);
+  assert.equal(p.main.K, 10);
+  assert.ok(p.fitPoints.length === p.main.fitPoints && p.fitPoints.every((q: { run: string; C: number }) => q.run !== ids[4] && q.C <= p.C / 10));
+  assert.ok(Math.abs(p.main.errorPct) < 1, `prediction error ${p.main.errorPct}%`);
   assert.ok(Math.abs(data.paramsLaw.data.law.alpha - 0.34) < 0.15, `L(N) exponent ${data.paramsLaw.data.law.alpha}`);
   // the page is self-contained: inline SVGs with distinct ids, no scripts, nothing fetched from elsewhere
   const html = readFileSync(r.index, "utf8");
-  assert.equal((html.match(/<svg/g) ?? []).length, 6);
+  assert.equal((html.match(/<svg/g) ?? []).length, 7);
   assert.doesNotMatch(html, /<script|<link|(src|href)="(https?:)?\/\//i);
   const ids2 = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
   assert.equal(new Set(ids2).size, ids2.length, "ids unique across the inlined charts");
-  assert.match(html, /Compute frontier: <b>L = /);
+  assert.match(html, /Compute frontier of the cooled-down endpoints: <b>L = /);
+  assert.match(html, /compute-optimal <b>[\d.]+ tokens per parameter<\/b> \[[\d.]+, [\d.]+\] \(90%\)/);
+  assert.match(html, /<h2 id="extrapolation-table">/);
+});
+
+test("a tiny sweep trained with WSD cooldown branches: endpoint frontier, prediction table and Chinchilla interval", async () => {
+  const lab = tmp();
+  const opts: SweepOptions = { lab, sweep: "wsd", plan: "curves", ladder: "tiny-test", data: await tinyCorpusData(), tokens: [256 * 40] };
+  await runSweep(opts, new LocalExecutor({ threads: 1, pollMs: 100 }));
+  // no stored analysis: the report makes one with the ladder's settings (tiny-test: K 2)
+  const r = await writeReport({ lab, out: join(lab, "out"), ...fast, analysisSettings: sweepAnalysisSettings });
+  const data = JSON.parse(readFileSync(r.json, "utf8"));
+  assert.equal(data.analysis.source, "computed");
+  assert.equal(data.analysis.K, 2);
+  assert.equal(data.frontier.ok, true, data.frontier.note);
+  assert.equal(data.frontier.data.endpoints.length, 15, "5 runs × (branches at D/4 and D/2, and D)");
+  assert.ok(data.frontier.data.envelope.length >= 4 && data.frontier.data.decades > 1);
+  assert.equal(data.prediction.ok, true, data.prediction.note);
+  const p = data.prediction.data;
+  assert.equal(p.run, "wsd.t-5.d10.24k.s1337");
+  assert.equal(p.main.K, 2);
+  assert.ok(p.main.extrapolationFactor >= 2 && p.main.actual !== null);
+  assert.ok(p.table.length >= 1 && p.table.every((row: { K: number; extrapolationFactor: number }) => row.extrapolationFactor >= row.K));
+  assert.equal(data.chinchilla.ok, true, data.chinchilla.note);
+  const [lo, hi] = data.chinchilla.data.tokensPerParamInterval;
+  assert.ok(lo <= data.chinchilla.data.tokensPerParam && data.chinchilla.data.tokensPerParam <= hi);
+  for (const name of ["loss-vs-compute", "prediction", "extrapolation"]) {
+    const c = r.charts.find((x) => x.name === name)!;
+    assert.ok(c.png && existsSync(c.png), `${name} drawn (${c.note})`);
+  }
+  const html = readFileSync(r.index, "utf8");
+  const table = html.slice(html.indexOf('<h2 id="extrapolation-table">'));
+  assert.equal((table.slice(0, table.indexOf("</table>")).match(/<tr/g) ?? []).length, 1 + p.table.length, "one row per distance");
+  assert.match(html, /tokens per parameter<\/b> \[/);
+});
+
+test("a stored analysis is shown as stored, not refitted; one that no longer covers the endpoints is not used", async () => {
+  const lab = tmp();
+  const ids = await makeFixtureLab(lab);
+  const w = openLab(lab);
+  const stored = await analyzeSweep(w, "fx", { version: "stored-1", bootstrap: 20, workers: 1, K: 4 });
+  // numbers no refit would give: the report must show exactly these
+  const doctored = structuredClone(stored);
+  doctored.frontier!.A = 1234.5;
+  doctored.frontier!.E = 0.5;
+  doctored.prediction!.main!.predicted = 9.875;
+  doctored.chinchilla!.tokensPerParam = 42.25;
+  w.saveAnalysis("fx", "stored-1", doctored);
+  w.close();
+  const data = JSON.parse(readFileSync((await writeReport({ lab, out: join(lab, "out"), ...fast })).json, "utf8"));
+  assert.equal(data.analysis.source, "stored");
+  assert.equal(data.analysis.version, "stored-1");
+  assert.deepEqual(data.frontier.data.law, { k: 1234.5, alpha: stored.frontier!.alpha, E: 0.5 });
+  assert.equal(data.prediction.data.main.predicted, 9.875);
+  assert.equal(data.prediction.data.main.K, 4);
+  assert.equal(data.chinchilla.data.tokensPerParam, 42.25);
+  assert.deepEqual(data.forecast.data.law, data.frontier.data.law, "the forecast extrapolates the analysis's frontier");
+
+  // a new endpoint since: the report makes its own analysis (with the stored one's K) and says why
+  const w2 = openLab(lab);
+  w2.recordEndpoints(ids[0], [{ kind: "branch", step: 45, tokens: 45 * 1024, flops: 6 * w2.getRun(ids[0])!.N * 45 * 1024, valLoss: 3.5, trainLoss: 3.5 }]);
+  w2.close();
+  const fresh = JSON.parse(readFileSync((await writeReport({ lab, out: join(lab, "out"), ...fast })).json, "utf8"));
+  assert.equal(fresh.analysis.source, "computed");
+  assert.match(fresh.analysis.notes[0], /^the analysis stored on \d{4}-\d\d-\d\d does not cover the sweep's 16 endpoints/);
+  assert.equal(fresh.prediction.data.main.K, 4);
+  assert.notEqual(fresh.prediction.data.main.predicted, 9.875);
 });
 
 test("an IsoFLOP sweep gets its profiles with minima inside the sampled sizes", async () => {
@@ -90,7 +171,8 @@ test("an IsoFLOP sweep gets its profiles with minima inside the sampled sizes", 
   const nOpt = data.isoflop.data.groups.map((g: { Nopt: number }) => g.Nopt);
   assert.ok(nOpt[0] < nOpt[1] && nOpt[1] < nOpt[2], "N_opt grows with compute");
   assert.match(r.charts.find((c) => c.name === "loss-vs-params")!.note!, /IsoFLOP/);
-  assert.match(r.charts.find((c) => c.name === "prediction")!.note!, /isoflop sweep/);
+  // the planned compute of these fixture runs is not their budget: the analysis's target has no smaller endpoints
+  assert.match(r.charts.find((c) => c.name === "prediction")!.note!, /^no held-out prediction of iso\.i-5\S*: .*needs at least 8 endpoints/);
 });
 
 test("empty lab, bare directory and a one-run sweep: the report renders with notes instead of charts", async () => {
@@ -114,8 +196,8 @@ test("empty lab, bare directory and a one-run sweep: the report renders with not
   const r3 = await writeReport({ lab: one, out, ...fast });
   const byName = new Map(r3.charts.map((c) => [c.name, c]));
   assert.ok(byName.get("loss-vs-compute")!.svg, "the one learning curve is drawn");
-  assert.match(byName.get("loss-vs-compute")!.note!, /at least 2 model sizes \(this sweep has 1\)/);
-  for (const n of ["loss-vs-params", "prediction", "forecast-law", "forecast-cost"]) {
+  assert.match(byName.get("loss-vs-compute")!.note!, /^no frontier fit: the endpoints' compute frontier has \d points \(need 4\); add sizes or cooldown branches$/);
+  for (const n of ["loss-vs-params", "prediction", "extrapolation", "forecast-law", "forecast-cost"]) {
     assert.equal(byName.get(n)!.svg, null, n);
     assert.equal(existsSync(join(out, `${n}.png`)), false, `${n}.png not written`);
   }

@@ -3,7 +3,7 @@
 // fits when a run finishes, and recomputes the forecast in the page when a slider moves. The chart specs and the
 // forecast arithmetic are the report's own modules (src/report/specs.ts, forecast-math.ts, view.ts), served from /js/.
 import { forecastCostSpec, forecastLawSpec, lossComputeSpec, reportCharts } from "/js/specs.js";
-import { isForecastError, labForecast } from "/js/forecast-math.js";
+import { isForecastError, labForecast, sliderFraction, sliderTarget } from "/js/forecast-math.js";
 import { forecastSentence, num, si, usd } from "/js/format.js";
 import { chartNote, renderChart } from "/js/view.js";
 
@@ -224,7 +224,7 @@ function setupForecast(data) {
   if (state.forecastSweep !== data.sweep) {
     // first forecast of this sweep: the sliders start from the report's assumptions
     state.forecastSweep = data.sweep;
-    $("target").value = String(Math.min(0.99, Math.max(0.2, f.targetLoss / f.reference.loss)));
+    $("target").value = String(sliderFraction(f.law, f.reference.loss, f.targetLoss));
     $("halving").value = String(f.halvingMonths);
     $("budget").value = String(Math.log10(f.budgetUSD));
   }
@@ -239,8 +239,11 @@ function updateForecast() {
   const frac = Number($("target").value);
   const halvingMonths = Number($("halving").value);
   const budgetUSD = Math.pow(10, Number($("budget").value));
-  const targetLoss = frac * f.reference.loss;
-  $("target-out").textContent = `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
+  const E = f.law.E;
+  const targetLoss = sliderTarget(f.law, f.reference.loss, frac);
+  $("target-out").textContent = E > 0
+    ? `${num(targetLoss, 3)} (${frac.toFixed(2)}× the reducible loss ${num(f.reference.loss - E, 3)} above the floor ${num(E, 3)})`
+    : `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
   $("halving-out").textContent = `${halvingMonths} months`;
   $("budget-out").textContent = usd(budgetUSD);
   const result = labForecast({

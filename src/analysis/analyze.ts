@@ -31,7 +31,7 @@ export interface AnalysisOptions {
   K?: number;
   /** Every distance to report (default 2, 4, 10, 20, 50, 100, 200, 500, 1000; those with enough points). */
   distances?: number[];
-  /** Bootstrap replicates (default 200). */
+  /** Bootstrap replicates (default 200; 0 fits the frontier only: the L(N, D) intervals and predictions need replicates). */
   bootstrap?: number;
   /** Interval level (default 0.9). */
   level?: number;
@@ -103,9 +103,15 @@ export async function analyzeEndpoints(
     }
   }
   const atCompute = target?.C ?? Math.max(...all.map((p) => p.C));
-  const chinchilla = await chinchillaOf(points, atCompute, opts, level).catch((e) => note("Chinchilla L(N, D)", e));
   const isoflop = isoflopOf(points, notes);
-  const prediction = target ? await predictionOf(points, target, paramCount, opts, level, notes) : null;
+  let chinchilla: ChinchillaResult | null = null;
+  let prediction: PredictionResult | null = null;
+  if (opts.bootstrap === 0) {
+    notes.push("Chinchilla L(N, D) and the held-out prediction: skipped with bootstrap 0 (their intervals need replicates)");
+  } else {
+    chinchilla = await chinchillaOf(points, atCompute, opts, level).catch((e) => note("Chinchilla L(N, D)", e));
+    prediction = target ? await predictionOf(points, target, paramCount, opts, level, notes) : null;
+  }
   return { paramCount, minTokens: opts.minTokens ?? 0, runs: [...new Set(all.map((p) => p.run))], points: all, frontier, kaplan, chinchilla, isoflop, prediction, notes };
 }
 
@@ -213,7 +219,8 @@ async function extrapolate(
   const actual = target.actual;
   return {
     K, extrapolationFactor: target.C / Math.max(...fitSet.map((p) => p.C)), fitPoints: fitSet.length,
-    fitRuns: new Set(fitSet.map((p) => p.run)).size, predicted, interval, actual,
+    fitRuns: new Set(fitSet.map((p) => p.run)).size, constants: { E: fit.E, A: fit.A, B: fit.B, alpha: fit.alpha, beta: fit.beta },
+    predicted, interval, actual,
     errorPct: actual !== null ? (100 * (predicted - actual)) / actual : null,
     inInterval: actual !== null ? actual >= interval[0] && actual <= interval[1] : null,
   };

@@ -3,7 +3,8 @@
  * most planned compute), {@link analyzeEndpoints}, and the result stored in the lab's `analyses` table.
  */
 import type { Lab } from "../store/index.js";
-import { type AnalysisOptions, analyzeEndpoints, type TargetInput } from "./analyze.js";
+import type { ScalingPoint } from "../fit/index.js";
+import { type AnalysisOptions, analyzeEndpoints, type EndpointInput, type TargetInput } from "./analyze.js";
 import type { SweepAnalysis } from "./types.js";
 
 /** Options of {@link analyzeSweep}. */
@@ -16,25 +17,47 @@ export interface SweepAnalysisOptions extends AnalysisOptions {
   store?: boolean;
 }
 
-/** Analyses a sweep (see src/analysis/analyze.ts), stores the result in the lab and returns it. */
-export async function analyzeSweep(lab: Lab, sweep: string, opts: SweepAnalysisOptions): Promise<SweepAnalysis> {
+/** What an analysis of a sweep is made of, wherever the runs are kept (a lab, or the browser playground's memory). */
+export interface SweepInput {
+  /** Every cooled-down endpoint of the sweep's runs (failed runs left out). */
+  endpoints: EndpointInput[];
+  /** The run to predict, or null for a sweep without runs. */
+  target: TargetInput | null;
+  /** The learning curves' (C, loss) points, for Kaplan's frontier. */
+  curves: ScalingPoint[];
+}
+
+/** The {@link SweepInput} of a sweep of a lab (`target`: a run id, default the run with the most planned compute). */
+export function sweepInput(lab: Lab, sweep: string, target?: string): SweepInput {
   const runs = lab.listRuns({ sweep });
   const byId = new Map(runs.map((r) => [r.id, r]));
-  const targetRun = opts.target ? byId.get(opts.target) : runs.reduce((a, b) => (b.C > a.C ? b : a), runs[0]);
-  let target: TargetInput | null = null;
+  const targetRun = target ? byId.get(target) : runs.reduce((a, b) => (b.C > a.C ? b : a), runs[0]);
+  let t: TargetInput | null = null;
   if (targetRun) {
     const final = targetRun.status === "done" ? lab.endpoints(targetRun.id).find((e) => e.kind === "final") : undefined;
-    target = {
+    t = {
       run: targetRun.id, nonEmbedding: targetRun.N, params: targetRun.params, D: final?.tokens ?? targetRun.D,
       C: final?.flops ?? targetRun.C, actual: final?.valLoss ?? null,
     };
   }
-  const endpoints = lab.endpointPoints(sweep).map((p) => ({ run: p.run, nonEmbedding: p.N, params: p.params!, D: p.D, C: p.C, loss: p.loss }));
-  const curves = lab.frontierPoints(sweep).map((p) => ({ run: p.run, C: p.C, loss: p.loss }));
-  const result: SweepAnalysis = {
-    sweep, version: opts.version, created: new Date().toISOString(),
-    ...(await analyzeEndpoints(endpoints, target, { ...opts, curves })),
+  return {
+    endpoints: lab.endpointPoints(sweep).map((p) => ({ run: p.run, nonEmbedding: p.N, params: p.params!, D: p.D, C: p.C, loss: p.loss })),
+    target: t,
+    curves: lab.frontierPoints(sweep).map((p) => ({ run: p.run, C: p.C, loss: p.loss })),
   };
+}
+
+/** The analysis of a {@link SweepInput} (see src/analysis/analyze.ts), stamped with the sweep and version. */
+export async function analyzeInput(sweep: string, input: SweepInput, opts: AnalysisOptions & { version: string }): Promise<SweepAnalysis> {
+  return {
+    sweep, version: opts.version, created: new Date().toISOString(),
+    ...(await analyzeEndpoints(input.endpoints, input.target, { ...opts, curves: input.curves })),
+  };
+}
+
+/** Analyses a sweep (see src/analysis/analyze.ts), stores the result in the lab and returns it. */
+export async function analyzeSweep(lab: Lab, sweep: string, opts: SweepAnalysisOptions): Promise<SweepAnalysis> {
+  const result = await analyzeInput(sweep, sweepInput(lab, sweep, opts.target), opts);
   if (opts.store ?? true) lab.saveAnalysis(sweep, opts.version, result);
   return result;
 }

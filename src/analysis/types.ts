@@ -74,6 +74,15 @@ export interface IsoflopResult {
   budgets: number;
 }
 
+/** The constants of L(N, D) = E + A/N^α + B/D^β. */
+export interface LawConstants {
+  E: number;
+  A: number;
+  B: number;
+  alpha: number;
+  beta: number;
+}
+
 /** A prediction of one endpoint from the endpoints with at most 1/K of its compute. */
 export interface ExtrapolationRow {
   /** The compute ratio the fit was limited to: every fitted endpoint has C ≤ C_target / K. */
@@ -82,6 +91,11 @@ export interface ExtrapolationRow {
   extrapolationFactor: number;
   fitPoints: number;
   fitRuns: number;
+  /**
+   * The L(N, D) fitted to those endpoints (absent in analyses stored before it was kept): the report draws it at the
+   * target's D.
+   */
+  constants?: LawConstants;
   predicted: number;
   /** Prediction interval at `level` (bootstrap by run, plus the fit's residual scatter). */
   interval: [number, number];

@@ -1,6 +1,7 @@
 /** `scaling-lab report` — the self-contained HTML report of a sweep, with every chart as SVG and PNG. */
 import { DEFAULT_LAB_DIR, LabError } from "../store/index.js";
 import { ReportError, ReportInputError, overlayLaws, writeReport } from "../report/index.js";
+import { sweepAnalysisSettings } from "../sweep/ladder.js";
 import { type Command, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 
 const HELP = `scaling-lab report — write a sweep's report: OUT/index.html (self-contained, opens offline) plus every chart
@@ -9,20 +10,26 @@ as OUT/<chart>.svg and OUT/<chart>.png
 Usage: scaling-lab report [--lab DIR] [--sweep NAME] [--out DIR] [--cost-per-hour 0.10] [--target-loss L]
                           [--budget USD] [--halving-months 16] [--bootstrap 200] [--overlay LAW[,LAW]] [--json]
 
-Charts: loss vs compute for every run with the fitted frontier (GPT-3 Figure 3.1 view); final loss vs
-non-embedding N with L(N); IsoFLOP profiles (isoflop sweeps); the held-out prediction against the actual loss;
-few-shot accuracy vs compute (when evaluated); the forecast (frontier extrapolated to the target loss; cost vs
-year against the budget). A chart the data does not allow (one run, no evals, an empty lab) is replaced by a note.
+Charts: loss vs compute for every run with the cooled-down endpoints and the frontier E + A·C^−α on their
+lower envelope, Kaplan's learning-curve frontier beside it (GPT-3 Figure 3.1 view); final loss vs non-embedding N
+with L(N); IsoFLOP profiles (isoflop sweeps); the held-out prediction (L(N, D) from endpoints with ≤ 1/K of the
+target's compute) against the actual loss; its error at every extrapolation distance (chart and table); few-shot
+accuracy vs compute (when evaluated); the forecast (frontier extrapolated to the target loss; cost vs year against
+the budget). The summary gives Chinchilla's compute-optimal tokens per parameter with its interval.
+The fits are the sweep's stored analysis (written by demo and predict) when it covers the sweep's endpoints;
+otherwise the report makes one with the ladder's analysis settings and does not store it.
+A chart the data does not allow (one run, no evals, an empty lab) is replaced by a note.
 
 Flags:
   --lab DIR             the lab directory (default ${DEFAULT_LAB_DIR})
   --sweep NAME          the sweep to report (default: the newest)
   --out DIR             output directory (default LAB/report)
   --cost-per-hour USD   price of the machine that trained the runs, for the forecast (default 0.10)
-  --target-loss L       forecast target in nats/token (default: half the largest run's loss on the law)
+  --target-loss L       forecast target in nats/token (default: halve the largest run's reducible loss L − E)
   --budget USD          forecast budget (default 1e9)
   --halving-months M    months for the cost of a capability to halve (default 16)
-  --bootstrap N         bootstrap resamples of the held-out prediction (default 200; 0 skips it)
+  --bootstrap N         bootstrap replicates of an analysis made for the report (default 200; 0: the frontier
+                        only, no prediction or Chinchilla; a stored analysis is shown as stored)
   --overlay LIST        draw published laws over your points (dotted red): kaplan-c, gpt3-c, kaplan-n
                         (laws of C on loss vs compute, of N on loss vs parameters; sources in
                         presets/published/README.md; they were fitted on other data, so compare slopes)
@@ -63,6 +70,7 @@ export const reportCommand: Command = {
       halvingMonths: positive("halving-months"),
       bootstrap: intFlag("bootstrap", v.bootstrap, 200, 0),
       overlays,
+      analysisSettings: sweepAnalysisSettings,
       log: (l) => process.stderr.write(l + "\n"),
     }).catch((e: unknown) => {
       if (e instanceof LabError || e instanceof ReportError || e instanceof ReportInputError) throw new UserError(e.message);

@@ -1,6 +1,7 @@
 /** `scaling-lab serve` — the live dashboard of a lab, on this machine only by default. */
 import { DEFAULT_PORT, startServer } from "../server/index.js";
 import { DEFAULT_LAB_DIR } from "../store/index.js";
+import { sweepAnalysisSettings } from "../sweep/ladder.js";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
@@ -11,8 +12,9 @@ const HELP = `scaling-lab serve — a live dashboard of a lab in the browser (re
 Usage: scaling-lab serve [--lab DIR] [--port ${DEFAULT_PORT}] [--host 127.0.0.1] [--json]
 
 The page shows the runs table with status; loss curves that update live while a sweep trains (the server
-watches the lab store and pushes changes as server-sent events); the fits (frontier, L(N), IsoFLOP, the held-out
-prediction, few-shot accuracy); the forecast with sliders for the target loss, the halving time and the budget,
+watches the lab store and pushes changes as server-sent events); the fits (the sweep's stored analysis, or one
+made for the page: the endpoint frontier beside Kaplan's, the held-out prediction and its error at every
+extrapolation distance, L(N), IsoFLOP, few-shot accuracy); the forecast with sliders for the target loss, the halving time and the budget,
 recomputed in the page; and text samples from any run's checkpoint. It never writes to the lab.
 
 Flags:
@@ -41,7 +43,10 @@ export const serveCommand: Command = {
     if (port > 65535) throw new UserError(`--port must be at most 65535, got ${port}`);
     const host = v.host ?? "127.0.0.1";
     // one bootstrap thread: the fits must not compete with a sweep training on the same cores
-    const dash = await listenOrExplain(() => startServer({ lab, port, host, report: { workers: 1 }, log: (l) => process.stderr.write(l + "\n") }), port, host);
+    const dash = await listenOrExplain(
+      () => startServer({ lab, port, host, report: { workers: 1, analysisSettings: sweepAnalysisSettings }, log: (l) => process.stderr.write(l + "\n") }),
+      port, host,
+    );
     if (v.json) printJson({ url: dash.url, lab });
     else process.stdout.write(`dashboard of ${lab}: ${dash.url}  (Ctrl-C to stop)\n`);
     await untilSignal(() => dash.close());

@@ -13,7 +13,6 @@ import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.
 import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/sweep.js";
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
-import { PredictError } from "../sweep/predict.js";
 import { DemoError } from "../studies/scaling.js";
 import { type Command, type FlagValues, intFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
@@ -62,7 +61,7 @@ function flopsNumber(s: string): number {
 export function sweepUserError(e: unknown): never {
   if (
     e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError ||
-    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError
+    e instanceof TrainConfigError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError
   ) {
     throw new UserError(e.message);
   }

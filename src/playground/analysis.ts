@@ -5,6 +5,7 @@
  * forecast), exactly as `scaling-lab report` analyses a lab; the page only turns its in-memory runs into the
  * store's run records. The export is a run bundle (src/store/bundle.ts) that `scaling-lab runs --import` reads.
  */
+import type { SweepInput } from "../analysis/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { type CollectOptions, reportFromRecords } from "../report/data.js";
 import type { ReportData } from "../report/types.js";
@@ -93,18 +94,39 @@ export function toRunRecord(sweep: string, r: PageRun): RunRecord {
  */
 export async function analyzeSweep(s: PageSweep, opts: CollectOptions = {}): Promise<ReportData> {
   const records = s.runs.map((r) => toRunRecord(s.name, r));
+  const tokens = Math.max(0, ...s.runs.map((r) => r.D));
   return reportFromRecords(
     {
       dir: "this browser",
       sweeps: [{ name: s.name, plan: "curves", ladder: s.ladder }],
-      sweep: { name: s.name, plan: "curves", ladder: s.ladder },
+      sweep: { name: s.name, plan: "curves", ladder: s.ladder, spec: { tokens: [tokens] } },
       records,
       metrics: new Map(s.runs.map((r) => [r.id, r.metrics as MetricRecord[]])),
       evals: [],
       hasCheckpoint: () => false,
+      analysis: { ...sweepInputOf(s), stored: null },
     },
-    { workers: 1, ...opts },
+    { workers: 1, version: "playground", ...opts },
   );
+}
+
+/**
+ * What the analysis reads of the page's sweep, as `sweepInput` reads it from a lab: every endpoint of the runs, the
+ * largest planned run as the target (its final endpoint once trained), and the validation points of the curves.
+ */
+export function sweepInputOf(s: PageSweep): SweepInput {
+  const endpoints = s.runs.flatMap((r) =>
+    r.endpoints.map((e) => ({ run: r.id, nonEmbedding: r.N, params: r.params, D: e.tokens, C: e.flops, loss: e.valLoss })),
+  );
+  const t = s.runs.reduce<PageRun | null>((a, b) => (a === null || b.C > a.C ? b : a), null);
+  const final = t?.status === "done" ? t.endpoints.find((e) => e.kind === "final") : undefined;
+  return {
+    endpoints,
+    target: t ? { run: t.id, nonEmbedding: t.N, params: t.params, D: final?.tokens ?? t.D, C: final?.flops ?? t.C, actual: final?.valLoss ?? null } : null,
+    curves: s.runs.flatMap((r) =>
+      r.metrics.filter((m) => m.valLoss !== null && m.valLoss !== undefined).map((m) => ({ run: r.id, C: m.flops, loss: m.valLoss! })),
+    ),
+  };
 }
 
 /** The finished runs of a sweep as a run bundle (`scaling-lab runs --import FILE` reads it). */

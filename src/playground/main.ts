@@ -8,11 +8,11 @@
  * · autostart=1.
  */
 import { forecastSentence, num, powerEquation, si, usd } from "../report/format.js";
-import { isForecastError, labForecast } from "../report/forecast-math.js";
+import { isForecastError, labForecast, sliderFraction, sliderTarget } from "../report/forecast-math.js";
 import { forecastCostSpec, forecastLawSpec, lossComputeSpec, lossParamsSpec, predictionSpec } from "../report/specs.js";
 import type { ForecastData, ReportData } from "../report/types.js";
 import { runBundleText } from "../store/bundle.js";
-import type { Ladder } from "../sweep/ladder.js";
+import { type Ladder, ladderAnalysisSettings } from "../sweep/ladder.js";
 import type { TrainConfigInput } from "../train/config.js";
 import type { MetricRecord } from "../util/run-folder.js";
 import { type PageRun, type PageSweep, analyzeSweep, planSweep, toBundle } from "./analysis.js";
@@ -355,7 +355,7 @@ function scheduleLive(): void {
 
 async function live(): Promise<void> {
   if (!state.sweep) return;
-  const data = await analyzeSweep(state.sweep, { bootstrap: 0 });
+  const data = await analyzeSweep(state.sweep, { bootstrap: 0, analysisSettings: pageAnalysisSettings });
   await drawCurves(data);
 }
 
@@ -373,6 +373,11 @@ async function drawCurves(data: ReportData): Promise<void> {
   await renderChart(el, lossComputeSpec(data.curves.data, data.sizes, frontier));
 }
 
+/** The analysis settings of the page's sweep: its ladder's, at the sweep's token budget (as the CLI reads a lab's). */
+function pageAnalysisSettings(): ReturnType<typeof ladderAnalysisSettings> {
+  return ladderAnalysisSettings(ladder(), Math.max(0, ...(state.sweep?.runs.map((r) => r.D) ?? [])));
+}
+
 /** The whole analysis (fits, prediction, forecast): when the page opens and whenever a run finishes. */
 async function refresh(): Promise<void> {
   drawTable();
@@ -384,17 +389,19 @@ async function refresh(): Promise<void> {
     setupForecast(null);
     return;
   }
-  const data = await analyzeSweep(state.sweep, { bootstrap: 100 });
+  const data = await analyzeSweep(state.sweep, { bootstrap: 100, analysisSettings: pageAnalysisSettings });
   await drawCurves(data);
   const p = data.prediction;
   const predEl = $("prediction");
   if (p.ok) {
     const d = p.data;
-    const interval = d.interval ? ` (${Math.round(d.level * 100)}% interval ${num(d.interval[0], 3)}–${num(d.interval[1], 3)})` : "";
-    predEl.textContent = d.actual === null
-      ? `Predicted before ${d.label} trains: validation loss ${num(d.predicted, 4)}${interval}, from ${powerEquation(d.law, "N")} fitted to ${d.fitPoints.length} smaller sizes.`
-      : `Scored: ${d.label} was predicted at ${num(d.predicted, 4)}${interval} and reached ${num(d.actual, 4)}: error ${d.errorPct! >= 0 ? "+" : ""}${num(d.errorPct!, 2)}%${d.inInterval === null ? "" : d.inInterval ? ", inside the interval" : ", outside the interval"}.`;
-    predEl.dataset.scored = String(d.actual !== null);
+    const m = d.main;
+    const interval = ` (${Math.round(d.level * 100)}% interval ${num(m.interval[0], 3)}–${num(m.interval[1], 3)})`;
+    const from = `from ${d.law} fitted to ${m.fitPoints} endpoints of ${m.fitRuns} smaller runs, ${num(m.extrapolationFactor, 3)}× below its compute`;
+    predEl.textContent = m.actual === null
+      ? `Predicted before ${d.label} trains: validation loss ${num(m.predicted, 4)}${interval}, ${from}.`
+      : `Scored: ${d.label} was predicted at ${num(m.predicted, 4)}${interval} and reached ${num(m.actual, 4)}: error ${m.errorPct! >= 0 ? "+" : ""}${num(m.errorPct!, 2)}%${m.inInterval === null ? "" : m.inInterval ? ", inside the interval" : ", outside the interval"} (${from}).`;
+    predEl.dataset.scored = String(m.actual !== null);
     await renderChart($("chart-prediction"), predictionSpec(d));
   } else {
     predEl.textContent = "";
@@ -414,7 +421,7 @@ function setupForecast(f: ForecastData | null, note = "The forecast extrapolates
   state.forecast = f;
   if (!f) return;
   if (first) {
-    $<HTMLInputElement>("target").value = String(Math.min(0.99, Math.max(0.2, f.targetLoss / f.reference.loss)));
+    $<HTMLInputElement>("target").value = String(sliderFraction(f.law, f.reference.loss, f.targetLoss));
     $<HTMLInputElement>("halving").value = String(f.halvingMonths);
     $<HTMLInputElement>("budget").value = String(Math.log10(f.budgetUSD));
   }
@@ -429,8 +436,11 @@ function updateForecast(): void {
   const frac = Number($<HTMLInputElement>("target").value);
   const halvingMonths = Number($<HTMLInputElement>("halving").value);
   const budgetUSD = Math.pow(10, Number($<HTMLInputElement>("budget").value));
-  const targetLoss = frac * f.reference.loss;
-  $("target-out").textContent = `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
+  const E = f.law.E;
+  const targetLoss = sliderTarget(f.law, f.reference.loss, frac);
+  $("target-out").textContent = E > 0
+    ? `${num(targetLoss, 3)} (${frac.toFixed(2)}× the reducible loss ${num(f.reference.loss - E, 3)} above the floor ${num(E, 3)})`
+    : `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
   $("halving-out").textContent = `${halvingMonths} months`;
   $("budget-out").textContent = usd(budgetUSD);
   const result = labForecast({

@@ -1,18 +1,20 @@
 /**
- * Collects a sweep's {@link ReportData} from the lab store: runs, learning curves, the compute frontier, L(N),
- * IsoFLOP profiles, the held-out prediction, few-shot accuracy and the forecast. A section that cannot be made
- * (an empty lab, one run, no evals, a fit that fails) carries a one-line note instead of data.
+ * Collects a sweep's {@link ReportData} from the lab store (or from runs held in memory): runs, learning curves, L(N),
+ * IsoFLOP profiles, few-shot accuracy, and from the sweep's analysis (src/report/analysis-data.ts) the endpoint
+ * frontier, the held-out prediction, Chinchilla's L(N, D) and the forecast that extrapolates the frontier. A section
+ * that cannot be made (an empty lab, one run, no evals, a fit that fails) carries a one-line note instead of data.
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { type ScalingPoint, fitFrontier, fitIsoflop, fitPower, groupByBudget } from "../fit/index.js";
+import { storedAnalysis, sweepInput } from "../analysis/index.js";
+import { fitIsoflop, fitPower, groupByBudget } from "../fit/index.js";
 import { DEFAULTS, powerComputeLaw, runForecast } from "../forecast/index.js";
 import { findLaw, lawLoss, publishedLaws } from "../published/index.js";
 import type { EvalRecord, Lab, MetricRecord, RunRecord, SweepRecord } from "../store/index.js";
-import { predictFromRuns } from "../sweep/predict.js";
 import { CHECKPOINT_FILE } from "../util/run-folder.js";
 import { decimalYear } from "../util/time.js";
 import { PF_DAY } from "../util/units.js";
+import { type AnalysisCollectOptions, type AnalysisSource, collectAnalysis, noAnalysis } from "./analysis-data.js";
 import { si } from "./format.js";
 import type {
   CurvePoint,
@@ -23,7 +25,6 @@ import type {
   IsoflopData,
   OverlayData,
   ParamsLawData,
-  PredictionData,
   ReportData,
   ReportRun,
   Section,
@@ -31,17 +32,16 @@ import type {
   SizePoint,
 } from "./types.js";
 
-/** Options of {@link collectReport}. */
-export interface CollectOptions {
+/**
+ * Options of {@link collectReport}. `bootstrap`, `workers` and `analysisSettings` apply to an analysis made for the
+ * report, when the sweep has no stored one that covers its endpoints (src/report/analysis-data.ts).
+ */
+export interface CollectOptions extends AnalysisCollectOptions {
   /** The sweep (default: the most recently created one). */
   sweep?: string;
-  /** Bootstrap resamples of the held-out prediction (default 200; 0 skips the prediction). */
-  bootstrap?: number;
-  /** Worker threads of the bootstrap (default: one per core). */
-  workers?: number;
   /** Forecast: dollars per hour of the machine that trained the runs (default $0.10, as the demo). */
   costPerHour?: number;
-  /** Forecast: target loss (default half the reference loss). */
+  /** Forecast: target loss (default: half the reference's reducible loss, E + (L − E)/2). */
   targetLoss?: number;
   /** Forecast: budget in dollars (default the forecast's $1B). */
   budgetUSD?: number;
@@ -75,7 +75,7 @@ export interface ReportInput {
   /** Every sweep, oldest first. */
   sweeps: Pick<SweepRecord, "name" | "plan" | "ladder">[];
   /** The sweep shown (null: the runs belong to no sweep). */
-  sweep: Pick<SweepRecord, "name" | "plan" | "ladder"> | null;
+  sweep: Pick<SweepRecord, "name" | "plan" | "ladder" | "spec"> | null;
   records: RunRecord[];
   /** Each run's metric rows in step order. */
   metrics: Map<string, MetricRecord[]>;
@@ -83,6 +83,8 @@ export interface ReportInput {
   evals: EvalRecord[];
   /** Whether a run has a checkpoint (text samples possible). */
   hasCheckpoint: (r: RunRecord) => boolean;
+  /** The sweep's endpoints and stored analysis (null: the runs belong to no sweep). */
+  analysis: AnalysisSource | null;
 }
 
 /** Collects everything the report shows for one sweep of an open lab (see the module comment). */
@@ -107,6 +109,7 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
     metrics: new Map(records.map((r) => [r.id, lab.metrics(r.id)])),
     evals: (sweep ? lab.listEvals({ sweep: sweep.name }) : lab.listEvals()).filter((e) => byId.has(e.model)),
     hasCheckpoint: (r) => hasCheckpointIn(lab.dir, r),
+    analysis: sweep ? { ...sweepInput(lab, sweep.name), stored: storedAnalysis(lab, sweep.name) } : null,
   }, opts);
 }
 
@@ -126,16 +129,15 @@ export async function reportFromRecords(input: ReportInput, opts: CollectOptions
   const noRuns = empty ? "the lab has no runs yet; run scaling-lab demo or scaling-lab sweep first" : "this sweep has no runs yet";
 
   const curves = collectCurves(records, metrics, labelOf, opts.maxCurvePoints ?? 300, noRuns);
-  const frontier = collectFrontier(records, metrics, noRuns);
+  const { analysis, frontier, prediction, chinchilla } = sweep && input.analysis && records.length
+    ? await collectAnalysis(input.analysis, sweep, labelOf, opts)
+    : noAnalysis(records.length ? "no analysis: it is made of a sweep's endpoints, and these runs belong to none" : noRuns);
   const plan = sweep?.plan ?? null;
   const finished: SizePoint[] = records
     .filter((r) => r.status === "done" && r.finalValLoss !== null && r.tokensDone > 0)
     .map((r) => ({ run: r.id, label: labelOf.get(r.id)!, N: r.N, D: r.tokensDone, C: r.flopsDone, loss: r.finalValLoss! }));
   const paramsLaw = collectParamsLaw(finished, plan, noRuns);
   const isoflop = plan === "isoflop" ? collectIsoflop(finished) : null;
-  const prediction = sweep
-    ? await collectPrediction(records, sweep.name, plan, finished, labelOf, opts)
-    : { ok: false as const, note: records.length ? "no held-out prediction: it is made within a sweep, and these runs belong to none" : noRuns };
   const evals = collectEvals(input.evals, records, labelOf);
   // a run still training has no wall time yet: its last logged step says how long it has trained
   const seconds = new Map(records.map((r) => [r.id, r.wallSeconds ?? metrics.get(r.id)!.at(-1)?.elapsed ?? 0]));
@@ -155,6 +157,8 @@ export async function reportFromRecords(input: ReportInput, opts: CollectOptions
     paramsLaw,
     isoflop,
     prediction,
+    chinchilla,
+    analysis,
     evals,
     forecast,
     ...(overlays.length ? { overlays } : {}),
@@ -235,34 +239,6 @@ function collectCurves(
   return { ok: true, data: { loss, points } };
 }
 
-function collectFrontier(records: RunRecord[], metrics: Map<string, MetricRecord[]>, noRuns: string): Section<FrontierData> {
-  if (records.length === 0) return { ok: false, note: noRuns };
-  const live = records.filter((r) => r.status !== "failed");
-  const hasVal = live.some((r) => curveRows(metrics.get(r.id)!, "val").length > 0);
-  const loss = hasVal ? "val" : "train";
-  const points: ScalingPoint[] = [];
-  const sizes = new Set<number>();
-  for (const r of live) {
-    const rows = curveRows(metrics.get(r.id)!, loss);
-    if (rows.length) sizes.add(r.N);
-    for (const m of rows) points.push({ run: r.id, C: m.flops, loss: loss === "val" ? m.valLoss! : m.trainLoss });
-  }
-  if (sizes.size < 2) {
-    return { ok: false, note: `no frontier fit: it needs learning curves of at least 2 model sizes (this sweep has ${sizes.size}); train more sizes` };
-  }
-  try {
-    const f = fitFrontier(points);
-    const envelope = f.frontier.map((p) => ({ C: p.C!, loss: p.loss }));
-    const Cs = points.map((p) => p.C!);
-    return {
-      ok: true,
-      data: { law: { k: f.k, alpha: f.alpha, E: f.E }, r2: f.r2, envelope, cMin: Math.min(...Cs), cMax: Math.max(...Cs) },
-    };
-  } catch (e) {
-    return { ok: false, note: `no frontier fit: ${(e as Error).message}` };
-  }
-}
-
 function collectParamsLaw(finished: SizePoint[], plan: string | null, noRuns: string): Section<ParamsLawData> {
   if (plan === "isoflop") return { ok: false, note: "no L(N) fit: the runs of an IsoFLOP sweep differ in D (see the IsoFLOP profiles)" };
   if (finished.length === 0) return { ok: false, note: `no L(N) fit: no finished run with a validation loss (${noRuns === "this sweep has no runs yet" ? "finish a run" : noRuns})` };
@@ -315,33 +291,6 @@ function collectIsoflop(finished: SizePoint[]): Section<IsoflopData> {
   }
 }
 
-async function collectPrediction(
-  records: RunRecord[], sweep: string, plan: string | null, finished: SizePoint[], labelOf: Map<string, string>, opts: CollectOptions,
-): Promise<Section<PredictionData>> {
-  if (plan !== null && plan !== "curves" && plan !== "import") {
-    return { ok: false, note: `no held-out prediction in the report for a ${plan} sweep (its runs differ in D); run scaling-lab predict --law chinchilla` };
-  }
-  if (opts.bootstrap === 0) return { ok: false, note: "held-out prediction skipped (bootstrap 0)" };
-  try {
-    const level = 0.9;
-    const r = await predictFromRuns(records, sweep, { bootstrap: opts.bootstrap ?? 200, level, seed: 0, workers: opts.workers, irreducible: "auto" });
-    const p = r.predictions[0];
-    if (r.report.kind !== "power") return { ok: false, note: `no held-out prediction in the report for a ${r.report.kind} law` };
-    const fit = r.report.fit;
-    const fitRuns = new Set(r.fitRuns);
-    return {
-      ok: true,
-      data: {
-        run: p.run, label: labelOf.get(p.run) ?? p.run, N: p.N, predicted: p.predicted, interval: p.interval, level,
-        actual: p.actual, errorPct: p.errorPct, inInterval: p.inInterval, law: { E: fit.E, k: fit.k, alpha: fit.alpha },
-        fitPoints: finished.filter((q) => fitRuns.has(q.run)),
-      },
-    };
-  } catch (e) {
-    return { ok: false, note: `no held-out prediction: ${(e as Error).message}` };
-  }
-}
-
 function collectEvals(all: EvalRecord[], records: RunRecord[], labelOf: Map<string, string>): Section<EvalsData> {
   const byId = new Map(records.map((r) => [r.id, r]));
   const evals = all.filter((e) => e.accuracy !== null && byId.has(e.model));
@@ -361,7 +310,7 @@ function collectEvals(all: EvalRecord[], records: RunRecord[], labelOf: Map<stri
 function collectForecast(
   frontier: Section<FrontierData>, records: RunRecord[], seconds: Map<string, number>, now: Date, opts: CollectOptions,
 ): Section<ForecastData> {
-  if (!frontier.ok) return { ok: false, note: "no forecast: it extrapolates the frontier fit, which is missing" };
+  if (!frontier.ok) return { ok: false, note: "no forecast: it extrapolates the analysis's frontier fit, which is missing" };
   const trained = records.filter((r) => r.status !== "failed" && r.flopsDone > 0);
   const ref = trained.reduce((a, b) => (b.flopsDone > a.flopsDone ? b : a));
   const costPerHour = opts.costPerHour ?? 0.1;
@@ -369,14 +318,17 @@ function collectForecast(
   const year = decimalYear(now);
   const { law } = frontier.data;
   try {
+    const computeLaw = powerComputeLaw(law.k, law.alpha, law.E, "flop");
+    // with a floor E, half the loss may be out of reach: the default halves its reducible part L − E
+    const refLoss = computeLaw.lossAt(ref.flopsDone);
     const fc = runForecast({
-      law: powerComputeLaw(law.k, law.alpha, law.E, "flop"),
-      lawSource: "the sweep's frontier fit",
+      law: computeLaw,
+      lawSource: "the sweep's frontier fit (cooled-down endpoints)",
       referenceName: ref.id,
       referencePfDays: ref.flopsDone / PF_DAY,
       referenceCostUSD: costUSD,
       referenceYear: year,
-      targetLoss: opts.targetLoss,
+      targetLoss: opts.targetLoss ?? law.E + (refLoss - law.E) / 2,
       budgetUSD: opts.budgetUSD,
       halvingMonths: opts.halvingMonths,
       samples: 0,

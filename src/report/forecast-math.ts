@@ -107,3 +107,16 @@ export function isForecastError(f: LabForecast | { error: string }): f is { erro
 function round(x: number): string {
   return String(Number(x.toPrecision(4)));
 }
+
+/**
+ * The target loss of the forecast's slider: it keeps `fraction` of the reference run's reducible loss L − E (E: the
+ * frontier's floor; 0 for a pure power law, where this is fraction × L), so every position is a loss the law reaches.
+ */
+export function sliderTarget(law: PowerLaw, referenceLoss: number, fraction: number): number {
+  return law.E + fraction * (referenceLoss - law.E);
+}
+
+/** The slider position of a target loss (the inverse of {@link sliderTarget}), kept within [0.2, 0.99]. */
+export function sliderFraction(law: PowerLaw, referenceLoss: number, targetLoss: number): number {
+  return Math.min(0.99, Math.max(0.2, (targetLoss - law.E) / (referenceLoss - law.E)));
+}

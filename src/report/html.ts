@@ -32,7 +32,8 @@ figcaption{font-size:13px;color:#444;margin-top:6px}
 .note{background:#fff8e1;border:1px solid #f0d98c;border-radius:4px;padding:10px 12px;font-size:14px}
 table{border-collapse:collapse;background:#fff;font-size:13px;width:100%}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right} th{background:#f0f0f0}
-td.l,th.l{text-align:left} code{font-size:90%}
+td.l,th.l{text-align:left} code{font-size:90%} tr.main td{font-weight:bold}
+h2#extrapolation-table{font-size:15px;margin:-8px 0 8px}
 `;
 
 /** Builds the report page. */
@@ -49,7 +50,7 @@ export function reportHtml(d: ReportData, charts: HtmlChart[]): string {
     `<h1>${esc(title)}</h1>`,
     `<p class="meta">${meta}</p>`,
     summaryHtml(d),
-    ...charts.map(chartHtml),
+    ...charts.map((c) => chartHtml(c) + (c.name === "extrapolation" ? extrapolationTableHtml(d) : "")),
     runsTableHtml(d),
     others.length
       ? `<p class="meta">Other sweeps in this lab: ${others.map((s) => `<code>${esc(s)}</code>`).join(", ")} — report one with <code>scaling-lab report --sweep NAME</code>.</p>`
@@ -78,15 +79,39 @@ function summaryHtml(d: ReportData): string {
   items.push(d.runs.length ? `${d.runs.length} runs, ${done} finished` : "No runs yet: run <code>scaling-lab demo</code> or <code>scaling-lab sweep</code> in this lab.");
   if (d.frontier.ok) {
     const f = d.frontier.data;
-    items.push(`Compute frontier: <b>${esc(powerEquation(f.law, "C", "FLOP"))}</b>, R² = ${num(f.r2, 3)} on ${f.envelope.length} envelope points`);
+    items.push(
+      `Compute frontier of the cooled-down endpoints: <b>${esc(powerEquation(f.law, "C", "FLOP"))}</b>, R² = ${num(f.r2, 3)} on ` +
+        `${f.envelope.length} envelope points of ${f.endpoints.length}, over ${num(f.decades, 3)} decades of compute` +
+        (f.kaplan ? `; Kaplan's method (mid-schedule learning-curve envelope): ${esc(powerEquation(f.kaplan.law, "C"))}, R² = ${num(f.kaplan.r2, 3)}` : ""),
+    );
   }
   if (d.paramsLaw.ok) items.push(`L(N): <b>${esc(powerEquation(d.paramsLaw.data.law, "N"))}</b>, R² = ${num(d.paramsLaw.data.r2, 3)}`);
   if (d.prediction.ok) {
     const p = d.prediction.data;
-    const iv = p.interval ? ` [${num(p.interval[0])}, ${num(p.interval[1])}] (${Math.round(p.level * 100)}%)` : "";
+    const m = p.main;
     items.push(
-      `Held-out prediction of ${esc(p.run)}: ${num(p.predicted)}${iv}` +
-        (p.actual !== null ? `; actual ${num(p.actual)}, error ${num(p.errorPct!, 2)}%` : "; not trained yet"),
+      `Held-out prediction of ${esc(p.run)} from endpoints with ≤ 1/${num(m.K, 3)} of its compute (${num(m.extrapolationFactor, 3)}× extrapolation): ` +
+        `<b>${num(m.predicted)}</b> [${num(m.interval[0])}, ${num(m.interval[1])}] (${Math.round(p.level * 100)}%)` +
+        (m.actual !== null ? `; actual ${num(m.actual)}, error ${num(m.errorPct!, 2)}%, ${m.inInterval ? "inside" : "outside"} the interval` : "; not trained yet"),
+    );
+  }
+  if (d.chinchilla.ok) {
+    const c = d.chinchilla.data;
+    items.push(
+      `Chinchilla L(N, D) on ${c.points} endpoints of ${c.runs} runs (bootstrap by run, ${c.replicates} replicates): <b>${esc(c.law)}</b>; ` +
+        `compute-optimal <b>${num(c.tokensPerParam, 3)} tokens per parameter</b> [${num(c.tokensPerParamInterval[0], 3)}, ${num(c.tokensPerParamInterval[1], 3)}] ` +
+        `(${Math.round(c.level * 100)}%) at ${si(c.atCompute)}FLOP; N_opt ∝ C^${num(c.nOptExponent, 3)}, D_opt ∝ C^${num(c.dOptExponent, 3)}`,
+    );
+  } else if (d.analysis) {
+    items.push(esc(d.chinchilla.note));
+  }
+  if (d.analysis) {
+    const a = d.analysis;
+    items.push(
+      `Analysis ${a.source === "stored" ? "stored in the lab" : "made for this report (not stored)"} by scaling-lab ${esc(a.version)} on ` +
+        `${esc(a.created.replace("T", " ").replace(/\.\d+Z$/, " UTC"))}: ${a.points} endpoints of ${a.runs} runs, N = ${a.paramCount === "total" ? "every parameter" : "non-embedding parameters"}` +
+        (a.minTokens > 0 ? `, endpoints with fewer than ${si(a.minTokens)} tokens left out of L(N, D)` : "") +
+        a.notes.map((n) => `<br>Note: ${esc(n)}`).join(""),
     );
   }
   if (d.forecast.ok) {
@@ -109,6 +134,23 @@ function chartHtml(c: HtmlChart): string {
   // the chart carries its own title
   return `<figure id="chart-${esc(c.name)}">${c.svg}${note}<figcaption>${esc(c.caption)} ` +
     `Files: <a href="${esc(c.name)}.svg">${esc(c.name)}.svg</a>, <a href="${esc(c.name)}.png">${esc(c.name)}.png</a>.</figcaption></figure>`;
+}
+
+/** The prediction at every extrapolation distance, one row per K (after the extrapolation chart). */
+function extrapolationTableHtml(d: ReportData): string {
+  if (!d.prediction.ok) return "";
+  const p = d.prediction.data;
+  const head = ["K", "extrapolation", "fit points", "predicted", `${Math.round(p.level * 100)}% interval`, "actual", "error", "inside"];
+  const rows = p.table.map((r) => [
+    `<td>${num(r.K, 3)}</td>`, `<td>${num(r.extrapolationFactor, 3)}×</td>`, `<td>${r.fitPoints} (${r.fitRuns} runs)</td>`,
+    `<td>${r.predicted.toFixed(4)}</td>`, `<td>[${r.interval[0].toFixed(4)}, ${r.interval[1].toFixed(4)}]</td>`,
+    `<td>${r.actual !== null ? r.actual.toFixed(4) : "–"}</td>`,
+    `<td>${r.errorPct !== null ? `${r.errorPct >= 0 ? "+" : ""}${r.errorPct.toFixed(2)}%` : "–"}</td>`,
+    `<td>${r.inInterval === null ? "–" : r.inInterval ? "yes" : "no"}</td>`,
+  ].join(""));
+  return `<h2 id="extrapolation-table">Prediction of ${esc(p.run)} at every extrapolation distance</h2>` +
+    `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>` +
+    `<tbody>${rows.map((r, i) => `<tr${p.table[i].K === p.main.K ? ' class="main"' : ""}>${r}</tr>`).join("")}</tbody></table>`;
 }
 
 function runsTableHtml(d: ReportData): string {

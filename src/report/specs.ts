@@ -64,7 +64,10 @@ export function reportCharts(d: ReportData): ChartEntry[] {
     entry(
       "loss-vs-compute",
       "Loss vs compute, every run",
-      "Learning curves of every run against training compute (log–log), coloured by model size, with the compute-efficient frontier fitted to their lower envelope (the GPT-3 Figure 3.1 view).",
+      "Learning curves of every run against training compute (log–log), coloured by model size (the GPT-3 Figure 3.1 view). " +
+        "Dots: the cooled-down endpoints (each run's end and its WSD cooldown branches), ringed where they form the lower envelope; " +
+        "dashed: the compute frontier E + A·C^−α fitted to that envelope. Dotted grey: Kaplan et al.'s method, a power law on the " +
+        "envelope of mid-schedule learning-curve points, which lie above what a run of that length reaches once cooled down.",
       d.curves.ok ? { ok: true, data: lossComputeSpec(d.curves.data, d.sizes, frontier, undefined, overlaysOf(d, "C")) } : d.curves,
       frontier ? null : d.frontier.ok ? null : d.frontier.note,
     ),
@@ -87,8 +90,18 @@ export function reportCharts(d: ReportData): ChartEntry[] {
     entry(
       "prediction",
       "Held-out prediction",
-      "The largest model's loss predicted from the smaller runs' L(N) before it was trained: the bootstrap interval against the loss it reached.",
+      "The largest model's loss predicted before it was trained, leave-future-out: Chinchilla's L(N, D) fitted only to the " +
+        "endpoints of other runs with at most 1/K of its compute (coloured by their tokens D), drawn at the target's D, " +
+        "with the prediction interval (bootstrap by run plus the fit's scatter) against the loss it reached.",
       d.prediction.ok ? { ok: true, data: predictionSpec(d.prediction.data) } : d.prediction,
+    ),
+    entry(
+      "extrapolation",
+      "Prediction error vs extrapolation distance",
+      "The same prediction from endpoints with at most 1/K of the target's compute, for every K the sweep allows: its error " +
+        "against the extrapolation factor (the target's compute ÷ the largest compute in the fit), with the interval as " +
+        "a bar. The table below lists each row.",
+      d.prediction.ok ? extrapolationSection(d.prediction.data) : d.prediction,
     ),
     entry(
       "accuracy-vs-compute",
@@ -141,29 +154,58 @@ function overlayNote(overlays: OverlayData[]): string {
   return overlays.length ? `; dotted red: ${overlays.map((o) => o.label).join("; ")} (published, on its own data)` : "";
 }
 
+/** The overlay note appended to the last line of a (one- or several-line) subtitle. */
+function withOverlayNote(subtitle: string | string[], overlays: OverlayData[]): string | string[] {
+  if (typeof subtitle === "string") return subtitle + overlayNote(overlays);
+  return subtitle.map((line, i) => (i === subtitle.length - 1 ? line + overlayNote(overlays) : line));
+}
+
 /**
- * Learning curves against compute, coloured by size, with the frontier (dashed) when fitted and published laws
+ * Learning curves against compute, coloured by size; with the analysis's frontier: the cooled-down endpoints (the
+ * envelope ringed), the frontier law (dashed) and Kaplan's learning-curve frontier (dotted grey); published laws
  * (dotted red) when asked for.
  */
 export function lossComputeSpec(
   curves: CurvesData, sizes: SizeKey[], frontier: FrontierData | null, title = "Loss vs compute, every run", overlays: OverlayData[] = [],
 ): VlSpec {
   const pts = curves.points;
-  const x = logX("C", "training compute C (FLOP)", logDomain(pts.map((p) => p.C), 1.15));
+  const ends = frontier?.endpoints ?? [];
+  const x = logX("C", "training compute C (FLOP)", logDomain([...pts.map((p) => p.C), ...ends.map((p) => p.C)], 1.15));
   const lossName = curves.loss === "val" ? "validation loss (nats/token)" : "training loss (nats/token)";
-  const y = logY("loss", lossName, logDomain([...pts.map((p) => p.loss), ...overlays.flatMap((o) => o.points.map((p) => p.loss))], 1.03));
+  const allLoss = [...pts.map((p) => p.loss), ...ends.map((p) => p.loss), ...overlays.flatMap((o) => o.points.map((p) => p.loss))];
+  const y = logY("loss", lossName, logDomain(allLoss, 1.03));
+  const color = sizeColor(sizes);
   const layers: VlSpec[] = [
     {
       data: { values: pts },
-      mark: { type: "line", strokeWidth: 1.6, opacity: 0.9, clip: true },
-      encoding: { x, y, color: sizeColor(sizes), detail: { field: "run" }, order: { field: "step", type: "quantitative" } },
+      mark: { type: "line", strokeWidth: 1.6, opacity: frontier ? 0.55 : 0.9, clip: true },
+      encoding: { x, y, color, detail: { field: "run" }, order: { field: "step", type: "quantitative" } },
     },
   ];
-  let subtitle = `${pts.length} points of ${new Set(pts.map((p) => p.run)).size} runs`;
+  let subtitle: string | string[] = `${pts.length} points of ${new Set(pts.map((p) => p.run)).size} runs`;
   if (frontier) {
-    const law = logspace(frontier.cMin, frontier.cMax, 40).map((C) => ({ C, loss: lossAt(frontier.law, C) }));
     const eq = powerEquation(frontier.law, "C", "FLOP");
+    const law = logspace(frontier.cMin, frontier.cMax, 40).map((C) => ({ C, loss: lossAt(frontier.law, C) }));
+    if (frontier.kaplan) {
+      const Cs = pts.map((p) => p.C);
+      const kaplan = logspace(Math.min(...Cs), Math.max(...Cs), 40).map((C) => ({ C, loss: lossAt(frontier.kaplan!.law, C) }));
+      layers.push(
+        { data: { values: kaplan }, mark: { type: "line", color: "#777", strokeDash: [2, 3], strokeWidth: 2, clip: true }, encoding: { x, y } },
+        // above the frontier's equation, in the empty bottom-left corner
+        {
+          data: { values: [{ text: `dotted: Kaplan's method, ${powerEquation(frontier.kaplan.law, "C")} (mid-schedule envelope)` }] },
+          mark: { type: "text", align: "left", baseline: "bottom", fontSize: 11, color: "#555" },
+          encoding: { x: { value: 10 }, y: { value: CHART_HEIGHT - 28 }, text: { field: "text" } },
+        },
+      );
+    }
     layers.push(
+      {
+        data: { values: ends },
+        mark: { type: "point", filled: true, size: 55, opacity: 1, stroke: "#222", strokeWidth: 0.6 },
+        encoding: { x, y, color, tooltip: tooltip(["run", "N", "D", "C", "loss"]) },
+      },
+      { data: { values: frontier.envelope }, mark: { type: "point", filled: false, size: 170, color: "#111", strokeWidth: 1.4 }, encoding: { x, y } },
       { data: { values: law }, mark: { type: "line", color: "#111", strokeDash: [7, 4], strokeWidth: 2.2, clip: true }, encoding: { x, y } },
       // the bottom-left corner (low compute, low loss) is below the frontier, where no curve passes
       {
@@ -172,10 +214,16 @@ export function lossComputeSpec(
         encoding: { x: { value: 10 }, y: { value: CHART_HEIGHT - 10 }, text: { field: "text" } },
       },
     );
-    subtitle = `dashed: compute-efficient frontier ${eq}, R² = ${num(frontier.r2, 3)} on ${frontier.envelope.length} envelope points`;
+    subtitle = [
+      `dots: ${ends.length} cooled-down endpoints; dashed: frontier ${eq} on the ${frontier.envelope.length} ringed, ` +
+        `R² = ${num(frontier.r2, 3)} over ${num(frontier.decades, 3)} decades`,
+      frontier.kaplan
+        ? `dotted grey: Kaplan's method, ${powerEquation(frontier.kaplan.law, "C")} on the mid-schedule envelope (R² = ${num(frontier.kaplan.r2, 3)})`
+        : "",
+    ].filter(Boolean);
   }
   layers.push(...overlayLayers(overlays, "C", x, y));
-  return chart(title, subtitle + overlayNote(overlays), layers);
+  return chart(title, withOverlayNote(subtitle, overlays), layers);
 }
 
 /** Final loss against N with the fitted L(N), and published laws of N (dotted red) when asked for. */
@@ -218,46 +266,113 @@ export function isoflopSpec(d: IsoflopData): VlSpec {
   ]);
 }
 
-/** The held-out prediction: smaller runs, their fitted L(N) extended to the held-out size, the interval and the actual loss. */
+/**
+ * The held-out prediction: the endpoints the fit used (loss vs N, coloured by D), the fitted L(N, D) at the target's
+ * D, the prediction with its interval, and the loss the target reached.
+ */
 export function predictionSpec(d: PredictionData): VlSpec {
-  const kinds = ["runs fitted", "fitted L(N)", `predicted (${Math.round(d.level * 100)}% interval)`, "actual"];
-  const colors = ["#4c78a8", "#555555", "#f58518", "#d62728"];
-  const color = { field: "kind", type: "nominal", scale: { domain: kinds, range: colors }, legend: { title: null, orient: "top-right" } };
+  const m = d.main;
+  const [PRED, ACTUAL] = ["#e8710a", "#d62728"];
   const Ns = [...d.fitPoints.map((p) => p.N), d.N];
   const dom = logDomain(Ns, 1.3);
-  const law = logspace(dom[0], dom[1], 40).map((N) => ({ N, loss: lossAt(d.law, N), kind: kinds[1] }));
-  const lo = d.interval?.[0] ?? d.predicted;
-  const hi = d.interval?.[1] ?? d.predicted;
-  const losses = [...d.fitPoints.map((p) => p.loss), lo, hi, ...(d.actual !== null ? [d.actual] : [])];
-  const x = logX("N", "non-embedding parameters N", dom);
-  const y = linY("loss", "final validation loss (nats/token)", linDomain(losses, 0.08));
-  const layers: VlSpec[] = [
-    { data: { values: law }, mark: { type: "line", strokeDash: [7, 4], strokeWidth: 1.8, clip: true }, encoding: { x, y, color } },
-    { data: { values: d.fitPoints.map((p) => ({ ...p, kind: kinds[0] })) }, mark: { type: "point", filled: true, size: 90 }, encoding: { x, y, color, tooltip: tooltip(["run", "N", "loss"]) } },
-    {
-      data: { values: [{ N: d.N, lo, hi, kind: kinds[2] }] },
-      mark: { type: "rule", strokeWidth: 3 },
-      encoding: { x, y: { ...y, field: "lo" }, y2: { field: "hi" }, color },
-    },
-    {
-      data: { values: [{ N: d.N, lo, hi, kind: kinds[2] }, { N: d.N, lo: hi, hi, kind: kinds[2] }] },
-      mark: { type: "tick", orient: "horizontal", thickness: 2.5, size: 18 },
-      encoding: { x, y: { ...y, field: "lo" }, color },
-    },
-    { data: { values: [{ N: d.N, loss: d.predicted, kind: kinds[2] }] }, mark: { type: "point", filled: false, size: 150, strokeWidth: 2.5 }, encoding: { x, y, color } },
-  ];
-  if (d.actual !== null) {
-    layers.push({
-      data: { values: [{ N: d.N, loss: d.actual, kind: kinds[3], run: d.run }] },
-      mark: { type: "point", shape: "cross", filled: true, size: 220 },
-      encoding: { x, y, color, tooltip: tooltip(["run", "N", "loss"]) },
-    });
+  const c = m.constants;
+  const law = c ? logspace(dom[0], dom[1], 40).map((N) => ({ N, loss: c.E + c.A / N ** c.alpha + c.B / d.D ** c.beta })) : [];
+  const [lo, hi] = m.interval;
+  const losses = [...d.fitPoints.map((p) => p.loss), lo, hi, ...(m.actual !== null ? [m.actual] : []), ...law.map((p) => p.loss)];
+  const x = logX("N", d.paramCount === "total" ? "parameters N (every parameter)" : "non-embedding parameters N", dom);
+  // room under the interval for its two labels (below the law, which falls from the left)
+  const span = Math.max(...losses) - Math.min(...losses);
+  const y = linY("loss", "validation loss (nats/token)", linDomain([...losses, lo - 0.14 * span], 0.06));
+  const fill = {
+    field: "D", type: "quantitative", scale: { type: "log", scheme: { name: "viridis", extent: [0, 0.88] } },
+    legend: { title: "fitted endpoints: D", format: "~s", gradientLength: 120 },
+  };
+  const label = (values: Record<string, unknown>[], mark: VlSpec) => ({ data: { values }, mark: { type: "text", fontSize: 11.5, ...mark }, encoding: { x, y, text: { field: "text" } } });
+  const layers: VlSpec[] = [];
+  if (c) {
+    layers.push(
+      { data: { values: law }, mark: { type: "line", color: "#111", strokeDash: [7, 4], strokeWidth: 1.8, clip: true }, encoding: { x, y } },
+      label([{ ...law[Math.round(law.length * 0.55)], text: `L(N, D = ${si(d.D)}) fitted` }], { align: "right", baseline: "top", dx: -6, dy: 10, color: "#111" }),
+    );
   }
-  const interval = d.interval ? ` [${num(d.interval[0])}, ${num(d.interval[1])}]` : "";
-  const outcome = d.actual !== null
-    ? `; actual ${num(d.actual)} (error ${num(d.errorPct!, 2)}%, ${d.inInterval ? "inside" : "outside"} the interval)`
-    : "; not trained yet";
-  return chart(`Held-out prediction: ${d.label}`, `predicted ${num(d.predicted)}${interval} from ${d.fitPoints.length} smaller runs${outcome}`, layers);
+  layers.push(
+    {
+      data: { values: d.fitPoints },
+      mark: { type: "point", filled: true, size: 80, stroke: "#222", strokeWidth: 0.5 },
+      encoding: { x, y, fill, tooltip: tooltip(["run", "N", "D", "loss"]) },
+    },
+    { data: { values: [{ N: d.N, lo, hi }] }, mark: { type: "rule", strokeWidth: 3, color: PRED }, encoding: { x, y: { ...y, field: "lo" }, y2: { field: "hi" } } },
+    {
+      data: { values: [{ N: d.N, lo }, { N: d.N, lo: hi }] },
+      mark: { type: "tick", orient: "horizontal", thickness: 2.5, size: 18, color: PRED },
+      encoding: { x, y: { ...y, field: "lo" } },
+    },
+    { data: { values: [{ N: d.N, loss: m.predicted }] }, mark: { type: "point", filled: false, size: 150, strokeWidth: 2.5, color: PRED }, encoding: { x, y } },
+    label([{ N: d.N, loss: lo, text: `predicted ${num(m.predicted)} [${num(lo)}, ${num(hi)}]` }], { align: "right", dx: 4, dy: 6, baseline: "top", color: PRED }),
+  );
+  if (m.actual !== null) {
+    layers.push(
+      {
+        data: { values: [{ N: d.N, loss: m.actual, run: d.run }] },
+        mark: { type: "point", shape: "cross", filled: true, size: 220, color: ACTUAL },
+        encoding: { x, y, tooltip: tooltip(["run", "N", "loss"]) },
+      },
+      label([{ N: d.N, loss: lo, text: `actual ${num(m.actual)}` }], { align: "right", dx: 4, dy: 21, baseline: "top", color: ACTUAL }),
+    );
+  }
+  const outcome = m.actual !== null
+    ? `actual ${num(m.actual)}: error ${signed(m.errorPct!)}%, ${m.inInterval ? "inside" : "outside"} the interval`
+    : "not trained yet";
+  return chart(`Held-out prediction: ${d.label}`, [
+    `predicted ${num(m.predicted)} [${num(lo)}, ${num(hi)}] from ${m.fitPoints} endpoints of ${m.fitRuns} runs with ≤ 1/${num(m.K, 3)} of its compute ` +
+      `(${num(m.extrapolationFactor, 3)}× extrapolation); ${outcome}`,
+    c ? `dashed: ${d.law} fitted to them, at the target's D = ${si(d.D)} tokens` : "the fitted law's constants were not stored with this analysis",
+  ], layers);
+}
+
+/** The extrapolation chart, or a note while the target has no loss to score the predictions against. */
+function extrapolationSection(d: PredictionData): { ok: true; data: VlSpec } | { ok: false; note: string } {
+  if (d.main.actual === null) return { ok: false, note: `${d.label} has not finished training: the error at each distance is measured once it has` };
+  return { ok: true, data: extrapolationSpec(d) };
+}
+
+/** Error of the prediction against the extrapolation factor (log x), with each interval as a bar (in % of the actual). */
+export function extrapolationSpec(d: PredictionData): VlSpec {
+  const rows = d.table
+    .filter((r) => r.actual !== null)
+    .map((r) => ({
+      K: r.K, factor: r.extrapolationFactor, error: r.errorPct!, lo: (100 * (r.interval[0] - r.actual!)) / r.actual!,
+      hi: (100 * (r.interval[1] - r.actual!)) / r.actual!, inside: r.inInterval ? "inside the interval" : "outside the interval",
+      text: `K=${num(r.K, 3)}: ${num(r.extrapolationFactor, 3)}×`, fitPoints: r.fitPoints, fitRuns: r.fitRuns, predicted: r.predicted,
+    }));
+  const domain = logDomain(rows.map((r) => r.factor), 1.3);
+  const ticks = [1, 2, 3, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4].map((e) => m * e)).filter((t) => t >= domain[0] && t <= domain[1]);
+  const x = {
+    field: "factor", type: "quantitative", scale: { type: "log", domain, nice: false },
+    axis: { title: "extrapolation factor: target compute ÷ largest compute in the fit", values: ticks, labelExpr: "format(datum.value, '~r') + '×'", grid: true },
+  };
+  const y = linY("error", "prediction error (% of the actual loss)", linDomain([0, ...rows.flatMap((r) => [r.lo, r.hi, r.error])], 0.08));
+  const color = { field: "inside", type: "nominal", scale: { domain: ["inside the interval", "outside the interval"], range: ["#2f7d32", "#d62728"] }, legend: { title: null, orient: "top-left" } };
+  const main = d.table.find((r) => r.K === d.main.K);
+  return chart("Prediction error vs extrapolation distance", [
+    `${d.label} predicted from endpoints with ≤ 1/K of its compute, K = ${d.table.map((r) => num(r.K, 3)).join(", ")}; bars: the ${Math.round(d.level * 100)}% interval`,
+    main ? `headline K = ${num(main.K, 3)}: ${num(main.extrapolationFactor, 3)}× extrapolation, error ${signed(main.errorPct!)}%` : "",
+  ].filter(Boolean), [
+    { data: { values: [{ error: 0 }] }, mark: { type: "rule", color: "#888", strokeDash: [4, 3] }, encoding: { y: { field: "error", type: "quantitative" } } },
+    { data: { values: rows }, mark: { type: "rule", strokeWidth: 2.5, opacity: 0.6 }, encoding: { x, y: { ...y, field: "lo" }, y2: { field: "hi" }, color } },
+    { data: { values: rows }, mark: { type: "line", color: "#999", strokeWidth: 1 }, encoding: { x, y } },
+    {
+      data: { values: rows },
+      mark: { type: "point", filled: true, size: 110, stroke: "#222", strokeWidth: 0.6 },
+      encoding: { x, y, color, tooltip: [{ field: "K" }, { field: "factor", format: ".3r" }, { field: "fitPoints" }, { field: "fitRuns" }, { field: "predicted", format: ".4r" }, { field: "error", format: "+.2f" }].map((t) => ({ ...t, type: "quantitative" })) },
+    },
+    { data: { values: rows }, mark: { type: "text", align: "left", dx: 8, dy: -8, fontSize: 11, color: "#333" }, encoding: { x, y, text: { field: "text" } } },
+  ]);
+}
+
+/** "+1.23" / "−0.45": a signed percentage. */
+function signed(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${num(Math.abs(x), 3)}`;
 }
 
 /** Few-shot accuracy against compute, one line per task and shot count. */
@@ -374,10 +489,10 @@ function sizeColor(sizes: SizeKey[]): VlSpec {
 }
 
 function tooltip(fields: string[]): VlSpec[] {
-  return fields.map((f) => ({ field: f, type: ["run", "task"].includes(f) ? "nominal" : "quantitative", ...(["N", "C"].includes(f) ? { format: "~s" } : {}) }));
+  return fields.map((f) => ({ field: f, type: ["run", "task"].includes(f) ? "nominal" : "quantitative", ...(["N", "C", "D"].includes(f) ? { format: "~s" } : {}) }));
 }
 
-function chart(title: string, subtitle: string, layer: VlSpec[]): VlSpec {
+function chart(title: string, subtitle: string | string[], layer: VlSpec[]): VlSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     width: CHART_WIDTH,

@@ -3,7 +3,10 @@
  * (src/report/data.ts) and passed as plain JSON to the chart specs (src/report/specs.ts), the HTML report and the
  * dashboard page. Each section either has its data or a one-line note saying why it is missing and what to do.
  */
+import type { ChinchillaResult, ExtrapolationRow, ParamCount } from "../analysis/types.js";
 import type { LabForecast, PowerLaw } from "./forecast-math.js";
+
+export type { ChinchillaResult, ExtrapolationRow, ParamCount };
 
 /** A section of the report: its data, or a note explaining why there is none. */
 export type Section<T> = { ok: true; data: T } | { ok: false; note: string };
@@ -67,14 +70,36 @@ export interface CurvesData {
   points: CurvePoint[];
 }
 
-/** The compute frontier: L(C) fitted to the lower envelope of all learning curves. */
+/** A cooled-down endpoint of a run (its end, or a WSD cooldown branch), as the analysis used it. */
+export interface EndpointPoint {
+  run: string;
+  /** Legend label of the run's size. */
+  label: string;
+  /** The N the analysis's laws use (see {@link AnalysisInfo.paramCount}). */
+  N: number;
+  D: number;
+  C: number;
+  loss: number;
+}
+
+/**
+ * The compute frontier of the sweep's analysis: L(C) = E + k·C^(−α) fitted to the lower envelope of the cooled-down
+ * endpoints, with Kaplan et al.'s mid-schedule learning-curve frontier beside it.
+ */
 export interface FrontierData {
   law: PowerLaw;
   r2: number;
-  /** Envelope points fitted. */
+  /** Decades of compute the envelope spans. */
+  decades: number;
+  /** Envelope points fitted (increasing C). */
   envelope: { C: number; loss: number }[];
+  /** Every endpoint of the sweep (the envelope is those below every endpoint of less compute). */
+  endpoints: EndpointPoint[];
+  /** Compute range of the endpoints. */
   cMin: number;
   cMax: number;
+  /** Kaplan et al.'s method: a pure power law (E = 0) on the envelope of mid-schedule learning-curve points. */
+  kaplan: { law: PowerLaw; r2: number; points: number } | null;
 }
 
 /** L(N): final loss against non-embedding parameters. */
@@ -94,22 +119,49 @@ export interface IsoflopData {
   b: number;
 }
 
-/** The held-out prediction: the largest run's loss predicted from the others. */
+/**
+ * The leave-future-out prediction of the analysis: the target (the largest run's final endpoint) predicted by L(N, D)
+ * fitted to the endpoints of other runs with at most 1/K of its compute, and the same at every distance the sweep
+ * allows.
+ */
 export interface PredictionData {
   run: string;
   label: string;
+  /** Which N the law uses. */
+  paramCount: ParamCount;
+  /** The target's N (as the analysis counts it), D and C. */
   N: number;
-  predicted: number;
-  /** Bootstrap interval at `level` (null without one). */
-  interval: [number, number] | null;
+  D: number;
+  C: number;
+  /** The law's form. */
+  law: string;
   level: number;
-  /** Final validation loss once trained (null before). */
-  actual: number | null;
-  errorPct: number | null;
-  inInterval: boolean | null;
-  /** The law fitted to the smaller runs: L(N) = E + k·N^(−α). */
-  law: PowerLaw;
-  fitPoints: SizePoint[];
+  /** The headline prediction (K = the analysis's K). */
+  main: ExtrapolationRow;
+  /** The endpoints the headline fit used. */
+  fitPoints: EndpointPoint[];
+  /** Every extrapolation distance the sweep allows, in increasing K. */
+  table: ExtrapolationRow[];
+}
+
+/** Which analysis the report shows, and how it was made. */
+export interface AnalysisInfo {
+  /** "stored": the sweep's stored analysis (demo, predict); "computed": made for this report, not stored. */
+  source: "stored" | "computed";
+  /** scaling-lab version and code hash of the analysis. */
+  version: string;
+  created: string;
+  /** Which N its laws use. */
+  paramCount: ParamCount;
+  /** Endpoints with fewer tokens were left out of the L(N, D) fits and the predictions. */
+  minTokens: number;
+  /** Leave-future-out ratio of the headline prediction (null without a prediction). */
+  K: number | null;
+  /** Cooled-down endpoints and runs it used. */
+  points: number;
+  runs: number;
+  /** Why a part is missing (one line each). */
+  notes: string[];
 }
 
 /** Few-shot accuracy of the sweep's runs. */
@@ -117,7 +169,7 @@ export interface EvalsData {
   points: { run: string; label: string; task: string; shots: number; series: string; N: number; C: number; accuracy: number; n: number }[];
 }
 
-/** The forecast from the fitted frontier law, the largest run as the reference. */
+/** The forecast from the analysis's frontier law, the largest run as the reference. */
 export interface ForecastData {
   law: PowerLaw;
   /** The reference run and its price. */
@@ -156,6 +208,10 @@ export interface ReportData {
   /** Null when the sweep is not an IsoFLOP sweep. */
   isoflop: Section<IsoflopData> | null;
   prediction: Section<PredictionData>;
+  /** Chinchilla's L(N, D) on the endpoints (approach 3, bootstrap by run): compute-optimal tokens per parameter. */
+  chinchilla: Section<ChinchillaResult>;
+  /** The analysis behind the frontier, prediction, Chinchilla and forecast sections (null: none could be made). */
+  analysis: AnalysisInfo | null;
   evals: Section<EvalsData>;
   forecast: Section<ForecastData>;
   /** Published laws drawn over the charts (report --overlay); absent when none was asked for. */

@@ -1,7 +1,9 @@
 /**
  * The dashboard's read-only view of a lab while sweeps write to it: opens the store read-only (once lab.sqlite
  * exists), keeps each run's metric rows cached until its heartbeat moves (the sweep writes metrics about every
- * second), and caches the report data of a sweep until one of its runs finishes or an eval is recorded.
+ * second), and caches the report data of a sweep until one of its runs finishes, an eval is recorded or a new analysis
+ * of it is stored. The report data is the report's own (collectReport): the frontier, prediction, Chinchilla and
+ * forecast sections come from the sweep's stored analysis, or one made for the page (see src/server/server.ts).
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -78,7 +80,7 @@ export class LabWatcher {
 
   /**
    * The report data of a sweep (default the newest), recomputed only when a run of it changes status or final
-   * loss, or an eval is recorded. Throws ReportError for an unknown sweep.
+   * loss, an eval is recorded, or an analysis of it is stored. Throws ReportError for an unknown sweep.
    */
   async report(sweep?: string): Promise<ReportData | null> {
     const lab = this.store();
@@ -86,7 +88,8 @@ export class LabWatcher {
     const name = sweep ?? lab.listSweeps().at(-1)?.name;
     const runs = name ? lab.listRuns({ sweep: name }) : lab.listRuns();
     const evals = name ? lab.listEvals({ sweep: name }).length : 0;
-    const key = JSON.stringify([runs.map((r) => [r.id, r.status, r.finalValLoss, r.tokensDone > 0]), evals]);
+    const analysis = name ? (lab.getAnalysis(name)?.created ?? null) : null;
+    const key = JSON.stringify([runs.map((r) => [r.id, r.status, r.finalValLoss, r.tokensDone > 0]), evals, analysis]);
     const cacheKey = name ?? "";
     const hit = this.reportCache.get(cacheKey);
     if (hit && hit.key === key) return hit.data;

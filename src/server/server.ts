@@ -11,10 +11,26 @@
  *   GET /api/lab                   {dir, exists, sweeps, runs}
  *   GET /api/runs?sweep=S          the runs (of one sweep), each with its last logged step
  *   GET /api/metrics?run=ID&after=STEP   a run's metric rows after STEP
- *   GET /api/report?sweep=S        the report data (fits, prediction, forecast) of a sweep
+ *   GET /api/report?sweep=S        the report data of a sweep (ReportData, src/report/types.ts; fields below)
  *   GET /api/events                server-sent events: "lab" with the snapshot whenever a run moves
  *   GET /api/sample?run=ID&prompt=P&tokens=N&temperature=T&seed=S   text from the run's checkpoint
  *   GET /lab/PATH                  a file inside the lab directory
+ *
+ * /api/report's sections are each {ok: true, data} or {ok: false, note}. Those from the sweep's analysis
+ * (src/analysis/: the stored one when it covers the sweep's current endpoints, else one made for the page, not stored):
+ *   analysis     {source: "stored"|"computed", version, created, paramCount: "total"|"nonEmbedding", minTokens,
+ *                K, points, runs, notes} (null when no analysis could be made: no sweep, no runs)
+ *   frontier     {law: {E, k, alpha}, r2, decades, envelope [{C, loss}], endpoints [{run, label, N, D, C, loss}],
+ *                cMin, cMax, kaplan: {law: {E: 0, k, alpha}, r2, points} | null}: L(C) = E + k·C^−α on the lower
+ *                envelope of the cooled-down endpoints; kaplan: the mid-schedule learning-curve frontier
+ *   prediction   {run, label, N, D, C, law, level, main, fitPoints [endpoints], table}: leave-future-out; main and
+ *                each table row {K, extrapolationFactor, fitPoints, fitRuns, constants?: {E, A, B, alpha, beta},
+ *                predicted, interval [lo, hi], actual, errorPct, inInterval}
+ *   chinchilla   {law, E, A, B, alpha, beta, intervals, tokensPerParam, tokensPerParamInterval, atCompute,
+ *                nOptExponent, dOptExponent, level, replicates, points, runs}
+ *   forecast     the analysis's frontier extrapolated: {law, reference, costPerHour, targetLoss, budgetUSD,
+ *                halvingMonths, result, cMin, cMax, envelope}
+ * and from the store: curves, paramsLaw (L(N) of finished runs sharing D), isoflop, evals, runs, sizes.
  */
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";

@@ -18,7 +18,7 @@ import { writeReport } from "../report/index.js";
 import { type Lab, openLab } from "../store/index.js";
 import type { RunRecord } from "../store/types.js";
 import { type ExecutorHooks, LocalExecutor } from "../sweep/executor.js";
-import { loadLadder } from "../sweep/ladder.js";
+import { ladderAnalysisSettings, loadLadder } from "../sweep/ladder.js";
 import { formatStamp, versionStamp } from "../util/version.js";
 import { planSweep, recordPlan, type SweepOptions } from "../sweep/sweep.js";
 import { writeFileAtomic } from "../util/files.js";
@@ -145,10 +145,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     requireNoFailedRun(store, lab);
 
     // predict before train: the target's loss from the endpoints with ≤ 1/K of its compute
+    const settings = ladderAnalysisSettings(ladder, tokens);
     const analysisOpts = {
-      version: formatStamp(versionStamp()), K: opts.K ?? ladder.analysis?.K ?? 10, bootstrap: opts.bootstrap ?? 200,
-      paramCount: ladder.analysis?.params ?? ("total" as const),
-      minTokens: (ladder.analysis?.minTokensFraction ?? 0) * tokens, target: target.id,
+      version: formatStamp(versionStamp()), K: opts.K ?? settings.K ?? 10, bootstrap: opts.bootstrap ?? 200,
+      paramCount: settings.paramCount ?? ("total" as const), minTokens: settings.minTokens, target: target.id,
     };
     const before = await analyzeSweep(store, "demo", analysisOpts);
     const p0 = before.prediction?.main ?? null;

@@ -162,3 +162,40 @@ export function sizeLearningRate(s: LadderSize, ladder: Pick<Ladder, "blockSize"
   const lr = law.coef * (law.params === "total" ? counts.total : counts.nonEmbedding) ** law.exponent;
   return law.max !== undefined ? Math.min(law.max, lr) : lr;
 }
+
+/** How a sweep of a ladder is analysed (src/analysis/): the ladder's `analysis` settings resolved for its tokens. */
+export interface LadderAnalysisSettings {
+  /** Leave-future-out ratio (absent: the analysis's default, 10). */
+  K?: number;
+  /** Which N the laws use (absent: the analysis's default, total). */
+  paramCount?: "total" | "nonEmbedding";
+  /** Endpoints with fewer tokens are left out of the L(N, D) fits and the predictions. */
+  minTokens: number;
+}
+
+/** A ladder's analysis settings for runs of `tokens` tokens: minTokens = minTokensFraction × tokens. */
+export function ladderAnalysisSettings(ladder: Pick<Ladder, "analysis">, tokens: number): LadderAnalysisSettings {
+  const a = ladder.analysis;
+  return {
+    ...(a?.K !== undefined ? { K: a.K } : {}),
+    ...(a?.params !== undefined ? { paramCount: a.params } : {}),
+    minTokens: (a?.minTokensFraction ?? 0) * tokens,
+  };
+}
+
+/**
+ * The analysis settings of a recorded sweep: its ladder's (see {@link ladderAnalysisSettings}) at the sweep's
+ * largest token budget (else the ladder's tokens); none for a sweep without a known ladder (imported, fixtures).
+ */
+export function sweepAnalysisSettings(sweep: { ladder: string | null; spec: Record<string, unknown> }): LadderAnalysisSettings {
+  if (!sweep.ladder) return { minTokens: 0 };
+  let ladder: Ladder;
+  try {
+    ladder = loadLadder(sweep.ladder);
+  } catch (e) {
+    if (e instanceof LadderError) return { minTokens: 0 };
+    throw e;
+  }
+  const budgets = Array.isArray(sweep.spec.tokens) ? sweep.spec.tokens.filter((t): t is number => typeof t === "number" && t > 0) : [];
+  return ladderAnalysisSettings(ladder, budgets.length ? Math.max(...budgets) : (ladder.tokens ?? 0));
+}

@@ -15,12 +15,13 @@ export interface VersionStamp {
   code: string;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
+/** This module's folder (looked up when asked: importing the module must work in a browser, which has no files). */
+const here = () => dirname(fileURLToPath(import.meta.url));
 
 /** The package version (package.json next to dist/ or src/). */
 export function packageVersion(): string {
   for (const rel of ["../../../package.json", "../../package.json"]) {
-    const p = resolve(here, rel);
+    const p = resolve(here(), rel);
     if (existsSync(p)) return (JSON.parse(readFileSync(p, "utf8")) as { version?: string }).version ?? "0.0.0";
   }
   return "0.0.0";
@@ -34,7 +35,7 @@ let cachedStamp: VersionStamp | undefined;
  */
 export function versionStamp(): VersionStamp {
   if (cachedStamp) return cachedStamp;
-  const root = resolve(here, ".."); // src/ (or dist/src/)
+  const root = resolve(here(), ".."); // src/ (or dist/src/)
   const h = createHash("sha256");
   for (const folder of ["train", "model", "engine", "data"]) {
     const dir = join(root, folder);
