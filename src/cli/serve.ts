@@ -1,8 +1,9 @@
 /** `scaling-lab serve` — the live dashboard of a lab, on this machine only by default. */
-import { DEFAULT_PORT, startServer } from "../server/index.js";
+import { DEFAULT_PORT, MAX_SAMPLE_TOKENS, startServer } from "../server/index.js";
 import { DEFAULT_LAB_DIR } from "../store/index.js";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { startedByNpm, watchParent } from "../util/parent.js";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
 
 const HELP = `scaling-lab serve — a live dashboard of a lab in the browser (read-only)
@@ -20,10 +21,23 @@ Flags:
   --host ADDR   address to bind (default 127.0.0.1, this machine only; 0.0.0.0 exposes the lab to the network)
   --json        print {url, lab} as one JSON line once listening
 
-Stop it with Ctrl-C.
+JSON API (GET; parameters are named as the CLI's flags; errors are {"error": "..."} with a 4xx status):
+  /api/lab                                   {dir, exists, sweeps, runs}: the whole lab
+  /api/runs?sweep=NAME                       {runs}: the runs (of one sweep), each with its last logged step
+  /api/metrics?run=ID&after=STEP             {run, rows}: a run's metrics.jsonl rows after STEP (default: all)
+  /api/report?sweep=NAME                     the report's data: fits, the held-out prediction, forecast
+  /api/sample?run=ID&prompt=TEXT&max-tokens=N&temperature=T&seed=S
+                                             {run, prompt, text, tokens, seconds}: text from the run's checkpoint
+                                             (as scaling-lab sample; max-tokens ≤ ${MAX_SAMPLE_TOKENS}, default 60)
+  /api/events                                server-sent events: "lab" with /api/lab's snapshot when a run moves
+  /lab/PATH                                  a file of the lab (e.g. /lab/report/demo.json)
 
-Example:
-  scaling-lab sweep --lab lab --ladder cpu-xs & scaling-lab serve --lab lab   # then open http://127.0.0.1:${DEFAULT_PORT}/`;
+Stop it with Ctrl-C (or kill PID). Started through npm (npx scaling-lab serve &), the server also stops when npm's
+process does, so "kill $!" stops it; for a server that outlives its shell use nohup.
+
+Examples:
+  scaling-lab sweep --lab lab --ladder cpu-xs & scaling-lab serve --lab lab   # then open http://127.0.0.1:${DEFAULT_PORT}/
+  curl -s 'http://127.0.0.1:${DEFAULT_PORT}/api/sample?run=demo.xs-8.d4m.s1337&prompt=The%20whale&max-tokens=40'`;
 
 /** The `serve` command. */
 export const serveCommand: Command = {
@@ -52,13 +66,22 @@ export const serveCommand: Command = {
     if (v.json) printJson({ url: dash.url, lab });
     else process.stdout.write(`dashboard of ${lab}: ${dash.url}  (Ctrl-C to stop)\n`);
     await new Promise<void>((done) => {
+      let unwatch = () => {};
       const stop = () => {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
+        unwatch();
         dash.close().then(done, done);
       };
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
+      // npm's wrapper (npx) does not pass its end on to us: stop with it, so `npx scaling-lab serve &` + `kill $!` works
+      if (startedByNpm()) {
+        unwatch = watchParent(() => {
+          process.stderr.write("serve: npm's process has exited; stopping the dashboard\n");
+          stop();
+        });
+      }
     });
     return 0;
   },

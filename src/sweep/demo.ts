@@ -18,7 +18,7 @@ import { decimalYear } from "../util/time.js";
 import { PF_DAY } from "../util/units.js";
 import { type ExecutorHooks, LocalExecutor } from "./executor.js";
 import { type HeldOutPrediction, predictHeldOut } from "./predict.js";
-import { planSweep, recordPlan, type SweepOptions } from "./sweep.js";
+import { planSweep, recordPlan, repetitionWarning, type SweepOptions } from "./sweep.js";
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -35,6 +35,8 @@ export interface DemoOptions {
   sizes?: string[];
   /** Dollars per hour of this machine, to price the runs for the forecast (default $0.10). */
   costPerHour?: number;
+  /** A line the outputs carry about themselves (e.g. that a quick demo is too small for meaningful fits). */
+  note?: string;
   hooks?: ExecutorHooks;
   /** Progress lines. */
   log?: (line: string) => void;
@@ -47,6 +49,10 @@ export interface DemoResult {
   runs: number;
   wallSeconds: number;
   trainSeconds: number;
+  /** The part of trainSeconds done by an earlier demo in this lab (its finished runs were reused). */
+  reusedTrainSeconds: number;
+  /** The note given in the options (e.g. a quick demo's caveat). */
+  note?: string;
   frontier: { k: number; alpha: number; E: number; r2: number; points: number; law: string };
   frontierR2: number;
   prediction: HeldOutPrediction & { law: string; fitPoints: number; excluded: number };
@@ -79,9 +85,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     sizes: opts.sizes, overrides: opts.backend ? { backend: opts.backend } : {},
   };
   const { runs } = planSweep(sweepOpts);
+  const repeated = repetitionWarning(runs);
+  if (repeated) log(`demo: ${repeated}`);
   const store = openLab(lab);
   try {
     const stored = recordPlan(store, sweepOpts, runs);
+    const reusedTrainSeconds = stored.filter((r) => r.status === "done").reduce((a, r) => a + (r.wallSeconds ?? 0), 0);
     const largest = stored.reduce((a, b) => (b.N > a.N ? b : a));
     const executor = new LocalExecutor({ backend: opts.backend, threads: opts.threads });
     log(`demo: training ${stored.length - 1} sizes of ${sweepOpts.ladder} on ${(sweepOpts.tokens![0] / 1e6).toFixed(1)}M tokens each`);
@@ -129,7 +138,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const table = runsNow.map((r) => ({ run: r.id, N: r.N, D: r.tokensDone, C: r.flopsDone, finalValLoss: r.finalValLoss, wallSeconds: r.wallSeconds }));
     const trainSeconds = runsNow.reduce((a, r) => a + (r.wallSeconds ?? 0), 0);
     const result: DemoResult = {
-      lab, sweep: "demo", runs: runsNow.length, wallSeconds: (performance.now() - t0) / 1000, trainSeconds,
+      lab, sweep: "demo", runs: runsNow.length, wallSeconds: (performance.now() - t0) / 1000, trainSeconds, reusedTrainSeconds,
+      ...(opts.note ? { note: opts.note } : {}),
       frontier: { k: f.k, alpha: f.alpha, E: f.E, r2: f.r2, points: f.frontier.length, law: law.description },
       frontierR2: f.r2,
       prediction: { ...p0, actual: p.actual, errorPct: p0.actual === null && p.actual !== null ? (100 * (p0.predicted - p.actual)) / p.actual : p.errorPct,
@@ -184,6 +194,7 @@ export function demoSummary(r: DemoResult): string {
   const si = (x: number) => (x >= 1e12 ? `${(x / 1e12).toPrecision(3)}T` : x >= 1e9 ? `${(x / 1e9).toPrecision(3)}G` : x >= 1e6 ? `${(x / 1e6).toPrecision(3)}M` : x >= 1e3 ? `${(x / 1e3).toPrecision(3)}k` : `${x}`);
   const lines = [
     `scaling-lab demo — ${r.runs} models of one ladder, trained the same way (lab ${r.lab})`,
+    ...(r.note ? [`NOTE: ${r.note}`] : []),
     "",
     `${"run".padEnd(24)} ${"N".padStart(7)} ${"D".padStart(7)} ${"C (FLOP)".padStart(9)} ${"val loss".padStart(9)} ${"time".padStart(7)}`,
     ...r.table.map((t) => `${t.run.padEnd(24)} ${si(t.N).padStart(7)} ${si(t.D).padStart(7)} ${si(t.C).padStart(9)} ${(t.finalValLoss?.toFixed(4) ?? "-").padStart(9)} ${`${Math.round(t.wallSeconds ?? 0)}s`.padStart(7)}`),
@@ -192,7 +203,8 @@ export function demoSummary(r: DemoResult): string {
     `Prediction of ${r.prediction.run} before training it (${r.prediction.law} law on ${r.prediction.fitPoints} smaller runs` +
       `${r.prediction.excluded ? `, ${r.prediction.excluded} one-layer runs left out as Kaplan et al. advise` : ""}): ` +
       `${r.prediction.predicted.toFixed(4)}${r.prediction.interval ? ` [${r.prediction.interval[0].toFixed(4)}, ${r.prediction.interval[1].toFixed(4)}] (90%)` : ""}` +
-      (r.prediction.actual !== null ? `; actual ${r.prediction.actual.toFixed(4)}, error ${r.prediction.errorPct!.toFixed(2)}%` : ""),
+      (r.prediction.actual !== null ? `; actual ${r.prediction.actual.toFixed(4)}, error ${r.prediction.errorPct!.toFixed(2)}%` : "") +
+      (r.prediction.inInterval === false ? " — OUTSIDE the predicted 90% interval: the smaller runs' law did not carry to this size" : ""),
     ...(r.prediction.excluded
       ? [`  (with all ${r.predictionAllRuns.fitPoints} smaller runs in the fit: ${r.predictionAllRuns.predicted.toFixed(4)}` +
           `${r.predictionAllRuns.errorPct !== null ? `, error ${r.predictionAllRuns.errorPct.toFixed(2)}%` : ""})`]
@@ -201,8 +213,16 @@ export function demoSummary(r: DemoResult): string {
       ? `Forecast: none (${r.forecast.error})`
       : `Forecast from the fitted law: halving the largest model's loss (${r.forecast.referenceLoss.toFixed(3)} → ${r.forecast.targetLoss.toFixed(3)}) ` +
         `needs ${r.forecast.computeMultiple.toExponential(2)}× its compute (${r.forecast.targetComputeFlops.toExponential(2)} FLOP)`,
-    `Wall time ${Math.round(r.wallSeconds)} s (training ${Math.round(r.trainSeconds)} s)`,
+    `Wall time ${Math.round(r.wallSeconds)} s; ${trainingTime(r.trainSeconds, r.reusedTrainSeconds)}`,
     "",
   ];
   return lines.join("\n");
+}
+
+/** How the summary words the training time: what ran now, and what an earlier demo did ("23 s of training reused"). */
+export function trainingTime(trainSeconds: number, reusedSeconds: number): string {
+  const now = Math.max(0, trainSeconds - reusedSeconds);
+  if (reusedSeconds < 0.5) return `training ${Math.round(trainSeconds)} s`;
+  if (now < 0.5) return `${Math.round(reusedSeconds)} s of training reused from an earlier demo in this lab (nothing trained now)`;
+  return `training ${Math.round(now)} s now, and ${Math.round(reusedSeconds)} s of training reused from an earlier demo in this lab`;
 }
