@@ -143,7 +143,7 @@ test("flops takes the training presets; forecast --fit names the user's own mode
 test("fit --sweep without --lab reads ./lab of the folder it runs in, and says so", () => {
   const cwd = tmp("fit-lab");
   const r = spawnSync(process.execPath, [cliPath, "fit", "frontier", "--sweep", "mine"], { cwd, encoding: "utf8" });
-  assertOneLineError(r, "fit --sweep with no lab here", /no lab at \.\/lab .*\(--lab defaults to \.\/lab, from the folder you run in; pass --lab DIR for another\)$/);
+  assertOneLineError(r, "fit --sweep with no lab here", /no lab at \S+\/lab .*\(--lab defaults to \.\/lab in the folder you run from\)$/);
   const store = openLab(join(cwd, "lab"));
   store.ensureSweep({ name: "other" });
   store.close();

@@ -98,7 +98,7 @@ const sweepSource: PointSource = {
     const sweep = v.sweep!;
     const labDir = v.lab ?? DEFAULT_LAB_DIR;
     const loss = v.loss === "train" ? "train" : "val";
-    const defaulted = v.lab === undefined ? ` (--lab defaults to ${DEFAULT_LAB_DIR}, from the folder you run in; pass --lab DIR for another)` : "";
+    const defaulted = v.lab === undefined ? ` (--lab defaults to ${DEFAULT_LAB_DIR} in the folder you run from)` : "";
     let lab;
     try {
       lab = openLab(labDir, { create: false });

@@ -152,28 +152,46 @@ export function runFractionDone(config: TrainConfig, step: number): number {
  * The time left of a sweep while it trains. It starts from the schedule of the estimated run times and scales the
  * remaining schedule by how the time actually spent compares with the estimate of the work done (shrunk towards 1
  * while there is little evidence), so a machine busier or faster than when it was measured is accounted for within
- * the first few per cent of the sweep.
+ * the first few per cent of the sweep. Each run also pays a process start (loading the code and the data), which the
+ * caller can replace by what it has observed.
  */
 export class SweepEta {
   /** The schedule's wall time at the start. */
   readonly totalSeconds: number;
 
-  constructor(private readonly runs: readonly ScheduledRun[], private readonly threads: number) {
-    this.totalSeconds = scheduleSeconds(runs, threads);
+  /**
+   * @param runs each run's threads and estimated seconds of work (its process start excluded)
+   * @param threads the threads the runs share
+   * @param startSeconds the seconds each run's process takes to start (default 0)
+   */
+  constructor(private readonly runs: readonly ScheduledRun[], private readonly threads: number, private readonly startSeconds = 0) {
+    this.totalSeconds = this.schedule(new Map(), startSeconds);
   }
 
   /**
-   * Seconds left, given each run's fraction done (0–1; absent: not started) and the seconds elapsed since the sweep
-   * started. Runs under way keep their threads; the rest start in the planned order.
+   * Seconds left, given each run's fraction of work done (0–1; absent or 0: not started) and the seconds elapsed since
+   * the sweep started; `startSeconds` replaces the constructor's once starts have been observed, and `starting` gives
+   * the seconds since each run's process was started that has not reported progress yet. Runs under way keep their
+   * threads; the rest start in the planned order.
    */
-  secondsLeft(done: ReadonlyMap<string, number>, elapsed: number): number {
-    const left = (r: ScheduledRun) => ({ threads: r.threads, seconds: r.seconds * (1 - Math.min(1, done.get(r.id) ?? 0)) });
-    const running = this.runs.filter((r) => (done.get(r.id) ?? 0) > 0 && (done.get(r.id) ?? 0) < 1).map(left);
-    const waiting = this.runs.filter((r) => (done.get(r.id) ?? 0) <= 0).map(left);
-    const remaining = scheduleSeconds([...running, ...waiting], this.threads);
-    const expectedSoFar = Math.max(0, this.totalSeconds - remaining);
-    const prior = Math.min(10, 0.1 * this.totalSeconds); // seconds of evidence the estimate is worth
+  secondsLeft(done: ReadonlyMap<string, number>, elapsed: number, startSeconds = this.startSeconds, starting: ReadonlyMap<string, number> = new Map()): number {
+    const total = this.schedule(new Map(), startSeconds);
+    const remaining = this.schedule(done, startSeconds, starting);
+    const expectedSoFar = Math.max(0, total - remaining);
+    const prior = Math.min(10, 0.1 * total); // seconds of evidence the estimate is worth
     const ratio = expectedSoFar + prior > 0 ? (elapsed + prior) / (expectedSoFar + prior) : 1;
-    return remaining * Math.min(5, Math.max(0.2, ratio));
+    return remaining * Math.min(50, Math.max(0.02, ratio));
+  }
+
+  /** The wall time of what is left: runs under way (starting or training) first, on their threads, then the rest in order. */
+  private schedule(done: ReadonlyMap<string, number>, start: number, starting: ReadonlyMap<string, number> = new Map()): number {
+    const f = (r: ScheduledRun) => Math.min(1, done.get(r.id) ?? 0);
+    const started = (r: ScheduledRun) => f(r) <= 0 && starting.has(r.id);
+    const running = this.runs.filter((r) => (f(r) > 0 && f(r) < 1) || started(r)).map((r) => ({
+      threads: r.threads,
+      seconds: started(r) ? Math.max(0, start - starting.get(r.id)!) + r.seconds : r.seconds * (1 - f(r)),
+    }));
+    const waiting = this.runs.filter((r) => f(r) <= 0 && !started(r)).map((r) => ({ threads: r.threads, seconds: start + r.seconds }));
+    return scheduleSeconds([...running, ...waiting], this.threads);
   }
 }

@@ -18,6 +18,7 @@ import type { TrainConfig } from "../train/config.js";
 import { METRICS_FILE } from "../util/run-folder.js";
 import { defaultThreads, MAX_THREADS } from "../util/threads.js";
 import { estimateRuns, runFractionDone, runOrder, runThreads, SweepEta } from "./estimate.js";
+import { PROCESS_START_SEC } from "./speed.js";
 
 export { sideBySide, threadsPerRun } from "./estimate.js";
 
@@ -169,6 +170,7 @@ export class LocalExecutor implements Executor {
         return;
       }
       const before = done.get(run.id) ?? 0;
+      eta?.spawn(run.id);
       const outcome = await this.trainOne(claimed, lab, perRun, hooks, (row) => {
         active.set(run.id, {
           id: run.id, step: row.step, trainLoss: row.trainLoss, valLoss: row.valLoss ?? active.get(run.id)?.valLoss, tokensPerSec: row.tokensPerSec,
@@ -291,35 +293,62 @@ export class LocalExecutor implements Executor {
   }
 }
 
-/** The sweep's ETA as the executor feeds it: each run's latest step, counted from where the run (re)started. */
+/**
+ * The sweep's ETA as the executor feeds it: each run's work (its steps, cooldown branches included) from where it
+ * (re)started, and each run's fixed cost — its process start (spawn to first metrics row) and end (last row to exit),
+ * as observed once runs have started and ended (speed.ts's PROCESS_START_SEC until then).
+ */
 class RunEta {
   private readonly eta: SweepEta;
-  private readonly configs: Map<string, TrainConfig>;
-  /** Fraction of each run done before this process started it (a checkpoint it resumes from). */
-  private readonly before = new Map<string, number>();
+  private readonly runs = new Map<string, { config: TrainConfig; before: number }>();
   private readonly done = new Map<string, number>();
+  private readonly spawned = new Map<string, number>();
+  private readonly lastRow = new Map<string, number>();
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
 
   constructor(inputs: { id: string; config: TrainConfig }[], estimates: { id: string; threads: number; seconds: number }[], threads: number, resumedStep: (id: string) => number) {
-    this.configs = new Map(inputs.map((r) => [r.id, r.config]));
-    for (const r of inputs) this.before.set(r.id, runFractionDone(r.config, resumedStep(r.id)));
-    this.eta = new SweepEta(estimates.map((e) => ({ ...e, seconds: e.seconds * (1 - (this.before.get(e.id) ?? 0)) })), threads);
+    const configs = new Map(inputs.map((r) => [r.id, r.config]));
+    const work = estimates.map((e) => {
+      const config = configs.get(e.id)!;
+      const before = runFractionDone(config, resumedStep(e.id));
+      this.runs.set(e.id, { config, before });
+      return { id: e.id, threads: e.threads, seconds: Math.max(0, e.seconds - PROCESS_START_SEC) * (1 - before) };
+    });
+    this.eta = new SweepEta(work, threads, PROCESS_START_SEC);
+  }
+
+  /** A run's process is being started. */
+  spawn(id: string): void {
+    this.spawned.set(id, performance.now());
   }
 
   /** A run reached `step` (main-run steps). */
   step(id: string, step: number): void {
-    const config = this.configs.get(id);
-    if (!config) return;
-    const f0 = this.before.get(id) ?? 0;
-    this.done.set(id, f0 >= 1 ? 1 : Math.max(1e-9, (runFractionDone(config, step) - f0) / (1 - f0)));
+    const r = this.runs.get(id);
+    if (!r) return;
+    const f = r.before >= 1 ? 1 : (runFractionDone(r.config, step) - r.before) / (1 - r.before);
+    if (f <= 0) return; // a row kept from before a resume, read again
+    const now = performance.now();
+    const at = this.spawned.get(id);
+    if (at !== undefined && !this.done.has(id)) this.starts.push((now - at) / 1000);
+    this.lastRow.set(id, now);
+    this.done.set(id, Math.min(1, f));
   }
 
   /** A run ended (done, stopped or failed: nothing more of it runs in this process). */
   end(id: string): void {
+    const last = this.lastRow.get(id);
+    if (last !== undefined && this.done.get(id) === 1) this.ends.push((performance.now() - last) / 1000);
     this.done.set(id, 1);
   }
 
   /** Seconds left after `elapsed` seconds. */
   secondsLeft(elapsed: number): number {
-    return this.eta.secondsLeft(this.done, elapsed);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const fixed = (this.starts.length ? median(this.starts) : PROCESS_START_SEC) + (this.ends.length ? median(this.ends) : 0);
+    const now = performance.now();
+    const starting = new Map([...this.spawned].filter(([id]) => !this.done.has(id)).map(([id, at]) => [id, (now - at) / 1000]));
+    return this.eta.secondsLeft(this.done, elapsed, fixed, starting);
   }
 }
