@@ -186,7 +186,11 @@ export const demoCommand: Command = {
         printJson({ lab: resolve(checked.opts.lab), ladder: checked.ladder.name, tokens: checked.opts.tokens, vocab: checked.opts.vocab, estSeconds: est.seconds, runs: est.runs });
       } else {
         for (const r of est.runs) console.log(`${r.id.padEnd(28)} ${String(r.threads).padStart(2)} thr ${duration(r.seconds).padStart(7)}`);
-        console.log(`demo: ${est.runs.length} runs of ${checked.ladder.name}, about ${duration(est.seconds)} of training here (plus preparing the corpus, the fits and the report)`);
+        const reused = checked.runs.length - est.runs.length;
+        console.log(
+          `demo: ${est.runs.length ? `${est.runs.length} runs of ${checked.ladder.name} to train, about ${duration(est.seconds)} here (plus preparing the corpus, the fits and the report)` : "nothing left to train"}` +
+            `${reused ? `; ${reused} finished runs reused` : ""}`,
+        );
       }
       return 0;
     }

@@ -128,11 +128,14 @@ export function speedCachePath(): string {
   return process.env.SCALING_LAB_CACHE ? join(process.env.SCALING_LAB_CACHE, "speed.json") : join(os.homedir(), ".cache", "scaling-lab", "speed.json");
 }
 
+/** How speeds are measured (in the cache key: a new method measures again). 2: the median of ≥ 0.2 s of steps. */
+const MEASURE_METHOD = 2;
+
 /** The cache key of a shape on this machine. */
 function speedKey(config: TrainConfig, backend: string, threads: number): string {
   const cpu = os.cpus()[0]?.model ?? "cpu";
   const m = config.model;
-  return [packageVersion(), cpu, os.availableParallelism(), backend, threads, m.nLayer, m.nHead, m.nEmbd, m.blockSize, m.vocabSize, config.microBatch, accumSteps(config)].join("|");
+  return [packageVersion(), `m${MEASURE_METHOD}`, cpu, os.availableParallelism(), backend, threads, m.nLayer, m.nHead, m.nEmbd, m.blockSize, m.vocabSize, config.microBatch, accumSteps(config)].join("|");
 }
 
 function readCache(): Record<string, ShapeSpeed> {
