@@ -21,7 +21,7 @@ export { makePlan } from "./sweep/plan.js";
 export { runSweep, planSweep } from "./sweep/sweep.js";
 export { LocalExecutor, type Executor } from "./sweep/executor.js";
 export { predictHeldOut } from "./sweep/predict.js";
-export { runDemo } from "./sweep/demo.js";
+export { runDemo } from "./studies/scaling.js";
 export { openLab, type Lab } from "./store/index.js";
 export * as data from "./data/index.js";
 export * as fit from "./fit/index.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { HttpError, sampleQuery } from "../src/server/server.js";
 import { openLab } from "../src/store/index.js";
-import { type DemoResult, demoSummary, trainingTime } from "../src/sweep/demo.js";
+import { type DemoResult, demoSummary } from "../src/studies/scaling.js";
 import { assertOneLineError, cliPath, repoRoot, runCli, tinyCorpusData } from "./helpers.js";
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `sl-${prefix}-`));
@@ -151,27 +151,23 @@ test("fit --sweep without --lab reads ./lab of the folder it runs in, and says s
   assertOneLineError(known, "fit --sweep of an unknown sweep", /no sweep "mine" .*known: other.*--lab defaults to \.\/lab/);
 });
 
-test("demo.txt says when the actual loss fell outside the predicted interval, and words reused training clearly", () => {
+test("demo.txt says when the actual loss fell outside the predicted interval, what the run reused, and a quick demo's caveat", () => {
+  const row = { K: 4, extrapolationFactor: 4.5, fitPoints: 11, fitRuns: 4, predicted: 4.0, interval: [3.9, 4.1] as [number, number], actual: 3.5, errorPct: 14.3, inInterval: false };
   const result: DemoResult = {
-    lab: "/l", sweep: "demo", runs: 5, wallSeconds: 11, trainSeconds: 23, reusedTrainSeconds: 23,
-    frontier: { k: 10, alpha: 0.05, E: 1, r2: 0.97, points: 12, law: "L = 1 + 10·C^-0.05" }, frontierR2: 0.97,
-    prediction: {
-      run: "demo.q-5", N: 1e5, D: 1e6, C: 1e12, predicted: 4.0, interval: [3.9, 4.1], actual: 3.5, errorPct: 14.3, inInterval: false,
-      law: "params", fitPoints: 4, excluded: 0,
-    },
-    predictionAllRuns: { fitPoints: 4, predicted: 4.0, errorPct: 14.3 }, predictionErrorPct: 14.3,
-    forecast: { error: "no law" },
-    table: [{ run: "demo.q-5", N: 1e5, D: 1e6, C: 1e12, finalValLoss: 3.5, wallSeconds: 23 }],
+    lab: "/l", sweep: "demo", ladder: "quick", runs: 5, wallSeconds: 11, trainSeconds: 0, reusedSeconds: 23,
+    frontierR2: 0.97, frontierDecades: 1.2, frontierLaw: "L = 1 + 10·C^-0.05", prediction: { ...row, run: "demo.q-5", law: "L(N, D)", level: 0.9 },
+    predictionErrorPct: 14.3, extrapolationFactor: 4.5, extrapolation: [row], predictionOtherN: null, tokensPerParam: null, tokensPerParamInterval: null,
+    chinchillaLaw: null, ordered: true, smallestRung: null, forecast: { error: "no law" }, notes: [],
+    table: [{ run: "demo.q-5", params: 2e5, N: 1.5e5, D: 1e6, C: 1e12, finalValLoss: 3.5, endpoints: [[1e6, 3.5]], wallSeconds: 23 }],
     files: { json: "j", summary: "s", report: "r" },
     note: "too small for meaningful fits",
   };
   const text = demoSummary(result);
-  assert.match(text, /actual 3\.5000, error 14\.30% — OUTSIDE the predicted 90% interval/);
+  assert.match(text, /actual 3\.5000, error 14\.30%, OUTSIDE the interval/);
   assert.match(text, /^NOTE: too small for meaningful fits$/m);
-  assert.match(text, /Wall time 11 s; 23 s of training reused from an earlier demo in this lab \(nothing trained now\)/);
-  assert.doesNotMatch(demoSummary({ ...result, prediction: { ...result.prediction, actual: 4.05, inInterval: true } }), /OUTSIDE/);
-  assert.equal(trainingTime(40, 0), "training 40 s");
-  assert.equal(trainingTime(40, 23), "training 17 s now, and 23 s of training reused from an earlier demo in this lab");
+  assert.match(text, /Wall time 11 s: 0 s of training now, 23 s of training reused/);
+  const inside = demoSummary({ ...result, prediction: { ...result.prediction!, actual: 4.05, inInterval: true }, note: undefined });
+  assert.doesNotMatch(inside, /OUTSIDE|NOTE/);
 });
 
 test("the dashboard's API takes the CLI's flag names and is documented in serve --help", () => {

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { DataError } from "../data/errors.js";
 import { parseTokenCount } from "../data/mixture.js";
 import { DEFAULT_LAB_DIR, LAB_DB_FILE, LabError, openLab } from "../store/index.js";
-import { type DemoOptions, demoSummary, runDemo } from "../sweep/demo.js";
+import { type DemoOptions, demoSummary, runDemo } from "../studies/scaling.js";
 import { estimateRuns } from "../sweep/estimate.js";
 import { type Ladder, LadderError, loadLadder } from "../sweep/ladder.js";
 import { makePlan, PlanError } from "../sweep/plan.js";
@@ -26,22 +26,23 @@ export const QUICK_NOTE =
 const HELP = `scaling-lab demo — the scaling experiment end to end on the built-in corpus (≈15 minutes on 2 cores;
 --quick: every stage in 1–2 minutes; --dry-run: the estimate for this machine)
 
-Usage: scaling-lab demo [--quick] [--lab DIR] [--tokens 4e6] [--vocab 2048] [--ladder cpu-xs] [--sizes A,B,...]
+Usage: scaling-lab demo [--quick] [--lab DIR] [--ladder cpu-xs] [--tokens N] [--vocab V] [--sizes A,B,...]
                         [--backend auto|native|wasm|js|webgpu] [--threads N] [--cost-per-hour 0.10] [--dry-run] [--json]
 
-Steps: prepare the built-in corpus (State of the Union addresses + Moby-Dick, offline) with a BPE tokenizer →
-train the cpu-xs ladder (8 sizes, 12.8k–1.5M non-embedding parameters, the same tokens each) → predict the
-largest model's loss from the 7 others BEFORE training it → train it and score the prediction → fit the L(C)
-frontier to every learning curve (R²) → forecast, with the fitted law, the compute to halve the largest model's
-loss → write LAB/report/demo.json, demo.txt and the report (index.html, every chart as SVG and PNG).
-Re-running reuses the prepared data and every finished run ("23 s of training reused").
+Steps: prepare the built-in corpus (State of the Union addresses + Moby-Dick, offline) with the ladder's BPE →
+train every size of the ladder but the largest by its recipe (cooldown branches give several endpoints a run) →
+predict the largest model's loss from endpoints with ≤ 1/K of its compute BEFORE training it → train it and score
+the prediction → fit the compute frontier and Chinchilla's L(N, D) → forecast the compute to halve the largest
+model's reducible loss → write LAB/report/demo.json, demo.txt and the report (index.html, every chart as SVG and PNG).
+--tokens and --vocab default to the ladder's (cpu-xs: 5M tokens, 512). Re-running reuses the prepared data and every
+finished run ("23 s of training reused").
 
---quick     the same stages on the "quick" ladder (5 tiny sizes, 3k–150k non-embedding parameters, 1M tokens
-            each, a 512-token BPE) in LAB ${QUICK_LAB_DIR} unless --lab is given: a first look at every step in 1–2
+--quick     the same stages on the "${QUICK_LADDER}" ladder (5 tiny sizes, 3k–150k non-embedding parameters, 1M tokens
+            each, a 512-token BPE) in ${QUICK_LAB_DIR} unless --lab is given: a first look at every step in 1–2
             minutes on 2 cores. Its fits are far too small and short to mean anything; its outputs say so.
 --dry-run   check the flags and print the runs and their training time here (the speed of each shape is
             measured once per machine and cached, as the sweep's estimate and ETA use it); trains nothing.
-Every flag is checked before any work starts; a lab holds one demo (one ladder, one token budget, one vocab).
+Every flag is checked before any work starts; a lab holds one demo (one ladder, one token budget, one vocabulary).
 
 --json ends the output with one JSON line: runs, wallSeconds, frontierR2, predictionErrorPct, and the rest
 (the same fields for --quick, plus "note"). Progress goes to stderr either way.
@@ -104,9 +105,7 @@ export function checkDemoFlags(v: FlagValues<typeof DEMO_FLAGS>): CheckedDemo {
     if (e instanceof PlanError || e instanceof TrainConfigError) throw new UserError(e.message);
     throw e;
   }
-  if (runs.length < 5) {
-    throw new UserError(`the demo needs at least 5 sizes (4 to fit a law, the largest to predict), got ${runs.length}; give more --sizes or drop the flag`);
-  }
+  if (runs.length < 2) throw new UserError(`the demo needs at least 2 sizes (the others to predict the largest), got ${runs.length}; give more --sizes or drop the flag`);
   const done = checkDemoLab(lab, ladderName, tokens, vocab);
   return {
     done,

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { type ScalingPoint, fitFrontier, fitIsoflop, fitPower, groupByBudget } from "../fit/index.js";
 import { DEFAULTS, powerComputeLaw, runForecast } from "../forecast/index.js";
+import { findLaw, lawLoss, publishedLaws } from "../published/index.js";
 import type { Lab, MetricRecord, RunRecord } from "../store/index.js";
 import { predictHeldOut } from "../sweep/predict.js";
 import { CHECKPOINT_FILE } from "../util/run-folder.js";
@@ -20,6 +21,7 @@ import type {
   ForecastData,
   FrontierData,
   IsoflopData,
+  OverlayData,
   ParamsLawData,
   PredictionData,
   ReportData,
@@ -49,6 +51,13 @@ export interface CollectOptions {
   now?: Date;
   /** Most points kept per learning curve (default 300, log-spaced in steps). */
   maxCurvePoints?: number;
+  /** Published laws to draw over the charts (names of laws of C or N in src/published/, e.g. "kaplan-c"). */
+  overlays?: string[];
+}
+
+/** Names of the published laws a report can overlay (laws of C or N). */
+export function overlayLaws(): string[] {
+  return publishedLaws().filter((l) => l.variable === "C" || l.variable === "N").map((l) => l.name);
 }
 
 /** A --sweep that names no sweep of the lab; the message lists the known ones. */
@@ -100,6 +109,7 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
   // a run still training has no wall time yet: its last logged step says how long it has trained
   const seconds = new Map(records.map((r) => [r.id, r.wallSeconds ?? metrics.get(r.id)!.at(-1)?.elapsed ?? 0]));
   const forecast = collectForecast(frontier, records, seconds, now, opts);
+  const overlays = collectOverlays(opts.overlays ?? [], curves, finished);
   return {
     lab: lab.dir,
     generated: now.toISOString(),
@@ -116,7 +126,26 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
     prediction,
     evals,
     forecast,
+    ...(overlays.length ? { overlays } : {}),
   };
+}
+
+/** The published laws asked for, over the x range of the chart each belongs to (none where that chart is empty). */
+function collectOverlays(names: string[], curves: Section<CurvesData>, finished: SizePoint[]): OverlayData[] {
+  const out: OverlayData[] = [];
+  for (const name of names) {
+    const law = findLaw(name);
+    if (!law || (law.variable !== "C" && law.variable !== "N")) {
+      throw new ReportError(`--overlay "${name}" is not a published law of C or N; use one of ${overlayLaws().join(", ")}`);
+    }
+    const xs = law.variable === "C" ? (curves.ok ? curves.data.points.map((p) => p.C) : []) : finished.map((p) => p.N);
+    if (xs.length === 0) continue;
+    const lo = Math.min(...xs) / 1.15;
+    const hi = Math.max(...xs) * 1.15;
+    const points = Array.from({ length: 40 }, (_, i) => lo * (hi / lo) ** (i / 39)).map((x) => ({ x, loss: lawLoss(law, x) }));
+    out.push({ name: law.name, label: law.label, source: law.source, variable: law.variable, points });
+  }
+  return out;
 }
 
 /** A run as the report shows it (lastStep/lastTrainLoss are filled from the metrics by the caller). */
@@ -249,7 +278,7 @@ function collectIsoflop(finished: SizePoint[]): Section<IsoflopData> {
 async function collectPrediction(
   lab: Lab, sweep: string, plan: string | null, finished: SizePoint[], labelOf: Map<string, string>, opts: CollectOptions,
 ): Promise<Section<PredictionData>> {
-  if (plan !== null && plan !== "curves") {
+  if (plan !== null && plan !== "curves" && plan !== "import") {
     return { ok: false, note: `no held-out prediction in the report for a ${plan} sweep (its runs differ in D); run scaling-lab predict --law chinchilla` };
   }
   if (opts.bootstrap === 0) return { ok: false, note: "held-out prediction skipped (bootstrap 0)" };

@@ -12,6 +12,8 @@ export {
   RUN_STATUSES,
   type EvalInput,
   type EvalRecord,
+  type ExternalRunInput,
+  type ExternalRunsResult,
   type FinishInput,
   type FitPoint,
   type LossKind,
