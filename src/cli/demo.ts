@@ -20,8 +20,9 @@ export const QUICK_LADDER = "quick";
 /** Where `--quick` writes when no --lab is given (apart from a full demo's lab, so the two never mix). */
 export const QUICK_LAB_DIR = "./lab-quick";
 /** What the quick demo's outputs say about themselves. */
-export const QUICK_NOTE =
-  "demo --quick: 5 tiny models on 1M tokens each, to show every stage in a minute or two; far too small and short for meaningful fits (run the full demo for those)";
+export function quickNote(runs: number, tokens: number): string {
+  return `demo --quick: ${runs} tiny models on ${si(tokens)} tokens each, to show every stage in a minute or two; far too small and short for meaningful fits (run the full demo for those)`;
+}
 
 const HELP = `scaling-lab demo — the scaling experiment end to end on the built-in corpus (≈15 minutes on 2 cores;
 --quick: every stage in 1–2 minutes; --dry-run: the estimate for this machine)
@@ -109,7 +110,7 @@ export function checkDemoFlags(v: FlagValues<typeof DEMO_FLAGS>): CheckedDemo {
   const done = checkDemoLab(lab, ladderName, tokens, vocab);
   return {
     done,
-    opts: { lab, ladder: ladderName, tokens, vocab, backend, threads, sizes, costPerHour, ...(v.quick ? { note: QUICK_NOTE } : {}) },
+    opts: { lab, ladder: ladderName, tokens, vocab, backend, threads, sizes, costPerHour, ...(v.quick ? { note: quickNote(runs.length, tokens) } : {}) },
     ladder,
     runs,
   };
