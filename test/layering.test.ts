@@ -35,6 +35,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ingest: ["store", "fit", "model", "util"],
   published: ["fit", "store", "model", "util"],
   server: ["store", "report", "train", "model", "engine", "util"],
+  playground: ["*"],
   studies: ["data", "sweep", "analysis", "report", "forecast", "store", "evals", "train", "model", "util"],
   cli: ["*"],
   "index.ts": ["*"],

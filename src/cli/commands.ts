@@ -21,6 +21,7 @@ import { reportCommand } from "./report.js";
 import { serveCommand } from "./serve.js";
 import { importCommand } from "./import.js";
 import { exportCommand } from "./export.js";
+import { playgroundCommand } from "./playground.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, importCommand, exportCommand, evalCommand, contaminationCommand, workerCommand, reportCommand, serveCommand];
+export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, importCommand, exportCommand, evalCommand, contaminationCommand, workerCommand, reportCommand, serveCommand, playgroundCommand];
