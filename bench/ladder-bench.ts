@@ -11,7 +11,7 @@
  * Run it on an idle machine (check with `uptime` first): npm run -s bench -- --ladder cpu-xs --json
  */
 import { createBackend } from "../src/engine/index.js";
-import { sideBySide } from "../src/sweep/executor.js";
+import { runOrder, scheduleSeconds, sideBySide } from "../src/sweep/estimate.js";
 import { loadLadder } from "../src/sweep/ladder.js";
 import { makePlan } from "../src/sweep/plan.js";
 import { estimateRunSeconds, measureShapeSpeed, runWorkFlops } from "../src/sweep/speed.js";
@@ -43,7 +43,7 @@ export async function ladderBench(o: LadderBenchOptions): Promise<void> {
     const ceiling = await sgemmCeiling(all);
     log(`backend ${all.name} (${threads} threads${all.info().blasCore ? `, OpenBLAS core ${all.info().blasCore}` : ""}); sgemm ceiling ${ceiling.toFixed(1)} GFLOP/s`);
     const plan = makePlan({ kind: "curves", sweep: "bench", ladder, data: "(bench)", tokens: [tokens], vocabSize });
-    const jobs: { seconds: number; threads: number }[] = [];
+    const jobs: { id: string; C: number; seconds: number; threads: number }[] = [];
     for (const run of plan) {
       const config = resolveTrainConfig(run.config, vocabSize);
       const s1 = await measureShapeSpeed(config, one);
@@ -54,7 +54,7 @@ export async function ladderBench(o: LadderBenchOptions): Promise<void> {
       const work = runWorkFlops(config, run.C);
       const gflops = work / est.seconds / 1e9;
       const used = packed ? 1 : threads;
-      jobs.push({ seconds: est.seconds, threads: used });
+      jobs.push({ id: run.id, C: run.C, seconds: est.seconds, threads: used });
       const row = {
         rung: run.size, params: run.params, nonEmbedding: run.N, tokens: run.D, flops: work, threads: used,
         stepSec: Number(speed.stepSec.toFixed(5)), tokensPerSec: Math.round(run.D / est.seconds),
@@ -66,7 +66,7 @@ export async function ladderBench(o: LadderBenchOptions): Promise<void> {
       if (o.json) console.log(JSON.stringify(row));
       else log(`${run.size.padEnd(6)} ${String(run.params).padStart(9)} params  ${used} thr  ${String(row.tokensPerSec).padStart(7)} tok/s  ${row.modelGflops.toFixed(1).padStart(6)} GFLOP/s  ${(100 * row.ceilingFraction).toFixed(0).padStart(3)}% of its share  ~${row.seconds.toFixed(0)} s`);
     }
-    const ladderSeconds = schedule(jobs, threads);
+    const ladderSeconds = scheduleSeconds(runOrder(jobs, new Map(jobs.map((j) => [j.id, j.threads])), threads), threads);
     const summary = { ladder: ladder.name, backend: all.name, threads, tokens, vocab: vocabSize, sgemmCeilingGflops: Number(ceiling.toFixed(1)), ladderSeconds: Number(ladderSeconds.toFixed(1)) };
     if (o.json) console.log(JSON.stringify(summary));
     else log(`whole ladder: ~${(ladderSeconds / 60).toFixed(1)} min of training as the local executor schedules it`);
@@ -74,23 +74,4 @@ export async function ladderBench(o: LadderBenchOptions): Promise<void> {
     one.dispose();
     all.dispose();
   }
-}
-
-/** Wall time of jobs on `threads` threads, longest first, each started when its threads are free (the executor's order). */
-export function schedule(jobs: readonly { seconds: number; threads: number }[], threads: number): number {
-  const sorted = [...jobs].sort((a, b) => b.seconds - a.seconds);
-  const ends: { at: number; threads: number }[] = [];
-  let now = 0;
-  let free = threads;
-  for (const j of sorted) {
-    while (free < j.threads) {
-      ends.sort((a, b) => a.at - b.at);
-      const e = ends.shift()!;
-      now = Math.max(now, e.at);
-      free += e.threads;
-    }
-    free -= j.threads;
-    ends.push({ at: now + j.seconds, threads: j.threads });
-  }
-  return Math.max(now, ...ends.map((e) => e.at));
 }

@@ -5,12 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openLab } from "../src/store/index.js";
 import { cliPath } from "../src/sweep/executor.js";
+import { loadLadder } from "../src/sweep/ladder.js";
+import "./helpers.js"; // measured speeds go to a cache of this test process, not ~/.cache
 
 test("scaling-lab demo --json on a tiny ladder: contract, files, and a re-run that reuses everything", () => {
   const lab = mkdtempSync(join(tmpdir(), "sl-demo-"));
@@ -51,10 +53,35 @@ test("scaling-lab demo --json on a tiny ladder: contract, files, and a re-run th
 
 test("a demo whose runs fail stops with one line naming the run and the fix, not a stack trace", () => {
   const lab = mkdtempSync(join(tmpdir(), "sl-demo-fail-"));
-  const args = [cliPath(), "demo", "--lab", lab, "--ladder", "tiny-test", "--tokens", "12800", "--vocab", "300", "--backend", "bogus"];
+  // a ladder whose learning rate makes every run diverge: the flags are fine, the training is not
+  const tiny = loadLadder("tiny-test");
+  const ladder = join(lab, "diverge.json");
+  writeFileSync(ladder, JSON.stringify({ blockSize: tiny.blockSize, batchTokens: tiny.batchTokens, sizes: tiny.sizes.map((s) => ({ ...s, lr: 1e4 })) }));
+  const args = [cliPath(), "demo", "--lab", lab, "--ladder", ladder, "--tokens", "12800", "--vocab", "300"];
   const r = spawnSync(process.execPath, args, { encoding: "utf8" });
-  assert.equal(r.status, 2);
+  assert.equal(r.status, 2, r.stderr);
   const last = r.stderr.trim().split("\n").pop()!;
-  assert.match(last, /^scaling-lab demo: run demo\.t-1\.\S+ failed \(.*unknown backend "bogus".*\); see .* re-run the demo/);
+  assert.match(last, /^scaling-lab demo: run demo\.t-1\.\S+ failed \(.*(became|diverged).*\); see .* re-run the demo/);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+});
+
+test("demo --backend bogus fails before preparing anything (every flag is checked first)", () => {
+  const lab = join(mkdtempSync(join(tmpdir(), "sl-demo-flag-")), "lab");
+  const r = spawnSync(process.execPath, [cliPath(), "demo", "--lab", lab, "--ladder", "tiny-test", "--tokens", "12800", "--vocab", "300", "--backend", "bogus"], { encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), 'scaling-lab demo: --backend must be one of auto, native, wasm, js, webgpu, got "bogus"');
+  assert.equal(existsSync(lab), false);
+});
+
+test("demo --quick --dry-run: the quick ladder's plan and its training time here, from the measured speeds", () => {
+  const lab = join(mkdtempSync(join(tmpdir(), "sl-demo-quick-")), "lab");
+  const r = spawnSync(process.execPath, [cliPath(), "demo", "--quick", "--lab", lab, "--dry-run", "--json"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const plan = JSON.parse(r.stdout.trim()) as { ladder: string; tokens: number; vocab: number; estSeconds: number; runs: { id: string; seconds: number }[] };
+  assert.equal(plan.ladder, "quick");
+  assert.equal(plan.vocab, 512);
+  assert.equal(plan.runs.length, 5);
+  assert.ok(plan.estSeconds > 0 && plan.runs.every((x) => x.seconds > 0));
+  assert.match(r.stderr, /too small and short for meaningful fits/);
+  assert.equal(existsSync(lab), false, "a dry run writes nothing");
 });

@@ -286,7 +286,7 @@ async function onSample(ev) {
     return;
   }
   const q = new URLSearchParams({
-    run, prompt: $("sample-prompt").value, tokens: $("sample-tokens").value, temperature: $("sample-temp").value, seed: "0",
+    run, prompt: $("sample-prompt").value, "max-tokens": $("sample-tokens").value, temperature: $("sample-temp").value, seed: "0",
   });
   out.textContent = "generating…";
   try {

@@ -2,6 +2,7 @@
  * The shape of a CLI command and the helpers every command shares: flag parsing, one-line user errors,
  * JSON output. The CLI only parses flags and calls library functions (README.md: how data flows).
  */
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** An error caused by the user's input: printed as one line (no stack trace), exit status 2. */
@@ -87,6 +88,22 @@ export function intFlag(name: string, value: string | undefined, fallback: numbe
   const x = numberFlag(name, value, fallback);
   if (!Number.isInteger(x) || x < min) throw new UserError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
   return x;
+}
+
+/**
+ * Reads the file a flag names, or throws a one-line UserError that says what is wrong with the path (missing, a
+ * folder, not readable) — not what would be wrong with its contents.
+ */
+export function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`--${flag} ${path}: no such file (check the path)`);
+    if (code === "EISDIR") throw new UserError(`--${flag} ${path} is a folder; give a file`);
+    if (code === "EACCES" || code === "EPERM") throw new UserError(`--${flag} ${path}: permission denied (make it readable)`);
+    throw new UserError(`--${flag} ${path}: cannot read it (${code ?? (e as Error).message.split("\n")[0]})`);
+  }
 }
 
 /** Prints one JSON object on one line to stdout. */

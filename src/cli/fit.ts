@@ -4,6 +4,7 @@
  * All math is in src/fit/.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
 import { DATASETS, datasetPoints, findDataset } from "../published/index.js";
 import { type Command, type FlagValues, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
@@ -99,20 +100,22 @@ const sweepSource: PointSource = {
     const sweep = v.sweep!;
     const labDir = v.lab ?? DEFAULT_LAB_DIR;
     const loss = v.loss === "train" ? "train" : "val";
+    const defaulted = v.lab === undefined ? ` (--lab defaults to ${DEFAULT_LAB_DIR} in the folder you run from)` : "";
     let lab;
     try {
       lab = openLab(labDir, { create: false });
     } catch (e) {
-      throw new UserError((e as Error).message);
+      throw new UserError((e as Error).message + defaulted);
     }
     try {
       const raw = kind === "frontier" ? lab.frontierPoints(sweep, { loss }) : lab.runPoints(sweep, { loss });
       const points: ScalingPoint[] = raw.map((p) => ({ N: p.N, D: p.D, C: p.C, loss: p.loss, run: p.run }));
       const drop = intFlag("drop-highest", v["drop-highest"], 0, 0);
       const kept = drop > 0 ? [...points].sort((a, b) => a.loss - b.loss).slice(0, Math.max(0, points.length - drop)) : points;
+      if (defaulted) process.stderr.write(`fit: read sweep ${sweep} from the lab in ${resolve(labDir)}${defaulted}\n`);
       return { points: kept, description: `sweep ${sweep} in ${labDir} (${kind === "frontier" ? "learning curves" : "finished runs"}, ${loss} loss)` };
     } catch (e) {
-      if (e instanceof LabError) throw new UserError(e.message);
+      if (e instanceof LabError) throw new UserError(e.message + defaulted);
       throw e;
     } finally {
       lab.close();
@@ -154,7 +157,8 @@ Points:
                        D = C/(6N) when only C is given, C = 6ND when only D is
   --drop-highest K     drop the K highest-loss points first
   --sweep NAME [--lab DIR] [--loss val|train]
-                       read a sweep's runs from the lab store (default ./lab): frontier uses every logged
+                       read a sweep's runs from the lab store (--lab defaults to ./lab, from the folder you
+                       run in; the command says which lab it reads): frontier uses every logged
                        validation point of every run; the other kinds one point per finished run
   --dataset NAME       a published dataset built in: ${DATASETS.filter((d) => d.hasLosses).map((d) => d.name).join(", ")} (sources in
                        presets/published/README.md)
@@ -218,9 +222,11 @@ export const fitCommand: Command = {
     if (!source) throw new UserError("give the points: --csv FILE, --sweep NAME --lab DIR, or --dataset NAME");
     let report: FitReport;
     let description: string;
+    let points: ScalingPoint[];
     try {
       const loaded = await source.load(values, kind, requirements(kind, variable));
       description = loaded.description;
+      points = loaded.points;
       report = await runFit(kind, loaded.points, {
         variable,
         irreducible: Boolean(values.irreducible),
@@ -237,7 +243,7 @@ export const fitCommand: Command = {
       if (e instanceof FitError) throw new UserError(e.message);
       throw e;
     }
-    const out = fitReportJson(report, { source: source.name, description, cUnit });
+    const out = fitReportJson(report, { source: source.name, description, cUnit, points });
     if (values.json) printJson(out);
     else printHuman(out);
     return 0;
@@ -286,15 +292,23 @@ function parsePredictions(values: FitFlags, kind: FitKind, variable: PowerVariab
   return out;
 }
 
-/** The JSON object `fit --json` prints (also read back by `forecast --fit`). */
+/**
+ * The JSON object `fit --json` prints (also read back by `forecast --fit`). With the fitted `points`, it names the one
+ * with the most compute (`largestPoint`: the forecast's default reference for this law, the user's own model).
+ */
 export function fitReportJson(
   report: FitReport,
-  meta: { source: string; description: string; cUnit: string },
+  meta: { source: string; description: string; cUnit: string; points?: readonly ScalingPoint[] },
 ): Record<string, unknown> {
   const { fit } = report;
   const params: Record<string, unknown> = { ...fit };
   delete params.kind;
   const out: Record<string, unknown> = { kind: report.kind, source: meta.source, input: meta.description };
+  const withC = (meta.points ?? []).filter((p) => p.C !== undefined && p.C > 0);
+  if (withC.length) {
+    const p = withC.reduce((a, b) => (b.C! > a.C! ? b : a));
+    out.largestPoint = { ...(p.run !== undefined ? { run: p.run } : {}), ...(p.N !== undefined ? { N: p.N } : {}), ...(p.D !== undefined ? { D: p.D } : {}), C: p.C, loss: p.loss };
+  }
   if (fit.kind === "power" || fit.kind === "frontier") out.cUnit = fit.variable === "C" ? meta.cUnit : undefined;
   if (report.kind === "chinchilla") {
     // The optimiser's coordinates a, b, e are log A, log B, log E; name them so (a, b are IsoFLOP exponents).

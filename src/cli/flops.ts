@@ -15,6 +15,7 @@ import {
   paramCounts,
   trainingFlops,
 } from "../model/accounting.js";
+import { modelPresets, resolveTrainConfig } from "../train/config.js";
 
 const HELP = `scaling-lab flops — parameters and training FLOPs of a GPT shape (C = 6·N·D [+ attention]).
 
@@ -24,7 +25,9 @@ Usage:
   scaling-lab flops --preset all            (the GPT-3 family, as in the paper's Table D.1)
 
 Shape:
-  --preset NAME        gpt3-small, gpt3-medium, gpt3-large, gpt3-xl, gpt3-2.7b, gpt3-6.7b, gpt3-13b, gpt3-175b, or all
+  --preset NAME        gpt3-small, gpt3-medium, gpt3-large, gpt3-xl, gpt3-2.7b, gpt3-6.7b, gpt3-13b, gpt3-175b, or all;
+                       or a training preset of scaling-lab train (nano, micro, cpu-1m, cpu-6m, gpt2-small): its
+                       vocabulary from --vocab-size (default 4096, prepare's BPE), its tokens train's default
   --n-layer, --n-embd, --n-head, --vocab-size (default 50257), --block-size (default 2048)
   --tokens D           training tokens (default for presets: 300e9, the GPT-3 runs)
 
@@ -39,6 +42,7 @@ Output: N, FLOPs per token, total FLOPs and PF-days (1 PF-day = 8.64e19 FLOP); -
 Examples:
   scaling-lab flops --preset gpt3-175b --json
   scaling-lab flops --preset all --convention gpt3
+  scaling-lab flops --preset cpu-1m --tokens 5e6
   scaling-lab flops --n-layer 4 --n-embd 128 --vocab-size 256 --block-size 128 --tokens 1e8 --convention kaplan`;
 
 const PARAM_NAMES: Record<string, ParamChoice> = { total: "total", "non-embedding": "nonEmbedding", reported: "reported" };
@@ -83,10 +87,10 @@ export const flopsCommand: Command = {
     let label = "custom shape";
     let note: string | undefined;
     if (preset) {
-      const p: ShapePreset | undefined = findPreset(preset);
+      const p: ShapePreset | undefined = findPreset(preset) ?? trainablePreset(preset, values);
       if (!p) {
         const names = gpt3Presets().map((x) => x.name).join(", ");
-        throw new UserError(`unknown preset "${preset}" (choose one of: ${names}, all)`);
+        throw new UserError(`unknown preset "${preset}" (choose one of: ${names}, all; or a training preset: ${Object.keys(modelPresets()).join(", ")})`);
       }
       shape = p.shape;
       tokens ??= p.tokens;
@@ -116,6 +120,26 @@ export const flopsCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * A training preset of presets/models.json (`scaling-lab train --preset`) as a shape: its vocabulary is the tokenizer's
+ * in training, so --vocab-size sets it (default: the preset's own, else prepare's default BPE of 4,096); its tokens are
+ * train's default budget for it unless --tokens is given.
+ */
+function trainablePreset(name: string, values: FlagValues<typeof FLOPS_FLAGS>): ShapePreset | undefined {
+  if (!(name in modelPresets())) return undefined;
+  const given = values["vocab-size"];
+  const vocab = given !== undefined ? intFlag("vocab-size", given, 4096, 1) : modelPresets()[name].vocabSize ?? 4096;
+  const config = resolveTrainConfig({ preset: name }, vocab);
+  const vocabNote = given !== undefined || modelPresets()[name].vocabSize !== undefined ? "" : `vocabSize ${vocab} is prepare's default BPE (training uses the tokenizer's; set --vocab-size); `;
+  return {
+    name,
+    label: `${name} (training preset)`,
+    shape: config.model,
+    tokens: config.tokens,
+    note: `${vocabNote}tokens ${config.tokens} is scaling-lab train's default budget for ${name} unless --tokens is given`,
+  };
+}
 
 interface ResolvedAccounting extends FlopsOptions {
   name: string;

@@ -19,6 +19,8 @@ Law:
   --law-k K --law-alpha A [--law-e E] [--law-unit pf-day|flop]   L = E + K·C^-A (default 2.57, 0.048, 0, pf-day)
 Reference and target:
   --reference-name S  --reference-pf-days P (3640)  --reference-cost USD (4.6e6)  --reference-year Y (2020.4)
+                           with --fit: the reference is the largest point the law was fitted to (your own model),
+                           priced at GPT-3's cost per PF-day, unless --reference-name or --reference-pf-days is given
   --reference-loss L       default: the law at the reference compute
   --target-loss L          default 0.86 with the default law
   --target-fraction F      target = F × reference loss (default 0.5 with --fit or --law-*)
@@ -95,10 +97,11 @@ export const forecastCommand: Command = {
           const err = e as NodeJS.ErrnoException;
           throw new UserError(`cannot read --fit ${file}: ${err.code ?? err.message} (give the JSON written by scaling-lab fit ... --json)`);
         }
-        const { law, samples } = lawFromFitJson(json);
+        const { law, samples, largest } = lawFromFitJson(json);
         req.law = law;
         req.lawSamples = samples;
         req.lawSource = `--fit ${file}${samples.length ? ` (${samples.length} bootstrap samples)` : ""}`;
+        if (largest) req.lawReference = { ...largest, source: `the largest point the law was fitted to (--fit ${file})` };
       } else if (lawFlags.length > 0) {
         const unit = (values["law-unit"] ?? "pf-day").toLowerCase();
         if (unit !== "pf-day" && unit !== "flop") throw new UserError(`--law-unit must be pf-day or flop, got "${values["law-unit"]}"`);

@@ -1,4 +1,5 @@
 /** What the commands that serve a page share (serve, playground): bind errors as one line, and serving until Ctrl-C. */
+import { startedByNpm, watchParent } from "../util/parent.js";
 import { UserError } from "./command.js";
 
 /** Starts a server; a port in use or an address not of this machine becomes a one-line UserError naming the fix. */
@@ -13,15 +14,27 @@ export async function listenOrExplain<T>(start: () => Promise<T>, port: number, 
   }
 }
 
-/** Resolves once SIGINT or SIGTERM arrived and `close` has finished. */
+/**
+ * Resolves once SIGINT or SIGTERM arrived — or, started through npm (`npx scaling-lab serve &`), once npm's process
+ * has exited — and `close` has finished. npm's wrapper does not pass its end on to the command it runs, so without
+ * the second `kill $!` would stop npm and leave the server answering.
+ */
 export function untilSignal(close: () => Promise<void>): Promise<void> {
   return new Promise<void>((done) => {
+    let unwatch = () => {};
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      unwatch();
       close().then(done, done);
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    if (startedByNpm()) {
+      unwatch = watchParent(() => {
+        process.stderr.write("npm's process has exited; stopping the server\n");
+        stop();
+      });
+    }
   });
 }

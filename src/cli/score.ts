@@ -1,9 +1,8 @@
 /** `scaling-lab score` — mean next-token loss of a model on a text file or a token list. */
-import { readFileSync } from "node:fs";
 import { createBackend } from "../engine/index.js";
 import { scoreTokens } from "../model/score.js";
 import { loadModel } from "../train/load-model.js";
-import { type Command, parseFlags, printJson, UserError } from "./command.js";
+import { type Command, parseFlags, printJson, readFlagFile, UserError } from "./command.js";
 import { asUserError } from "./train.js";
 
 const HELP = `scaling-lab score — mean next-token loss (nats/token and bits/byte) of a model
@@ -28,6 +27,7 @@ export const scoreCommand: Command = {
     });
     if (!v.model) throw new UserError("--model DIR is required (a run directory or an HF GPT-2 folder)");
     if (!v.text === !v.tokens) throw new UserError("give exactly one of --text FILE or --tokens 1,2,3");
+    const textBytes = v.text ? readFlagFile("text", v.text) : null; // a wrong path is reported before any work
     const backend = await createBackend(v.backend ?? "auto").catch(asUserError);
     try {
       const { model, tokenizer, kind } = (() => {
@@ -46,9 +46,9 @@ export const scoreCommand: Command = {
       } else {
         const file = v.text!; // exactly one of --text and --tokens, checked above
         try {
-          text = new TextDecoder("utf-8", { fatal: true }).decode(readFileSync(file));
-        } catch (e) {
-          throw new UserError(`cannot read ${file} as UTF-8 text (${(e as Error).message.split("\n")[0]}); convert it to UTF-8`);
+          text = new TextDecoder("utf-8", { fatal: true }).decode(textBytes!);
+        } catch {
+          throw new UserError(`--text ${file} is not UTF-8 text; convert it first, e.g. iconv -f latin1 -t utf-8 ${file} > ${file}.utf8`);
         }
         ids = tokenizer.encode(text);
       }

@@ -1,5 +1,5 @@
 /** `scaling-lab serve` — the live dashboard of a lab, on this machine only by default. */
-import { DEFAULT_PORT, startServer } from "../server/index.js";
+import { DEFAULT_PORT, MAX_SAMPLE_TOKENS, startServer } from "../server/index.js";
 import { DEFAULT_LAB_DIR } from "../store/index.js";
 import { sweepAnalysisSettings } from "../sweep/ladder.js";
 import { existsSync, statSync } from "node:fs";
@@ -23,10 +23,23 @@ Flags:
   --host ADDR   address to bind (default 127.0.0.1, this machine only; 0.0.0.0 exposes the lab to the network)
   --json        print {url, lab} as one JSON line once listening
 
-Stop it with Ctrl-C.
+JSON API (GET; parameters are named as the CLI's flags; errors are {"error": "..."} with a 4xx status):
+  /api/lab                                   {dir, exists, sweeps, runs}: the whole lab
+  /api/runs?sweep=NAME                       {runs}: the runs (of one sweep), each with its last logged step
+  /api/metrics?run=ID&after=STEP             {run, rows}: a run's metrics.jsonl rows after STEP (default: all)
+  /api/report?sweep=NAME                     the report's data: fits, the held-out prediction, forecast
+  /api/sample?run=ID&prompt=TEXT&max-tokens=N&temperature=T&seed=S
+                                             {run, prompt, text, tokens, seconds}: text from the run's checkpoint
+                                             (as scaling-lab sample; max-tokens ≤ ${MAX_SAMPLE_TOKENS}, default 60)
+  /api/events                                server-sent events: "lab" with /api/lab's snapshot when a run moves
+  /lab/PATH                                  a file of the lab (e.g. /lab/report/demo.json)
 
-Example:
-  scaling-lab sweep --lab lab --ladder cpu-xs & scaling-lab serve --lab lab   # then open http://127.0.0.1:${DEFAULT_PORT}/`;
+Stop it with Ctrl-C (or kill PID). Started through npm (npx scaling-lab serve &), the server also stops when npm's
+process does, so "kill $!" stops it; for a server that outlives its shell use nohup.
+
+Examples:
+  scaling-lab sweep --lab lab --ladder cpu-xs & scaling-lab serve --lab lab   # then open http://127.0.0.1:${DEFAULT_PORT}/
+  curl -s 'http://127.0.0.1:${DEFAULT_PORT}/api/sample?run=demo.xs-8.d4m.s1337&prompt=The%20whale&max-tokens=40'`;
 
 /** The `serve` command. */
 export const serveCommand: Command = {

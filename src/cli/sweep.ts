@@ -6,16 +6,17 @@ import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
 import { LadderError, loadLadder } from "../sweep/ladder.js";
 import { fitLrLaw, lrPoints, LrSweepError } from "../sweep/lr.js";
 import { writeFileAtomic } from "../util/files.js";
-import { type Executor, LocalExecutor } from "../sweep/executor.js";
+import { type Executor, LocalExecutor, type SweepProgress } from "../sweep/executor.js";
 import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
 import { RedisUrlError } from "../sweep/redis-connection.js";
 import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.js";
-import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/sweep.js";
+import { estimatePlan, planSweep, repetitionWarning, runSweep, type SweepOptions } from "../sweep/sweep.js";
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
 import { DemoError } from "../studies/scaling.js";
 import { type Command, type FlagValues, intFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
+import { asUserError, backendFlag } from "./train.js";
 
 const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, into the lab store
 
@@ -102,7 +103,7 @@ export function sweepOptionsFromFlags(v: SweepFlags): SweepOptions {
   if (!v.data) throw new UserError("--data DIR is required (a prepared dataset: scaling-lab prepare --out DIR)");
   const ladder = v.ladder ?? "cpu-xs";
   const overrides: SweepOptions["overrides"] = {};
-  if (v.backend) overrides.backend = v.backend;
+  if (backendFlag(v.backend)) overrides.backend = v.backend;
   if (v["eval-every"]) overrides.evalEvery = intFlag("eval-every", v["eval-every"], 1, 1);
   if (v["eval-tokens"]) overrides.evalTokens = intFlag("eval-tokens", v["eval-tokens"], 1, 1);
   return {
@@ -141,20 +142,29 @@ export function executorFromFlags(v: SweepFlags): Executor {
   }
   if (ex !== "local") throw new UserError(`unknown executor "${ex}" (use local, or redis://HOST:6379 for workers on other machines)`);
   return new LocalExecutor({
-    concurrency: v.concurrency === undefined || v.concurrency === "auto" ? "auto" : intFlag("concurrency", v.concurrency, 1, 1),
+    concurrency: concurrencyFlag(v),
     threads: v.threads ? intFlag("threads", v.threads, 1, 1) : undefined,
     backend: v.backend,
   });
 }
 
-/** Draws sweep progress: one bar over the sweep's FLOPs. */
+/** --concurrency: auto (default) or a number of runs at a time. */
+function concurrencyFlag(v: SweepFlags): number | "auto" {
+  return v.concurrency === undefined || v.concurrency === "auto" ? "auto" : intFlag("concurrency", v.concurrency, 1, 1);
+}
+
+/**
+ * Draws sweep progress: one bar over the sweep's FLOPs, with the training speed and the ETA (from the measured speed
+ * of each shape when the executor has it, else from the FLOP rate so far).
+ */
 export function sweepProgress(progress: Progress) {
-  return (p: import("../sweep/executor.js").SweepProgress) => {
+  return (p: SweepProgress) => {
     const rate = p.flopsThisProcess / Math.max(1e-9, p.elapsed);
-    const eta = rate > 0 ? (p.flopsTotal - p.flopsDone) / rate : NaN;
+    const eta = p.etaSec ?? (rate > 0 ? (p.flopsTotal - p.flopsDone) / rate : NaN);
     const a = p.active[0];
     const cur = a ? ` ${a.id} step ${a.step} loss ${a.trainLoss.toFixed(3)}${a.valLoss !== undefined ? ` val ${a.valLoss.toFixed(3)}` : ""}` : "";
-    progress.update(p.flopsDone, p.flopsTotal, `runs ${p.runsDone}/${p.runsTotal}${cur}`, eta);
+    const speed = p.tokensPerSec ? ` ${si(p.tokensPerSec)} tok/s` : "";
+    progress.update(p.flopsDone, p.flopsTotal, `runs ${p.runsDone}/${p.runsTotal}${cur}${speed}`, eta);
   };
 }
 
@@ -173,6 +183,8 @@ export const sweepCommand: Command = {
   async run(argv) {
     const { values: v } = parseFlags("sweep", argv, SWEEP_FLAGS);
     const opts = sweepOptionsFromFlags(v);
+    // every flag is checked before any work: the executor's too, on a dry run
+    const executor = executorFromFlags(v);
     if (v["dry-run"]) {
       const { runs } = (() => {
         try {
@@ -181,21 +193,31 @@ export const sweepCommand: Command = {
           return sweepUserError(e);
         }
       })();
-      const est = await estimatePlan(runs, v.backend ?? "auto");
+      const warning = repetitionWarning(runs);
+      if (warning) process.stderr.write(`sweep: ${warning}\n`);
+      process.stderr.write(`sweep: estimating ${runs.length} runs from the measured speed of each shape (cached per machine)\n`);
+      const est = await estimatePlan(runs, {
+        backend: v.backend ?? "auto", threads: v.threads ? intFlag("threads", v.threads, 1, 1) : undefined, concurrency: concurrencyFlag(v),
+        onMeasure: (what) => process.stderr.write(`sweep: ${what}\n`),
+      }).catch(asUserError);
       const totals = planTotals(runs);
       if (v.json) {
-        printJson({ sweep: opts.sweep, plan: opts.plan, ladder: opts.ladder, backend: est.backend, ...totals, estSeconds: est.totalSeconds, runs: est.rows });
+        printJson({
+          sweep: opts.sweep, plan: opts.plan, ladder: opts.ladder, backend: est.backend, threads: est.threads, ...totals,
+          estSeconds: est.totalSeconds, ...(warning ? { warning } : {}), runs: est.rows,
+        });
         return 0;
       }
-      console.log(`sweep ${opts.sweep}: plan ${opts.plan} over ladder ${opts.ladder} (${est.backend} backend)`);
-      console.log(["run".padEnd(28), "N".padStart(8), "params".padStart(8), "D".padStart(8), "C (FLOP)".padStart(9), "epochs".padStart(7), "tok/s".padStart(8), "time".padStart(7)].join(" "));
+      console.log(`sweep ${opts.sweep}: plan ${opts.plan} over ladder ${opts.ladder} (${est.backend} backend, ${est.threads} thread${est.threads === 1 ? "" : "s"})`);
+      console.log(["run".padEnd(28), "N".padStart(8), "params".padStart(8), "D".padStart(8), "C (FLOP)".padStart(9), "epochs".padStart(7), "thr".padStart(3), "tok/s".padStart(8), "time".padStart(7)].join(" "));
       for (const r of est.rows) {
-        console.log([r.id.padEnd(28), si(r.N).padStart(8), si(r.params).padStart(8), si(r.D).padStart(8), si(r.C).padStart(9), r.epochs.toFixed(2).padStart(7), si(r.tokensPerSec).padStart(8), duration(r.estSeconds).padStart(7)].join(" "));
+        console.log([r.id.padEnd(28), si(r.N).padStart(8), si(r.params).padStart(8), si(r.D).padStart(8), si(r.C).padStart(9), r.epochs.toFixed(2).padStart(7), String(r.threads).padStart(3), si(r.tokensPerSec).padStart(8), duration(r.estSeconds).padStart(7)].join(" "));
       }
-      console.log(`total: ${totals.runs} runs, ${si(totals.tokens)} tokens, ${si(totals.flops)}FLOP, about ${duration(est.totalSeconds)} here`);
+      console.log(`total: ${totals.runs} runs, ${si(totals.tokens)} tokens, ${si(totals.flops)}FLOP, about ${duration(est.totalSeconds)} here (runs scheduled as the sweep trains them)`);
       return 0;
     }
-    const progress = new Progress("sweep", process.stderr, Boolean(v.json), (x) => `${si(x)}FLOP`);
+    // progress goes to stderr whatever --json does to stdout
+    const progress = new Progress("sweep", process.stderr, false, (x) => `${si(x)}FLOP`);
     let stop = false;
     const onSigint = () => {
       stop = true;
@@ -203,7 +225,7 @@ export const sweepCommand: Command = {
     };
     process.on("SIGINT", onSigint);
     try {
-      const result = await runSweep(opts, executorFromFlags(v), {
+      const result = await runSweep(opts, executor, {
         onProgress: sweepProgress(progress),
         log: (l) => progress.log(l),
         shouldStop: () => stop,
@@ -220,7 +242,13 @@ export const sweepCommand: Command = {
         return failed.length ? 1 : 0;
       }
       if (v.json) printJson({ sweep: result.sweep, lab: opts.lab, outcomes: result.outcomes, ...result.totals });
-      else console.log(`sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done${failed.length ? `, ${failed.length} failed` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`);
+      else {
+        const reused = result.outcomes.filter((o) => o.status === "skipped").length;
+        console.log(
+          `sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done` +
+            `${reused ? ` (${reused} reused from an earlier sweep)` : ""}${failed.length ? `, ${failed.length} failed` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`,
+        );
+      }
       return failed.length ? 1 : 0;
     } finally {
       process.removeListener("SIGINT", onSigint);

@@ -1,5 +1,6 @@
 /** `scaling-lab train` — train one GPT on a prepared dataset with GPT-3's recipe. */
 import { readFileSync } from "node:fs";
+import { BACKEND_NAMES } from "../engine/index.js";
 import { CheckpointError } from "../train/checkpoint.js";
 import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
 import { DivergenceError } from "../train/loop.js";
@@ -57,7 +58,7 @@ export function trainConfigFromFlags(v: FlagValues<typeof TRAIN_FLAGS>): TrainCo
     weightDecay: num("weight-decay"), beta1: num("beta1"), beta2: num("beta2"), eps: num("eps"), gradClip: num("grad-clip"),
     evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), finalEvalTokens: int("final-eval-tokens"), checkpointEvery: int("checkpoint-every"),
     seed: s("seed") === undefined ? undefined : intFlag("seed", s("seed"), 0, -(2 ** 31)),
-    backend: s("backend"), threads: s("threads") === undefined ? undefined : intFlag("threads", s("threads"), 0, 0),
+    backend: backendFlag(s("backend")), threads: s("threads") === undefined ? undefined : intFlag("threads", s("threads"), 0, 0),
   };
 }
 
@@ -110,6 +111,14 @@ export function mergeConfig(base: TrainConfigInput, flags: TrainConfigInput): Tr
   return out;
 }
 
+/** Checks a --backend value before any work starts; returns it (undefined when not given). */
+export function backendFlag(value: string | undefined): string | undefined {
+  if (value !== undefined && !(BACKEND_NAMES as readonly string[]).includes(value)) {
+    throw new UserError(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got "${value}"`);
+  }
+  return value;
+}
+
 /** Maps library errors that users cause to one-line UserErrors. */
 export function asUserError(e: unknown): never {
   if (e instanceof TrainConfigError || e instanceof DataError || e instanceof ConfigError || e instanceof CheckpointError || e instanceof DivergenceError) {
@@ -129,7 +138,8 @@ export const trainCommand: Command = {
     const { values: v } = parseFlags("train", argv, TRAIN_FLAGS);
     const out = v.out;
     if (!out) throw new UserError("--out RUN_DIR is required (where metrics and checkpoints go)");
-    const progress = new Progress("train", process.stderr, Boolean(v.json));
+    // progress goes to stderr whatever --json does to stdout
+    const progress = new Progress("train", process.stderr, false);
     let stop = false;
     const onSigint = () => {
       stop = true;
@@ -141,6 +151,7 @@ export const trainCommand: Command = {
       const { config, summary } = await runTraining({
         config: v.config ? mergeConfig(readConfigFile(v.config), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
         shouldStop: () => stop,
+        onWarning: (m) => progress.log(`train: ${m}`),
         onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
           const info = backend.info();
           progress.log(

@@ -58,6 +58,26 @@ export function mixtureEpochs(components: readonly MixtureComponent[], plannedTo
   });
 }
 
+/**
+ * A one-line warning when training reads its data more than once: `subject` says who ("this run reads", "3 of 8 runs
+ * read up to") and `epochs` how many passes; null when nothing repeats. Repeated tokens are worth less than fresh ones
+ * (Muennighoff et al. 2023), so a scaling law fitted to such runs says less about more data.
+ */
+export function repeatedDataWarning(subject: string, epochs: number): string | null {
+  if (!(epochs > 1.0001)) return null;
+  return (
+    `warning: ${subject} ${Number.isFinite(epochs) ? epochs.toFixed(1) : "infinitely many"} epochs of the training data; repeated tokens are ` +
+    "worth less than fresh ones, so a scaling law fitted to such runs says less about more data (prepare more text, or lower --tokens)"
+  );
+}
+
+/** The warning of {@link repeatedDataWarning} for one run, from its epochs per source (the most repeated one named when there are several). */
+export function runRepetitionWarning(epochs: readonly EpochReport[]): string | null {
+  if (epochs.length === 0) return null;
+  const worst = epochs.reduce((a, b) => (b.epochs > a.epochs ? b : a));
+  return repeatedDataWarning(epochs.length > 1 ? `this run reads source ${worst.name} for` : "this run reads", worst.epochs);
+}
+
 /** Parses "0.7,0.3" into numbers, checking the count against the number of sources. */
 export function parseWeights(list: string, sourceCount: number): number[] {
   const parts = list.split(",").map((s) => s.trim());

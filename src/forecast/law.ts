@@ -70,6 +70,8 @@ export interface LawWithSamples {
   samples: ComputeLaw[];
   /** The fit's kind. */
   kind: string;
+  /** The fitted point with the most compute (`largestPoint` of the fit file), when the file has one: the law's own reference. */
+  largest?: { name: string; flops: number };
 }
 
 /**
@@ -93,7 +95,7 @@ export function lawFromFitJson(json: unknown): LawWithSamples {
     const samples = bsSamples
       .filter((s) => Array.isArray(s) && s.length >= 5 && s.every((v) => v > 0))
       .map((s) => chinchillaComputeLaw({ E: s[0], A: s[1], B: s[2], alpha: s[3], beta: s[4] }));
-    return { law, samples, kind };
+    return { law, samples, kind, ...largestPoint(o, "flop") };
   }
   if (kind === "power" || kind === "frontier") {
     if (o.variable !== "C") {
@@ -104,11 +106,19 @@ export function lawFromFitJson(json: unknown): LawWithSamples {
     const samples = bsSamples
       .filter((s) => Array.isArray(s) && s.length >= 3 && s[0] >= 0 && s[1] > 0 && s[2] > 0)
       .map((s) => powerComputeLaw(s[1], s[2], s[0], unit));
-    return { law, samples, kind };
+    return { law, samples, kind, ...largestPoint(o, unit) };
   }
   throw new FitError(
     `the fit file is a "${String(kind)}" fit, which has no loss law in compute; use a chinchilla, power (--x C) or frontier fit`,
   );
+}
+
+/** The `largestPoint` of a fit file ({run?, C} with C in the file's unit) as a reference: a name and FLOPs. */
+function largestPoint(o: Record<string, unknown>, unit: "flop" | "pf-day"): { largest?: { name: string; flops: number } } {
+  const p = o.largestPoint as { run?: unknown; C?: unknown } | undefined;
+  if (!p || typeof p.C !== "number" || !(p.C > 0)) return {};
+  const flops = unit === "pf-day" ? p.C * PF_DAY : p.C;
+  return { largest: { name: typeof p.run === "string" && p.run ? p.run : `the largest point of the fit (C = ${fmt(flops)} FLOP)`, flops } };
 }
 
 function fmt(x: number): string {

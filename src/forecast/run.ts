@@ -7,6 +7,7 @@ import { DEFAULTS } from "./defaults.js";
 import { type ForecastAssumptions, type ForecastResult, forecast } from "./forecast.js";
 import { type ComputeLaw, gpt3FrontierLaw } from "./law.js";
 import { type UncertaintyResult, monteCarlo } from "./montecarlo.js";
+import { PF_DAY } from "../util/units.js";
 
 /** What the caller sets; everything else takes its default. */
 export interface ForecastRequest {
@@ -16,6 +17,12 @@ export interface ForecastRequest {
   lawSamples?: ComputeLaw[];
   /** Where the law came from (printed), e.g. a fit file's path. */
   lawSource?: string;
+  /**
+   * The model of the law's own data to take as the reference when no --reference-name or --reference-pf-days is
+   * given (a fit file's largest point): its name and training FLOPs, and where it comes from. Its cost defaults to
+   * GPT-3's price per PF-day times its compute, at the prices' date.
+   */
+  lawReference?: { name: string; flops: number; source: string };
   referenceName?: string;
   referencePfDays?: number;
   referenceCostUSD?: number;
@@ -67,12 +74,29 @@ export function runForecast(req: ForecastRequest = {}): ForecastReport {
   };
   const law = req.law ?? gpt3FrontierLaw();
   used.law = { value: law.description, source: req.lawSource ?? "default: GPT-3 Figure 3.1 frontier (Brown et al. 2020)" };
-  used.referenceName = { value: req.referenceName ?? "GPT-3 175B", source: req.referenceName ? "set with --reference-name" : "default" };
+  const own = req.law !== undefined && req.referenceName === undefined && req.referencePfDays === undefined ? req.lawReference : undefined;
+  used.referenceName = own
+    ? { value: own.name, source: own.source }
+    : { value: req.referenceName ?? (req.referencePfDays !== undefined ? "the reference set with --reference-pf-days" : "GPT-3 175B"), source: req.referenceName ? "set with --reference-name" : "default" };
+  let referencePfDays: number;
+  let referenceCostUSD: number;
+  if (own) {
+    referencePfDays = own.flops / PF_DAY;
+    used.referencePfDays = { value: referencePfDays, source: own.source };
+    const perPfDay = DEFAULTS.referenceCostUSD.value / DEFAULTS.referencePfDays.value;
+    referenceCostUSD = req.referenceCostUSD ?? perPfDay * referencePfDays;
+    used.referenceCostUSD = req.referenceCostUSD !== undefined
+      ? { value: referenceCostUSD, source: "set with --reference-cost" }
+      : { value: referenceCostUSD, source: `GPT-3's price per PF-day ($${Math.round(perPfDay)}, 2020) × the reference's compute` };
+  } else {
+    referencePfDays = pick("referencePfDays", req.referencePfDays, "--reference-pf-days");
+    referenceCostUSD = pick("referenceCostUSD", req.referenceCostUSD, "--reference-cost");
+  }
   const a: ForecastAssumptions = {
     law,
     referenceName: String(used.referenceName.value),
-    referencePfDays: pick("referencePfDays", req.referencePfDays, "--reference-pf-days"),
-    referenceCostUSD: pick("referenceCostUSD", req.referenceCostUSD, "--reference-cost"),
+    referencePfDays,
+    referenceCostUSD,
     referenceYear: pick("referenceYear", req.referenceYear, "--reference-year"),
     budgetUSD: pick("budgetUSD", req.budgetUSD, "--budget"),
     halvingMonths: pick("halvingMonths", req.halvingMonths, "--halving-months"),

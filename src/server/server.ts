@@ -13,7 +13,10 @@
  *   GET /api/metrics?run=ID&after=STEP   a run's metric rows after STEP
  *   GET /api/report?sweep=S        the report data of a sweep (ReportData, src/report/types.ts; fields below)
  *   GET /api/events                server-sent events: "lab" with the snapshot whenever a run moves
- *   GET /api/sample?run=ID&prompt=P&tokens=N&temperature=T&seed=S   text from the run's checkpoint
+ *   GET /api/sample?run=ID&prompt=P&max-tokens=N&temperature=T&seed=S   text from the run's checkpoint
+ *
+ * Query parameters are named as the CLI's flags are (--sweep, --run, --max-tokens, ...); serve --help and the README
+ * document the API for users.
  *   GET /lab/PATH                  a file inside the lab directory
  *
  * /api/report's sections are each {ok: true, data} or {ok: false, note}. Those from the sweep's analysis
@@ -145,16 +148,7 @@ export async function startServer(opts: ServeOptions): Promise<Dashboard> {
     if (!run) throw new HttpError(404, `no run "${id}" in the lab`);
     const dir = isAbsolute(run.dir) ? run.dir : join(watcher.dir, run.dir);
     if (!existsSync(join(dir, CHECKPOINT_FILE))) throw new HttpError(404, `run "${id}" has no checkpoint yet; sample once it has saved one`);
-    const prompt = q.get("prompt") ?? "";
-    if (prompt.length > 2000) throw new HttpError(400, "prompt is longer than 2000 characters; shorten it");
-    const temperature = Number(q.get("temperature") ?? "0.8");
-    if (!(temperature >= 0 && temperature <= 5)) throw new HttpError(400, "temperature must be a number from 0 to 5");
-    return sampleRun(watcher.dir, run, {
-      prompt,
-      maxTokens: intParam(q, "tokens", 60, 1, MAX_SAMPLE_TOKENS),
-      temperature,
-      seed: intParam(q, "seed", 0, 0, 2 ** 31 - 1),
-    });
+    return sampleRun(watcher.dir, run, sampleQuery(q));
   }
 
   await new Promise<void>((resolveListen, reject) => {
@@ -236,6 +230,19 @@ class EventHub {
     this.timer = null;
     this.last = "";
   }
+}
+
+/**
+ * The sampling settings of an /api/sample query, named as `scaling-lab sample`'s flags: prompt, max-tokens (the page's
+ * older `tokens` is read too), temperature, seed. Throws a 400 HttpError naming the parameter.
+ */
+export function sampleQuery(q: URLSearchParams): { prompt: string; maxTokens: number; temperature: number; seed: number } {
+  const prompt = q.get("prompt") ?? "";
+  if (prompt.length > 2000) throw new HttpError(400, "prompt is longer than 2000 characters; shorten it");
+  const temperature = Number(q.get("temperature") ?? "0.8");
+  if (!(temperature >= 0 && temperature <= 5)) throw new HttpError(400, "temperature must be a number from 0 to 5");
+  const name = q.has("max-tokens") || !q.has("tokens") ? "max-tokens" : "tokens";
+  return { prompt, maxTokens: intParam(q, name, 60, 1, MAX_SAMPLE_TOKENS), temperature, seed: intParam(q, "seed", 0, 0, 2 ** 31 - 1) };
 }
 
 function intParam(q: URLSearchParams, name: string, fallback: number, min: number, max: number): number {

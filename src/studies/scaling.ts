@@ -20,7 +20,7 @@ import type { RunRecord } from "../store/types.js";
 import { type ExecutorHooks, LocalExecutor } from "../sweep/executor.js";
 import { ladderAnalysisSettings, loadLadder } from "../sweep/ladder.js";
 import { formatStamp, versionStamp } from "../util/version.js";
-import { planSweep, recordPlan, type SweepOptions } from "../sweep/sweep.js";
+import { planSweep, recordPlan, repetitionWarning, type SweepOptions } from "../sweep/sweep.js";
 import { writeFileAtomic } from "../util/files.js";
 import { decimalYear } from "../util/time.js";
 import { PF_DAY } from "../util/units.js";
@@ -44,6 +44,8 @@ export interface DemoOptions {
   bootstrap?: number;
   /** Dollars per hour of this machine, to price the runs for the forecast (default $0.10). */
   costPerHour?: number;
+  /** A line the outputs carry about themselves (e.g. that a quick demo is too small for meaningful fits). */
+  note?: string;
   hooks?: ExecutorHooks;
   /** Progress lines. */
   log?: (line: string) => void;
@@ -100,6 +102,8 @@ export interface DemoResult {
   forecast: Pick<ForecastReport, "referenceLoss" | "targetLoss" | "computeMultiple" | "costUSD" | "yearWithinBudget" | "targetComputeFlops"> | { error: string };
   /** Why a part of the analysis is missing. */
   notes: string[];
+  /** The note given in the options (e.g. a quick demo's caveat). */
+  note?: string;
   table: DemoRow[];
   /** The summary files and the report (LAB/report/index.html with every chart as SVG and PNG). */
   files: { json: string; summary: string; report: string };
@@ -134,6 +138,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     overrides: opts.backend ? { backend: opts.backend } : {},
   };
   const { runs } = planSweep(sweepOpts);
+  const repeated = repetitionWarning(runs);
+  if (repeated) log(`demo: ${repeated}`);
   const store = openLab(lab);
   try {
     const stored = recordPlan(store, sweepOpts, runs);
@@ -200,7 +206,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       chinchillaLaw: after.chinchilla?.law ?? null,
       ordered: table.every((r, i) => i === 0 || (r.finalValLoss !== null && table[i - 1].finalValLoss !== null && r.finalValLoss < table[i - 1].finalValLoss!)),
       smallestRung: smallestRung(table[0]),
-      forecast, notes: after.notes, table,
+      forecast, notes: after.notes, ...(opts.note ? { note: opts.note } : {}), table,
       files: { json: join(lab, "report", "demo.json"), summary: join(lab, "report", "demo.txt"), report: join(lab, "report", "index.html") },
     };
     mkdirSync(join(lab, "report"), { recursive: true });
@@ -263,6 +269,7 @@ export function demoSummary(r: DemoResult): string {
   const p = r.prediction;
   const lines = [
     `scaling-lab demo — ${r.runs} sizes of the ${r.ladder} ladder, trained by one tuned recipe (lab ${r.lab})`,
+    ...(r.note ? [`NOTE: ${r.note}`] : []),
     "",
     `${"run".padEnd(22)} ${"params".padStart(7)} ${"N".padStart(7)} ${"D".padStart(6)} ${"C (FLOP)".padStart(9)} ${"final".padStart(7)}  endpoints (tokens: loss)`,
     ...r.table.map((t) =>

@@ -16,13 +16,16 @@ import { truncateMetrics } from "../train/loop.js";
 import type { TrainSummary } from "../train/loop.js";
 import type { TrainConfig } from "../train/config.js";
 import { METRICS_FILE } from "../util/run-folder.js";
-import { defaultThreads, MAX_THREADS, shareThreads } from "../util/threads.js";
-import { shapeSpeed } from "./speed.js";
+import { defaultThreads, MAX_THREADS } from "../util/threads.js";
+import { estimateRuns, runFractionDone, runOrder, runThreads, SweepEta } from "./estimate.js";
+import { PROCESS_START_SEC } from "./speed.js";
+
+export { sideBySide, threadsPerRun } from "./estimate.js";
 
 /** Progress of a sweep, for a progress bar. */
 export interface SweepProgress {
-  /** Run ids currently training, with their latest step. */
-  active: { id: string; step: number; trainLoss: number; valLoss?: number }[];
+  /** Run ids currently training, with their latest step and training speed. */
+  active: { id: string; step: number; trainLoss: number; valLoss?: number; tokensPerSec?: number }[];
   /** FLOPs done across the sweep (finished runs count fully). */
   flopsDone: number;
   /** FLOPs of the whole sweep. */
@@ -33,6 +36,13 @@ export interface SweepProgress {
   elapsed: number;
   /** FLOPs done in this process (for the ETA: skipped runs do not count as speed). */
   flopsThisProcess: number;
+  /**
+   * Seconds left, from the measured speed of each run's shape and the schedule of the runs, corrected by how fast the
+   * work has actually gone (estimate.ts); absent when the speeds could not be measured.
+   */
+  etaSec?: number;
+  /** Training tokens per second of the runs under way, together. */
+  tokensPerSec?: number;
 }
 
 /** What an executor reports for a run it handled. */
@@ -105,43 +115,6 @@ export function readMetricLines(path: string, from: number): { rows: MetricRecor
   return { rows, next };
 }
 
-/**
- * How much two single-thread runs side by side keep of their speed alone (they share the memory bus and the last-level
- * cache); measured on a 2-core machine for the cpu-xs shapes: 0.9–0.97.
- */
-const SIDE_BY_SIDE_EFFICIENCY = 0.9;
-
-/**
- * Threads for each run: 1 where `threads` single-thread runs side by side train faster than one run on all threads
- * (measured speeds of its shape, cached per machine), else all of them. A run's numbers do not depend on its thread
- * count (the kernels split work by shape), so this changes only the wall time.
- */
-export async function threadsPerRun(runs: readonly RunRecord[], threads: number, backend: string, log?: (line: string) => void): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const r of runs) {
-    if (threads <= 1 || runs.length <= 1) {
-      out.set(r.id, threads);
-      continue;
-    }
-    const config = r.config as unknown as TrainConfig;
-    try {
-      const one = await shapeSpeed(config, backend, 1, log);
-      const all = await shapeSpeed(config, backend, threads, log);
-      out.set(r.id, sideBySide(one.stepSec, all.stepSec, threads) ? 1 : threads);
-    } catch {
-      // the backend cannot be measured here (not available, a bad name): each run gets every thread and reports its
-      // own error when it starts
-      out.set(r.id, threads);
-    }
-  }
-  return out;
-}
-
-/** Whether `threads` single-thread runs side by side out-train one run on `threads` threads (step times given). */
-export function sideBySide(stepSecOneThread: number, stepSecAllThreads: number, threads: number): boolean {
-  return (threads * SIDE_BY_SIDE_EFFICIENCY) / stepSecOneThread > 1 / stepSecAllThreads;
-}
-
 /** The local executor (see the module comment). */
 export class LocalExecutor implements Executor {
   readonly name = "local";
@@ -156,15 +129,9 @@ export class LocalExecutor implements Executor {
     const outcomes: RunOutcome[] = [];
     const flopsTotal = runs.reduce((a, r) => a + r.C, 0);
     const done = new Map<string, number>(); // flops done per run
-    const active = new Map<string, { id: string; step: number; trainLoss: number; valLoss?: number }>();
-    const start = performance.now();
+    const active = new Map<string, SweepProgress["active"][number]>();
     let flopsThisProcess = 0;
     let runsDone = 0;
-    const progress = () =>
-      hooks.onProgress?.({
-        active: [...active.values()], flopsDone: [...done.values()].reduce((a, b) => a + b, 0), flopsTotal,
-        runsDone, runsTotal: runs.length, elapsed: (performance.now() - start) / 1000, flopsThisProcess,
-      });
     const queue = runs.filter((r) => {
       if (r.status === "done") {
         done.set(r.id, r.C);
@@ -175,10 +142,17 @@ export class LocalExecutor implements Executor {
       return true;
     });
     // threads of each run: a fixed split for a given concurrency, or decided per run from measured speed
-    const k = this.opts.concurrency ?? "auto";
-    const want = k === "auto"
-      ? await threadsPerRun(queue, this.threads, this.opts.backend ?? "auto", hooks.log)
-      : new Map(queue.map((r) => [r.id, shareThreads(this.threads, Math.min(Math.max(1, k), queue.length))]));
+    const backend = this.opts.backend ?? "auto";
+    const want = await runThreads(queue, this.threads, this.opts.concurrency ?? "auto", backend, hooks.log);
+    const eta = await this.sweepEta(queue, want, backend, lab, hooks.log);
+    const start = performance.now();
+    const progress = () =>
+      hooks.onProgress?.({
+        active: [...active.values()], flopsDone: [...done.values()].reduce((a, b) => a + b, 0), flopsTotal,
+        runsDone, runsTotal: runs.length, elapsed: (performance.now() - start) / 1000, flopsThisProcess,
+        ...(eta ? { etaSec: eta.secondsLeft((performance.now() - start) / 1000) } : {}),
+        tokensPerSec: [...active.values()].reduce((a, r) => a + (r.tokensPerSec ?? 0), 0),
+      });
     let free = this.threads;
     const waiters: (() => void)[] = [];
     const release = (n: number) => {
@@ -196,14 +170,19 @@ export class LocalExecutor implements Executor {
         return;
       }
       const before = done.get(run.id) ?? 0;
+      eta?.spawn(run.id);
       const outcome = await this.trainOne(claimed, lab, perRun, hooks, (row) => {
-        active.set(run.id, { id: run.id, step: row.step, trainLoss: row.trainLoss, valLoss: row.valLoss ?? active.get(run.id)?.valLoss });
+        active.set(run.id, {
+          id: run.id, step: row.step, trainLoss: row.trainLoss, valLoss: row.valLoss ?? active.get(run.id)?.valLoss, tokensPerSec: row.tokensPerSec,
+        });
+        eta?.step(run.id, row.step);
         const prev = done.get(run.id) ?? 0;
         done.set(run.id, row.flops);
         flopsThisProcess += Math.max(0, row.flops - prev);
         progress();
       });
       active.delete(run.id);
+      eta?.end(run.id);
       if (outcome.status === "done") {
         runsDone++;
         done.set(run.id, run.C);
@@ -215,7 +194,7 @@ export class LocalExecutor implements Executor {
       progress();
     };
     // several runs at once: the longest first, so the last to finish is a short one (less idle time at the end)
-    const order = [...want.values()].some((n) => n < this.threads) ? [...queue].sort((a, b) => b.C - a.C) : queue;
+    const order = runOrder(queue, want, this.threads);
     const running: Promise<void>[] = [];
     for (const run of order) {
       if (hooks.shouldStop?.() ?? false) break;
@@ -229,6 +208,21 @@ export class LocalExecutor implements Executor {
     }
     await Promise.all(running);
     return outcomes;
+  }
+
+  /**
+   * The ETA of the queued runs from their shapes' measured speeds (cached per machine; a run resumed from a checkpoint
+   * counts what is left of it), or null when the backend cannot be measured here (each run then reports its own error).
+   */
+  private async sweepEta(queue: RunRecord[], want: ReadonlyMap<string, number>, backend: string, lab: Lab, log?: (line: string) => void): Promise<RunEta | null> {
+    if (queue.length === 0) return null;
+    try {
+      const inputs = queue.map((r) => ({ id: r.id, C: r.C, config: r.config as unknown as TrainConfig }));
+      const est = await estimateRuns(inputs, { threads: this.threads, backend, want, onMeasure: log });
+      return new RunEta(inputs, est.runs, this.threads, (id) => readCheckpointState(lab.runDir(id))?.step ?? 0);
+    } catch {
+      return null;
+    }
   }
 
   /** Trains one run in a child process, tailing its metrics into the store. */
@@ -296,5 +290,65 @@ export class LocalExecutor implements Executor {
     }
     lab.failRun(run.id, message);
     return { id: run.id, status: "failed", error: message };
+  }
+}
+
+/**
+ * The sweep's ETA as the executor feeds it: each run's work (its steps, cooldown branches included) from where it
+ * (re)started, and each run's fixed cost — its process start (spawn to first metrics row) and end (last row to exit),
+ * as observed once runs have started and ended (speed.ts's PROCESS_START_SEC until then).
+ */
+class RunEta {
+  private readonly eta: SweepEta;
+  private readonly runs = new Map<string, { config: TrainConfig; before: number }>();
+  private readonly done = new Map<string, number>();
+  private readonly spawned = new Map<string, number>();
+  private readonly lastRow = new Map<string, number>();
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  constructor(inputs: { id: string; config: TrainConfig }[], estimates: { id: string; threads: number; seconds: number }[], threads: number, resumedStep: (id: string) => number) {
+    const configs = new Map(inputs.map((r) => [r.id, r.config]));
+    const work = estimates.map((e) => {
+      const config = configs.get(e.id)!;
+      const before = runFractionDone(config, resumedStep(e.id));
+      this.runs.set(e.id, { config, before });
+      return { id: e.id, threads: e.threads, seconds: Math.max(0, e.seconds - PROCESS_START_SEC) * (1 - before) };
+    });
+    this.eta = new SweepEta(work, threads, PROCESS_START_SEC);
+  }
+
+  /** A run's process is being started. */
+  spawn(id: string): void {
+    this.spawned.set(id, performance.now());
+  }
+
+  /** A run reached `step` (main-run steps). */
+  step(id: string, step: number): void {
+    const r = this.runs.get(id);
+    if (!r) return;
+    const f = r.before >= 1 ? 1 : (runFractionDone(r.config, step) - r.before) / (1 - r.before);
+    if (f <= 0) return; // a row kept from before a resume, read again
+    const now = performance.now();
+    const at = this.spawned.get(id);
+    if (at !== undefined && !this.done.has(id)) this.starts.push((now - at) / 1000);
+    this.lastRow.set(id, now);
+    this.done.set(id, Math.min(1, f));
+  }
+
+  /** A run ended (done, stopped or failed: nothing more of it runs in this process). */
+  end(id: string): void {
+    const last = this.lastRow.get(id);
+    if (last !== undefined && this.done.get(id) === 1) this.ends.push((performance.now() - last) / 1000);
+    this.done.set(id, 1);
+  }
+
+  /** Seconds left after `elapsed` seconds. */
+  secondsLeft(elapsed: number): number {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const fixed = (this.starts.length ? median(this.starts) : PROCESS_START_SEC) + (this.ends.length ? median(this.ends) : 0);
+    const now = performance.now();
+    const starting = new Map([...this.spawned].filter(([id]) => !this.done.has(id)).map(([id, at]) => [id, (now - at) / 1000]));
+    return this.eta.secondsLeft(this.done, elapsed, fixed, starting);
   }
 }

@@ -46,7 +46,11 @@ export interface RunTimeEstimate {
 /** Seconds a `scaling-lab train` process takes to start and load its data (measured on a 2-core machine). */
 export const PROCESS_START_SEC = 0.6;
 
-/** Measures a shape: a warm-up step, then `steps` optimizer steps, one validation batch and one checkpoint write. */
+/**
+ * Measures a shape: a warm-up step, then at least `steps` optimizer steps — more for a fast shape, until 0.2 s have
+ * passed (at most 100) — timed one by one, of which the median is the step time (robust to a busy machine stealing
+ * a step); then one validation batch and one checkpoint write.
+ */
 export async function measureShapeSpeed(config: TrainConfig, backend: AnyBackend, steps = 2): Promise<ShapeSpeed> {
   const model = new GPT(backend, config.model, 0);
   const B = config.microBatch;
@@ -71,9 +75,16 @@ export async function measureShapeSpeed(config: TrainConfig, backend: AnyBackend
     await model.step(BENCH_HPARAMS);
   };
   await step();
-  let t0 = performance.now();
-  for (let i = 0; i < steps; i++) await step();
-  const stepSec = (performance.now() - t0) / 1000 / steps;
+  const times: number[] = [];
+  const begin = performance.now();
+  let t0 = begin;
+  while (times.length < steps || (performance.now() - begin < 200 && times.length < 100)) {
+    t0 = performance.now();
+    await step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const stepSec = times[Math.floor(times.length / 2)];
   fill();
   t0 = performance.now();
   await model.forward(x, y, B, T);
@@ -117,11 +128,14 @@ export function speedCachePath(): string {
   return process.env.SCALING_LAB_CACHE ? join(process.env.SCALING_LAB_CACHE, "speed.json") : join(os.homedir(), ".cache", "scaling-lab", "speed.json");
 }
 
+/** How speeds are measured (in the cache key: a new method measures again). 2: the median of ≥ 0.2 s of steps. */
+const MEASURE_METHOD = 2;
+
 /** The cache key of a shape on this machine. */
 function speedKey(config: TrainConfig, backend: string, threads: number): string {
   const cpu = os.cpus()[0]?.model ?? "cpu";
   const m = config.model;
-  return [packageVersion(), cpu, os.availableParallelism(), backend, threads, m.nLayer, m.nHead, m.nEmbd, m.blockSize, m.vocabSize, config.microBatch, accumSteps(config)].join("|");
+  return [packageVersion(), `m${MEASURE_METHOD}`, cpu, os.availableParallelism(), backend, threads, m.nLayer, m.nHead, m.nEmbd, m.blockSize, m.vocabSize, config.microBatch, accumSteps(config)].join("|");
 }
 
 function readCache(): Record<string, ShapeSpeed> {

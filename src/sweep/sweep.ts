@@ -1,17 +1,18 @@
 /**
  * `runSweep`: plan a sweep over a ladder, record it in the lab store, and train its runs with an executor
  * (re-running skips finished runs and resumes interrupted ones). `--dry-run` prints the plan instead: runs, FLOPs,
- * epochs over the data, and the time it would take here from a measured tokens/s of each size.
+ * epochs over the data, and the time it would take here, scheduled as the local executor trains it from the measured
+ * speed of each shape (estimate.ts).
  */
 import { Dataset } from "../data/loader.js";
-import { createBackend, type AnyBackend } from "../engine/index.js";
+import { repeatedDataWarning } from "../data/mixture.js";
+import { createBackend } from "../engine/index.js";
 import { runAccounting } from "../model/accounting.js";
-import { GPT } from "../model/gpt.js";
-import { syntheticStep } from "../model/synthetic-step.js";
-import type { GPTConfig } from "../model/config.js";
 import { type Lab, openLab } from "../store/index.js";
 import type { RunRecord } from "../store/types.js";
 import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
+import { defaultThreads } from "../util/threads.js";
+import { estimateRuns } from "./estimate.js";
 import { type Executor, type ExecutorHooks, LocalExecutor, type RunOutcome } from "./executor.js";
 import { loadLadder } from "./ladder.js";
 import { makePlan, type PlanKind, type PlannedRun, planTotals } from "./plan.js";
@@ -60,19 +61,7 @@ export function planSweep(opts: SweepOptions): { runs: ResolvedRun[]; dataset: D
   };
 }
 
-/** Measured training throughput of a shape on a backend: tokens/s over a few steps on random tokens. */
-export async function measureThroughput(backend: AnyBackend, model: GPTConfig, microBatch: number, steps = 2): Promise<number> {
-  const gpt = new GPT(backend, model, 0);
-  const B = microBatch;
-  const T = model.blockSize;
-  const step = syntheticStep(gpt, B, T);
-  await step();
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await step();
-  return (B * T * steps) / ((performance.now() - t0) / 1000);
-}
-
-/** A dry-run row: a planned run with its estimated training time here. */
+/** A dry-run row: a planned run with its estimated wall time here. */
 export interface DryRunRow {
   id: string;
   size: string;
@@ -82,32 +71,58 @@ export interface DryRunRow {
   C: number;
   epochs: number;
   budget?: number;
+  /** Training tokens per second of the run's shape on its threads (measured, cached per machine). */
   tokensPerSec: number;
+  /** Kernel threads the run gets (1 when runs train side by side). */
+  threads: number;
+  /** The run's wall time: its steps and cooldown branches, validations, checkpoints and start. */
   estSeconds: number;
 }
 
-/** Estimates every run's time from measured throughput (one measurement per distinct size). */
-export async function estimatePlan(runs: ResolvedRun[], backendName = "auto"): Promise<{ rows: DryRunRow[]; backend: string; totalSeconds: number }> {
-  const backend = await createBackend(backendName);
-  const speed = new Map<string, number>();
-  const rows: DryRunRow[] = [];
-  try {
-    for (const r of runs) {
-      let tps = speed.get(r.size);
-      if (tps === undefined) {
-        tps = await measureThroughput(backend, r.resolved.model, r.resolved.microBatch);
-        speed.set(r.size, tps);
-      }
-      const evalOverhead = 1 + r.resolved.evalTokens / (r.resolved.evalEvery * r.resolved.batchTokens * 3);
-      rows.push({
-        id: r.id, size: r.size, N: r.N, params: r.params, D: r.D, C: r.C, epochs: r.epochs, budget: r.budget,
-        tokensPerSec: tps, estSeconds: (r.D / tps) * evalOverhead,
-      });
-    }
-  } finally {
-    backend.dispose();
-  }
-  return { rows, backend: backend.name, totalSeconds: rows.reduce((a, r) => a + r.estSeconds, 0) };
+/** Options of {@link estimatePlan}. */
+export interface EstimatePlanOptions {
+  backend?: string;
+  /** Threads to share between runs (default: SCALING_LAB_THREADS or every core). */
+  threads?: number;
+  /** Runs at a time, as the local executor takes it (default auto). */
+  concurrency?: number | "auto";
+  /** Told what is measured while it is (a shape's speed, once per machine). */
+  onMeasure?: (what: string) => void;
+}
+
+/**
+ * Estimates every run's wall time and the whole plan's, as the local executor would train it here: the same threads
+ * per run and the same order, from the measured speed of each shape (speed.ts, cached per machine).
+ */
+export async function estimatePlan(runs: ResolvedRun[], opts: EstimatePlanOptions = {}): Promise<{ rows: DryRunRow[]; backend: string; threads: number; totalSeconds: number }> {
+  const threads = Math.max(1, opts.threads ?? defaultThreads());
+  const probe = await createBackend(opts.backend ?? "auto");
+  const backend = probe.name;
+  probe.dispose();
+  const est = await estimateRuns(runs.map((r) => ({ id: r.id, C: r.C, config: r.resolved })), {
+    threads, backend, concurrency: opts.concurrency ?? "auto", onMeasure: opts.onMeasure,
+  });
+  const byId = new Map(est.runs.map((e) => [e.id, e]));
+  const rows = runs.map((r): DryRunRow => {
+    const e = byId.get(r.id)!;
+    return {
+      id: r.id, size: r.size, N: r.N, params: r.params, D: r.D, C: r.C, epochs: r.epochs, budget: r.budget,
+      tokensPerSec: r.resolved.batchTokens / e.speed.stepSec, threads: e.threads, estSeconds: e.seconds,
+    };
+  });
+  return { rows, backend, threads, totalSeconds: est.seconds };
+}
+
+/**
+ * A warning when a plan reads its training data more than once (see repeatedDataWarning), naming how many runs do and
+ * the most epochs; null when no run repeats its data.
+ */
+export function repetitionWarning(runs: readonly { epochs: number }[]): string | null {
+  const over = runs.filter((r) => r.epochs > 1.0001);
+  if (over.length === 0) return null;
+  const most = Math.max(...over.map((r) => r.epochs));
+  const who = runs.length === 1 ? "the run reads" : over.length === runs.length ? `all ${runs.length} runs read up to` : `${over.length} of ${runs.length} runs read up to`;
+  return repeatedDataWarning(who, most);
 }
 
 /** Records a plan in the lab (idempotent: existing runs are kept as they are) and returns the stored runs. */
@@ -135,6 +150,8 @@ export interface SweepResult {
 /** Plans, records and trains a sweep (see the module comment). */
 export async function runSweep(opts: SweepOptions, executor: Executor = new LocalExecutor(), hooks: ExecutorHooks = {}): Promise<SweepResult> {
   const { runs } = planSweep(opts);
+  const warning = repetitionWarning(runs);
+  if (warning) hooks.log?.(`sweep: ${warning}`);
   const lab = openLab(opts.lab);
   try {
     const stored = recordPlan(lab, opts, runs);

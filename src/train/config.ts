@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { BACKEND_NAMES } from "../engine/index.js";
 import { paramCounts } from "../model/accounting.js";
 import { type GPTConfig, validateConfig } from "../model/config.js";
 import { cooldownSteps } from "./schedule.js";
@@ -223,6 +224,9 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     backend: input.backend ?? TRAIN_DEFAULTS.backend,
     threads: input.threads ?? TRAIN_DEFAULTS.threads,
   };
+  if (!(BACKEND_NAMES as readonly string[]).includes(cfg.backend)) {
+    throw new TrainConfigError(`unknown backend "${cfg.backend}" (use one of: ${BACKEND_NAMES.join(", ")})`);
+  }
   const r = TrainConfigSchema.safeParse(cfg);
   if (!r.success) {
     const issue = r.error.issues[0];

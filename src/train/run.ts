@@ -6,6 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Dataset } from "../data/loader.js";
+import { runRepetitionWarning } from "../data/mixture.js";
 import { TOKENIZER_FILE } from "../data/shards.js";
 import { writeFileAtomic } from "../util/files.js";
 import { CHECKPOINT_FILE, CONFIG_FILE } from "../util/run-folder.js";
@@ -17,6 +18,8 @@ import { train, type TrainOptions, type TrainSummary } from "./loop.js";
 export interface RunTrainingOptions extends Omit<TrainOptions, "outDir"> {
   config: TrainConfigInput;
   outDir: string;
+  /** Told about what the user should know before training starts (e.g. a run that repeats its data). */
+  onWarning?: (message: string) => void;
 }
 
 /** Resolves the config of a run against its data directory (vocab from the tokenizer). */
@@ -47,7 +50,10 @@ export async function runTraining(opts: RunTrainingOptions): Promise<{ config: T
   mkdirSync(opts.outDir, { recursive: true });
   const tok = join(opts.outDir, TOKENIZER_FILE);
   if (!existsSync(tok)) copyFileSync(join(dataset.dir, dataset.manifest.tokenizer.file), tok);
-  writeFileAtomic(join(opts.outDir, "epochs.json"), JSON.stringify(dataset.epochs(config.tokens), null, 2) + "\n");
+  const epochs = dataset.epochs(config.tokens);
+  writeFileAtomic(join(opts.outDir, "epochs.json"), JSON.stringify(epochs, null, 2) + "\n");
+  const warning = runRepetitionWarning(epochs);
+  if (warning) opts.onWarning?.(warning);
   const summary = await train(config, data, { ...opts, outDir: opts.outDir });
   return { config, summary };
 }

@@ -155,7 +155,7 @@ export class Runtime {
     if (this.lostMessage !== null) {
       throw new WebGpuError(
         "device-lost",
-        `the GPU device was lost (${this.lostMessage}); checkpoints already written are kept — fix: check the GPU driver (nvidia-smi, dmesg), then rerun with --resume, or use --backend native`,
+        `the GPU device was lost (${this.lostMessage}); checkpoints already written are kept — fix: check the GPU driver (nvidia-smi, dmesg), then rerun with --resume, or use --backend native (or wasm without the native addon)`,
       );
     }
     if (this.errorMessage !== null) {
@@ -163,8 +163,8 @@ export class Runtime {
       throw new WebGpuError(
         oom ? "out-of-memory" : "validation",
         oom
-          ? `the GPU ran out of memory (${this.errorMessage}); fix: a smaller --micro-batch or model, or --backend native`
-          : `the GPU rejected a command (${this.errorMessage}); fix: report this bug, and use --backend native meanwhile`,
+          ? `the GPU ran out of memory (${this.errorMessage}); fix: a smaller --micro-batch or model, or --backend native (or wasm without the native addon)`
+          : `the GPU rejected a command (${this.errorMessage}); fix: report this bug, and use --backend native (or wasm) meanwhile`,
       );
     }
   }
@@ -181,7 +181,7 @@ export class Runtime {
       throw new WebGpuError(
         "limits",
         `a ${what} of ${n.toLocaleString("en-US")} floats (${(bytes / 2 ** 20).toFixed(0)} MiB) exceeds this GPU's storage buffer limit of ${(limit / 2 ** 20).toFixed(0)} MiB; ` +
-          `fix: a smaller model or micro-batch (--micro-batch), or --backend native`,
+          `fix: a smaller model or micro-batch (--micro-batch), or --backend native (or wasm without the native addon)`,
       );
     }
     this.device.pushErrorScope("out-of-memory");
@@ -222,7 +222,7 @@ export class Runtime {
     } catch (e) {
       await new Promise((r) => setTimeout(r, 10)); // let a pending device-lost notice arrive
       this.check();
-      throw new WebGpuError("validation", `reading a GPU buffer failed (${firstLine(e)}); fix: report this bug, and use --backend native meanwhile`);
+      throw new WebGpuError("validation", `reading a GPU buffer failed (${firstLine(e)}); fix: report this bug, and use --backend native (or wasm) meanwhile`);
     }
     const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
     staging.unmap();
