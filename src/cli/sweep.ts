@@ -7,7 +7,7 @@ import { type Executor, LocalExecutor } from "../sweep/executor.js";
 import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
 import { RedisUrlError } from "../sweep/redis-connection.js";
 import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.js";
-import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/sweep.js";
+import { estimatePlan, planSweep, runSweep, SweepMismatchError, type SweepOptions } from "../sweep/sweep.js";
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
 import { PredictError } from "../sweep/predict.js";
@@ -56,7 +56,8 @@ function flopsNumber(s: string): number {
 export function sweepUserError(e: unknown): never {
   if (
     e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError ||
-    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError
+    e instanceof TrainConfigError || e instanceof PredictError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError ||
+    e instanceof SweepMismatchError
   ) {
     throw new UserError(e.message);
   }
@@ -176,8 +177,9 @@ export const sweepCommand: Command = {
         onRunEnd: (run, o) => progress.log(`sweep: ${run.id} ${o.status}${run.finalValLoss !== null ? `, val loss ${run.finalValLoss.toFixed(4)}` : ""}${o.error ? `: ${o.error}` : ""}`),
       }).catch(sweepUserError);
       const failed = result.outcomes.filter((o) => o.status === "failed");
+      const busy = result.outcomes.filter((o) => o.status === "busy");
       if (v.json) printJson({ sweep: result.sweep, lab: opts.lab, outcomes: result.outcomes, ...result.totals });
-      else console.log(`sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done${failed.length ? `, ${failed.length} failed` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`);
+      else console.log(`sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done${failed.length ? `, ${failed.length} failed` : ""}${busy.length ? `, ${busy.length} being trained by another process` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`);
       return failed.length ? 1 : 0;
     } finally {
       process.removeListener("SIGINT", onSigint);

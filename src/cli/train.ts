@@ -3,12 +3,14 @@ import { readFileSync } from "node:fs";
 import { CheckpointError } from "../train/checkpoint.js";
 import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
 import { DivergenceError } from "../train/loop.js";
+import { RunLockedError } from "../train/lock.js";
 import { runTraining } from "../train/run.js";
 import { DataError } from "../data/errors.js";
 import { COOLDOWN_SHAPES, SCHEDULE_KINDS } from "../train/schedule.js";
 import { ConfigError } from "../model/config.js";
 import { type Command, type FlagValues, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
+import { exitWithParent, PARENT_PID_ENV } from "../util/process.js";
 
 const HELP = `scaling-lab train — train a GPT on a prepared dataset (GPT-3's recipe by default)
 
@@ -29,6 +31,10 @@ Other:     --seed N --backend auto|native|wasm|js|webgpu --threads N --resume --
 
 Writes RUN_DIR/config.json (resolved), metrics.jsonl, checkpoint.safetensors, tokenizer.json, summary.json.
 --resume continues a stopped or killed run bit-exactly (same backend). Ctrl-C checkpoints and stops.
+On --resume the checkpoint's config wins: only --lr (e.g. lower it after a divergence), --threads, --backend,
+--data (the same data at another path), --eval-every and --checkpoint-every may change; other flags, or other
+edits of config.json, are refused. The run is pinned to its data: data prepared again differently is refused.
+One process trains a run folder at a time (RUN_DIR/train.lock).
 
 Example:
   scaling-lab prepare --source builtin --tokenizer bpe --vocab 4096 --out data/builtin
@@ -112,7 +118,10 @@ export function mergeConfig(base: TrainConfigInput, flags: TrainConfigInput): Tr
 
 /** Maps library errors that users cause to one-line UserErrors. */
 export function asUserError(e: unknown): never {
-  if (e instanceof TrainConfigError || e instanceof DataError || e instanceof ConfigError || e instanceof CheckpointError || e instanceof DivergenceError) {
+  if (
+    e instanceof TrainConfigError || e instanceof DataError || e instanceof ConfigError || e instanceof CheckpointError || e instanceof DivergenceError ||
+    e instanceof RunLockedError
+  ) {
     throw new UserError(e.message);
   }
   if (e instanceof Error && e.name.endsWith("Error") && /BackendUnavailable|ModelInput|Safetensors|HfImport/.test(e.name)) {
@@ -129,6 +138,9 @@ export const trainCommand: Command = {
     const { values: v } = parseFlags("train", argv, TRAIN_FLAGS);
     const out = v.out;
     if (!out) throw new UserError("--out RUN_DIR is required (where metrics and checkpoints go)");
+    // started by a sweep: die with it rather than train on untracked (the sweep resumes the run when re-run)
+    const parent = Number(process.env[PARENT_PID_ENV]);
+    if (Number.isInteger(parent) && parent > 0) exitWithParent(parent);
     const progress = new Progress("train", process.stderr, Boolean(v.json));
     let stop = false;
     const onSigint = () => {
@@ -141,6 +153,7 @@ export const trainCommand: Command = {
       const { config, summary } = await runTraining({
         config: v.config ? mergeConfig(readConfigFile(v.config), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
         shouldStop: () => stop,
+        log: (line) => progress.log(line),
         onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
           const info = backend.info();
           progress.log(

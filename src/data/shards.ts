@@ -10,6 +10,7 @@
  *   end-of-text id, cut into files of at most `shardTokens` tokens.
  * The manifest is written last (temp file + rename): a directory without it is an unfinished prepare.
  */
+import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
@@ -199,6 +200,20 @@ export function readManifest(dir: string): DataManifest {
     throw new DataError(`${path} is not a scaling-lab data manifest (version 1); re-run scaling-lab prepare --out ${dir}`);
   }
   return m;
+}
+
+/**
+ * The identity of a prepared dataset: sha256 (16 hex digits) of its manifest without the file names (shards and
+ * tokenizer may be renamed when a prepare replaces a dataset; their contents are what the manifest describes:
+ * sources, token counts per shard, the tokenizer's hash, the split's seed). Re-preparing the same corpus the same way
+ * gives the same hash; another vocabulary, corpus or split gives another. Null when the directory has no manifest.
+ * Runs record it (config.dataHash) and refuse to resume on other data; sweeps and queued jobs pin it too.
+ */
+export function manifestHash(dir: string): string | null {
+  if (!existsSync(join(dir, MANIFEST_FILE))) return null;
+  const m = readManifest(dir);
+  const canonical = { ...m, tokenizer: { ...m.tokenizer, file: undefined }, shards: m.shards.map((s) => ({ ...s, file: undefined })) };
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 16);
 }
 
 /** Writes manifest.json atomically (temp file, fsync, rename). */

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MANIFEST_FILE } from "../data/shards.js";
+import { manifestHash } from "../data/shards.js";
 import type { MetricRecord, RunConfig } from "../store/types.js";
 import type { TrainSummary } from "../train/loop.js";
 
@@ -48,7 +48,7 @@ export interface RunJob {
   events: string;
   /** The resolved training config (config.data is the coordinator's absolute data path). */
   config: RunConfig;
-  /** sha256 (16 hex digits) of the data directory's manifest.json, so a worker never trains on other data. */
+  /** The data directory's identity ({@link manifestHash}), so a worker never trains on other data. */
   dataHash: string;
   /** Version stamp of the coordinator. */
   version: VersionStamp;
@@ -143,9 +143,11 @@ export function formatStamp(v: VersionStamp): string {
   return `${v.package}+${v.code}`;
 }
 
-/** sha256 (16 hex digits) of a prepared data directory's manifest.json; null when it has none. */
+/** The identity of a prepared data directory ({@link manifestHash}); null when it has no readable manifest. */
 export function dataHash(dataDir: string): string | null {
-  const p = join(dataDir, MANIFEST_FILE);
-  if (!existsSync(p)) return null;
-  return createHash("sha256").update(readFileSync(p)).digest("hex").slice(0, 16);
+  try {
+    return manifestHash(dataDir);
+  } catch {
+    return null;
+  }
 }

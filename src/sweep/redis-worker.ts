@@ -22,7 +22,7 @@ import { DelayedError, type Job, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { describeMachine } from "../store/lab.js";
 import type { MetricRecord } from "../store/types.js";
-import { readCheckpointState } from "../train/checkpoint.js";
+import { CheckpointError, readCheckpointState } from "../train/checkpoint.js";
 import { truncateMetrics, type TrainSummary } from "../train/loop.js";
 import { CONFIG_FILE, METRICS_FILE } from "../util/run-folder.js";
 import { shareThreads } from "../util/threads.js";
@@ -242,7 +242,14 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
   const config = { ...run.config, data: dataDir, threads: ctx.threadsPerRun, ...(ctx.backend ? { backend: ctx.backend } : {}) };
   // Resuming: cut metrics.jsonl to the checkpoint's step first (so tailing it by line stays aligned) and point the
   // saved config at this machine's data and thread count (the saved config wins on resume).
-  const ck = readCheckpointState(dir);
+  let ck;
+  try {
+    ck = readCheckpointState(dir);
+  } catch (e) {
+    // a damaged checkpoint: fail the job and touch nothing (starting over would throw its metrics away)
+    if (!(e instanceof CheckpointError)) throw e;
+    return { kind: "failed", message: e.message };
+  }
   if (ck) {
     truncateMetrics(metricsPath, ck.step);
     const saved = join(dir, CONFIG_FILE);

@@ -3,7 +3,7 @@
  * with gradient accumulation), validation every N steps, metrics as JSONL, atomic checkpoints, bit-exact resume,
  * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
@@ -13,6 +13,7 @@ import { CONFIG_FILE, METRICS_FILE, type MetricRecord, SUMMARY_FILE } from "../u
 import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
 import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
 import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
+import { lockRunFolder } from "./lock.js";
 import { cooldownSteps, learningRate, type LrSchedule } from "./schedule.js";
 
 /** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
@@ -55,6 +56,8 @@ export interface TrainOptions {
   backend?: AnyBackend;
   /** Stop (as if interrupted) after this many steps in this process — for tests of resume. */
   maxStepsThisRun?: number;
+  /** Notices worth a line on stderr (e.g. metrics.jsonl deleted under the run and rewritten). */
+  log?: (line: string) => void;
 }
 
 /** Result of a training run. */
@@ -91,16 +94,60 @@ export function runFlopsPerToken(c: TrainConfig): number {
 }
 
 /**
- * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. A backend this
+ * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`, which this
+ * process locks while it trains (a second trainer on the same folder gets a RunLockedError). A backend this
  * function creates is disposed however training ends (done, stopped, diverged or failed).
  */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
   mkdirSync(opts.outDir, { recursive: true });
-  const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+  const unlock = lockRunFolder(opts.outDir);
   try {
-    return await trainWith(backend, config, data, opts);
+    const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+    try {
+      return await trainWith(backend, config, data, opts);
+    } finally {
+      if (!opts.backend) backend.dispose();
+    }
   } finally {
-    if (!opts.backend) backend.dispose();
+    unlock();
+  }
+}
+
+/**
+ * metrics.jsonl as the loop writes it: appended a line a step, with every line also kept here, so that a file
+ * deleted or cut short under a running run (by a user, a cleanup script) is rewritten whole at the next step
+ * instead of silently losing its rows (the sweep executors tail it into the lab store).
+ */
+class MetricsFile {
+  private readonly lines: string[];
+  private bytes: number;
+
+  constructor(private readonly path: string, kept: string[], private readonly log?: (line: string) => void) {
+    this.lines = kept;
+    writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+    this.bytes = statSync(path).size;
+  }
+
+  /** The training loss of the last row, or null. */
+  lastTrainLoss(): number | null {
+    const last = this.lines.at(-1);
+    if (last === undefined) return null;
+    const loss = (JSON.parse(last) as MetricRecord).trainLoss;
+    return Number.isFinite(loss) ? loss : null;
+  }
+
+  append(row: MetricRecord): void {
+    const line = JSON.stringify(row);
+    this.lines.push(line);
+    const size = statSync(this.path, { throwIfNoEntry: false })?.size;
+    if (size === this.bytes) {
+      appendFileSync(this.path, line + "\n");
+      this.bytes += Buffer.byteLength(line) + 1;
+      return;
+    }
+    writeFileAtomic(this.path, this.lines.map((l) => l + "\n").join(""));
+    this.bytes = statSync(this.path).size;
+    this.log?.(`train: ${this.path} was ${size === undefined ? "deleted" : "changed"} while training; rewrote it with all ${this.lines.length} rows`);
   }
 }
 
@@ -116,17 +163,20 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
   const metricsPath = join(dir, METRICS_FILE);
 
   let state: LoopState = {
-    step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
+    step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null, lastTrainLoss: null,
   };
+  let metrics: MetricsFile;
   if (opts.resume && hasCheckpoint(dir)) {
     const ck = loadCheckpoint(dir);
     model.loadWeights(ck.weights);
     if (ck.optimizer) model.loadOptimizer(ck.optimizer);
     state = ck.state;
     data.setState(state.data);
-    truncateMetrics(metricsPath, state.step);
+    metrics = new MetricsFile(metricsPath, keptMetricLines(metricsPath, state.step), opts.log);
+    // a checkpoint older than lastTrainLoss: the last logged row has it
+    if (state.lastTrainLoss === undefined) state.lastTrainLoss = metrics.lastTrainLoss();
   } else {
-    writeFileSync(metricsPath, "");
+    metrics = new MetricsFile(metricsPath, [], opts.log);
   }
   writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
   const counts = paramCounts(config.model);
@@ -149,8 +199,8 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
   if (opts.resume) keepEndpoints(dir, state.branchesDone);
   const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
   const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
+  const resumeAdvice = `lower the learning rate and resume: scaling-lab train --out ${dir} --resume --lr ${Number((config.lr / 2).toPrecision(2))}`;
   let ema: number | null = null;
-  let lastTrainLoss = NaN;
   let stepsThisRun = 0;
   let status: TrainSummary["status"] = "done";
   const runStart = performance.now();
@@ -181,15 +231,11 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     }
     const loss = lossSum / accum;
     if (!Number.isFinite(loss)) {
-      throw new DivergenceError(
-        `training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
-      );
+      throw new DivergenceError(`training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`);
     }
     const gradNorm = await model.step(hp);
     if (!Number.isFinite(gradNorm)) {
-      throw new DivergenceError(
-        `gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
-      );
+      throw new DivergenceError(`gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`);
     }
     return { loss, gradNorm };
   };
@@ -229,10 +275,10 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
     if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
       throw new DivergenceError(
-        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
+        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`,
       );
     }
-    lastTrainLoss = loss;
+    state.lastTrainLoss = loss;
     const stepSec = (performance.now() - t0) / 1000;
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
     const row: MetricRecord = {
@@ -251,7 +297,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
       state.lastValLoss = val;
       if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
     }
-    appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+    metrics.append(row);
     if (last) {
       writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
     }
@@ -267,7 +313,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     }
   }
   const summary: TrainSummary = {
-    status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
+    status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: state.lastTrainLoss ?? NaN,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
     params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
   };
@@ -281,7 +327,15 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
  */
 export function truncateMetrics(path: string, step: number): number {
   if (!existsSync(path)) return 0;
-  const kept = readFileSync(path, "utf8")
+  const kept = keptMetricLines(path, step);
+  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+  return kept.length;
+}
+
+/** The complete lines of metrics.jsonl with step ≤ `step` (none when the file is missing). */
+function keptMetricLines(path: string, step: number): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
     .split("\n")
     .filter((line) => {
       if (!line.trim()) return false;
@@ -291,6 +345,4 @@ export function truncateMetrics(path: string, step: number): number {
         return false; // a half-written last line from a killed process
       }
     });
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
-  return kept.length;
 }

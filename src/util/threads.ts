@@ -51,3 +51,15 @@ export function shareThreads(total: number | undefined, runs: number, machine: T
   const all = total ?? defaultThreads(machine);
   return Math.max(1, Math.min(MAX_THREADS, Math.floor(all / Math.max(1, runs))));
 }
+
+/**
+ * A thread count asked for (a flag, a config) capped at what this machine has: at most its cores and at most
+ * {@link MAX_THREADS}, at least 1; undefined stays undefined (the backend's default). More threads than cores only
+ * cost memory and context switches (`--threads 1000` used to start 1,000 wasm workers).
+ * @example capThreads(1000, { cores: 16 }) // 16
+ */
+export function capThreads(requested: number | undefined, machine: ThreadMachine = {}): number | undefined {
+  if (requested === undefined || !Number.isFinite(requested) || requested <= 0) return undefined;
+  const cores = machine.cores ?? availableParallelism();
+  return Math.max(1, Math.min(Math.floor(requested), cores, MAX_THREADS));
+}
