@@ -108,6 +108,8 @@ export class ShardWriter {
     private readonly source: number,
     private readonly dtype: TokenDtype,
     private readonly shardTokens = 1 << 26,
+    /** Prefix of the file names (a generation tag, when a prepare replaces a dataset: see prepare.ts). */
+    private readonly prefix = "",
   ) {
     if (!Number.isInteger(shardTokens) || shardTokens < 1) throw new DataError(`shard size must be a positive integer, got ${shardTokens}`);
     const size = Math.min(1 << 20, shardTokens);
@@ -125,7 +127,7 @@ export class ShardWriter {
   }
 
   private open(): void {
-    const file = `${this.split}-s${this.source}-${String(this.done.length).padStart(5, "0")}.bin`;
+    const file = `${this.prefix}${this.split}-s${this.source}-${String(this.done.length).padStart(5, "0")}.bin`;
     this.fd = openSync(join(this.dir, file), "w");
     this.current = { file, split: this.split, source: this.source, tokens: 0 };
     this.inFile = 0;
@@ -164,6 +166,11 @@ export class ShardWriter {
 function swapInPlace(bytes: Buffer, dtype: TokenDtype): void {
   if (dtype === "uint16") bytes.swap16();
   else bytes.swap32();
+}
+
+/** Whether a file name is one a {@link ShardWriter} writes (any generation prefix). */
+export function isShardFileName(name: string): boolean {
+  return /^(g\d+-)?(train|val)-s\d+-\d{5}\.bin$/.test(name);
 }
 
 /** Reads one shard file into a typed array. */

@@ -174,6 +174,10 @@ export class Lab {
     if (existsSync(dir) && !statSync(dir).isDirectory()) {
       throw new LabError("invalid", `--lab ${dirGiven} is a file, not a directory; pass a directory`);
     }
+    if (existsSync(file) && statSync(file).size === 0 && existsSync(`${file}-wal`) && statSync(`${file}-wal`).size > 0) {
+      // truncated under its write-ahead log: what SQLite would read is a mix of the log and nothing
+      throw new LabError("damaged", `the lab database ${file} is empty but its write-ahead log is not (truncated?); rebuild it from the run folders: scaling-lab runs --rebuild --lab ${dir}`);
+    }
     if (!existsSync(file)) {
       if (!create) {
         throw new LabError("not-found", `no lab at ${dir} (no ${LAB_DB_FILE}); pass the right --lab DIR or run a sweep there first`);
@@ -297,6 +301,11 @@ export class Lab {
     }
     if (st.ino !== this.fileId.ino || st.dev !== this.fileId.dev) return "replaced";
     return st.size === 0 ? "empty" : "ok";
+  }
+
+  /** SQLite's quick integrity check: "ok", or the first problem it found (a damaged database throws LabError "damaged"). */
+  integrityCheck(): string {
+    return this.guard(() => String(this.db.pragma("quick_check", { simple: true })));
   }
 
   /** The schema version of this lab (after migration: {@link SCHEMA_VERSION}). */

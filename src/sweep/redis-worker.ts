@@ -188,7 +188,17 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
     .catch((e) => link.onError(e))
     .finally(stop);
   await finished;
-  await worker.close();
+  if (link.isDown) {
+    // a graceful close waits for Redis commands that cannot go out while it is away (minutes, with backoff): let the
+    // children checkpoint (they were told to stop), then close at once; their jobs' locks expire and they are queued
+    // again when Redis is back
+    log(`${who}: Redis at ${target.display} is unreachable: stopping without handing runs back (they are queued again once their locks expire)`);
+    while (children.size > 0) await new Promise((r) => setTimeout(r, 100));
+    link.close();
+    await worker.close(true);
+  } else {
+    await worker.close();
+  }
   await running;
   opts.signal?.removeEventListener("abort", onAbort);
   link.close();
