@@ -12,6 +12,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { UserError } from "../src/cli/command.js";
+import { fitCommand } from "../src/cli/fit.js";
 import { forecastCommand } from "../src/cli/forecast.js";
 import { runsCommand } from "../src/cli/runs.js";
 import { prepareDataset } from "../src/data/prepare.js";
@@ -168,7 +169,32 @@ test("11: a law whose loss rises with scale is flagged in one line; forecast yea
   const power = await runFit("power", rising, { variable: "N", workers: 0 });
   assert.ok(power.fit.alpha < 0);
   assert.equal(power.warnings.length, 1);
-  assert.match(power.warnings[0], /^non-physical fit: alpha = -[\d.]+ ≤ 0, the loss does not fall as N grows; its predictions are meaningless/);
+  assert.match(power.warnings[0], /^non-physical fit: alpha = -[\d.]+ ≤ 0, the loss does not fall as N grows, so its predictions are meaningless; check the points/);
+  // Chinchilla on losses that rise with N: no "compute-optimal" answer without a warning
+  const grid = [1e5, 3e5, 1e6, 3e6].flatMap((N, i) => [1e7, 1e8, 1e9].map((D, j) => ({ N, D, C: 6 * N * D, loss: 3 + 0.05 * Math.log(N) - 0.02 * Math.log(D) + 0.001 * ((i + j) % 3), run: `r${i}.${j}` })));
+  const chinchilla = await runFit("chinchilla", grid, { workers: 0 });
+  assert.ok(chinchilla.fit.alpha <= 0);
+  assert.match(chinchilla.warnings.join("\n"), /alpha = -[\d.]+ ≤ 0, the loss does not fall as N grows, so the compute-optimal N and D are meaningless/);
+  // IsoFLOP whose loss-optimal size shrinks as compute grows
+  const iso = [1e15, 1e16, 1e17].flatMap((C) => [1e5, 3e5, 1e6, 3e6, 1e7].map((N) => ({ N, C, D: C / (6 * N), loss: 3 + 0.3 * (Math.log(N) - Math.log(2e21 / C)) ** 2, run: `${C}.${N}` })));
+  assert.match((await runFit("isoflop", iso, { workers: 0 })).warnings.join(""), /N_opt ∝ C\^-1 .*both should grow with compute/);
+  // the fit command prints it next to the law, and puts it in its JSON
+  const csv = join(tmp("fitcsv"), "rising.csv");
+  writeFileSync(csv, "N,loss\n" + rising.map((p) => `${p.N},${p.loss}`).join("\n") + "\n");
+  const printed: string[] = [];
+  const log = console.log;
+  const write = process.stdout.write;
+  console.log = (...a: unknown[]) => void printed.push(a.join(" "));
+  process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+  try {
+    await fitCommand.run(["power", "--csv", csv, "--x", "N"]);
+    await fitCommand.run(["power", "--csv", csv, "--x", "N", "--json"]);
+  } finally {
+    console.log = log;
+    process.stdout.write = write;
+  }
+  assert.ok(printed.some((l) => /^ {2}warning: non-physical fit: alpha = -/.test(l)), printed.join("\n"));
+  assert.match((JSON.parse(printed.at(-1)!) as { warnings: string[] }).warnings[0], /non-physical fit/);
   const falling = rising.map((p, i) => ({ ...p, loss: 4 - 0.2 * i }));
   assert.deepEqual((await runFit("power", falling, { variable: "N", workers: 0 })).warnings, []);
   // forecast: a year of 1e20 is a typo, not an input

@@ -10,7 +10,7 @@ import type { IsoflopFit } from "./isoflop.js";
 import type { PowerFit } from "./power.js";
 
 /** What to check when a law is flagged. */
-const CHECK = "check the points (diverged or too-short runs, a sweep whose sizes do not differ enough)";
+const CHECK = "check the points (diverged or too-short runs, sizes too close together)";
 
 /** One warning per non-physical feature of `fit` (none for a law whose loss falls with scale). */
 export function lawWarnings(fit: ChinchillaFit | PowerFit | FrontierFit | IsoflopFit): string[] {
@@ -19,18 +19,18 @@ export function lawWarnings(fit: ChinchillaFit | PowerFit | FrontierFit | Isoflo
   if (fit.kind === "power" || fit.kind === "frontier") {
     const x = fit.kind === "frontier" ? "C" : fit.variable;
     if (!(fit.alpha > 0)) {
-      out.push(`non-physical fit: alpha = ${fmt(fit.alpha)} ≤ 0, the loss does not fall as ${x} grows; its predictions are meaningless (${CHECK})`);
+      out.push(`non-physical fit: alpha = ${fmt(fit.alpha)} ≤ 0, the loss does not fall as ${x} grows, so its predictions are meaningless; ${CHECK}`);
     }
   } else if (fit.kind === "chinchilla") {
     for (const [name, v, x] of [["alpha", fit.alpha, "N"], ["beta", fit.beta, "D"]] as const) {
       if (!(v > 0)) {
-        out.push(`non-physical fit: ${name} = ${fmt(v)} ≤ 0, the loss does not fall as ${x} grows; the compute-optimal N and D are meaningless (${CHECK})`);
+        out.push(`non-physical fit: ${name} = ${fmt(v)} ≤ 0, the loss does not fall as ${x} grows, so the compute-optimal N and D are meaningless; ${CHECK}`);
       }
     }
   } else if (fit.kind === "isoflop") {
     if (!(fit.a > 0) || !(fit.b > 0)) {
       out.push(
-        `non-physical fit: N_opt ∝ C^${fmt(fit.a)} and D_opt ∝ C^${fmt(fit.b)}, but both should grow with compute; the compute-optimal sizes are meaningless (${CHECK})`,
+        `non-physical fit: N_opt ∝ C^${fmt(fit.a)} and D_opt ∝ C^${fmt(fit.b)}, but both should grow with compute, so the compute-optimal sizes are meaningless; ${CHECK}`,
       );
     }
   }

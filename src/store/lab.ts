@@ -69,8 +69,8 @@ export interface ClaimOptions {
   /** Statuses that may be claimed. Default ["planned", "stopped"]. */
   from?: RunStatus[];
   /**
-   * Also claim a "running" run whose owner process is gone (checked at once on this host), or, for an owner on another
-   * host or an older lab that recorded none, whose heartbeat is older than this many seconds.
+   * Also claim a "running" run whose owner process is gone (checked at once for an owner on this host), or whose
+   * heartbeat is older than this many seconds (an owner elsewhere, or none recorded, or one that hangs).
    */
   staleAfterSec?: number;
 }
@@ -428,7 +428,7 @@ export class Lab {
       if (!claimable && run.status === "running" && opts.staleAfterSec !== undefined) {
         const alive = run.owner ? processAlive(run.owner) : null;
         const last = Date.parse(run.heartbeat ?? run.started ?? run.created);
-        claimable = alive === false || (alive === null && !(Date.now() - last < opts.staleAfterSec * 1000));
+        claimable = alive === false || !(Date.now() - last < opts.staleAfterSec * 1000);
       }
       if (!claimable) return null;
       this.setRunning(id, info);
@@ -827,7 +827,7 @@ export class Lab {
     this.stmt(
       `UPDATE runs SET status = 'running', backend = ?, machine = ?, started = COALESCE(started, ?), ended = NULL,
          error = NULL, attempts = attempts + 1, heartbeat = ?, owner = ? WHERE id = ?`,
-    ).run(info.backend, info.machine ?? describeMachine(), t, t, JSON.stringify(info.owner ?? currentProcess()), id);
+    ).run(info.backend, info.machine ?? describeMachine(), t, t, info.owner === null ? null : JSON.stringify(info.owner ?? currentProcess()), id);
   }
 
   private refreshProgress(id: string): void {

@@ -175,8 +175,11 @@ export interface RunnerInfo {
   backend: string;
   /** Machine description; default {@link describeMachine}(). */
   machine?: string;
-  /** The process that owns the run while it trains; default this process. */
-  owner?: ProcessIdentity;
+  /**
+   * The process that owns the run while it trains; default this process. null: a process elsewhere (a Redis worker),
+   * whose run is taken to be orphaned only when its heartbeat goes stale.
+   */
+  owner?: ProcessIdentity | null;
 }
 
 /** A point for the scaling-law fits (compatible with ScalingPoint in src/fit/points.ts). */
