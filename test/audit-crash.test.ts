@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -27,7 +26,7 @@ import { resolveTrainConfig } from "../src/train/config.js";
 import { train } from "../src/train/loop.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { capThreads } from "../src/util/threads.js";
-import { cliPath, planned, tinyCorpusData } from "./helpers.js";
+import { cliPath, freePort, planned, tinyCorpusData } from "./helpers.js";
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `sl-audit-${p}-`));
 
@@ -100,17 +99,6 @@ test("14: thread counts are capped at the machine's cores; forecast --samples is
   await oneLine(forecastCommand.run(["--samples", "1e9"]), /--samples must be at most 1,000,000/);
   assert.ok(Date.now() - t0 < 5000, "refused before drawing");
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test("15: a worker whose Redis is unreachable stops within seconds of the first SIGTERM", { timeout: 60_000 }, async () => {
   const port = await freePort(); // nothing listens there

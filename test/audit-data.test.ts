@@ -14,7 +14,6 @@ import { UserError } from "../src/cli/command.js";
 import { prepareCommand } from "../src/cli/prepare.js";
 import { runsCommand } from "../src/cli/runs.js";
 import { Dataset } from "../src/data/loader.js";
-import { prepareDataset } from "../src/data/prepare.js";
 import { manifestHash } from "../src/data/shards.js";
 import { JsBackend } from "../src/engine/index.js";
 import { runAccounting } from "../src/model/accounting.js";
@@ -26,7 +25,7 @@ import { train } from "../src/train/loop.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { currentProcess } from "../src/util/process.js";
 import { LOCK_FILE, type MetricRecord } from "../src/util/run-folder.js";
-import { planned } from "./helpers.js";
+import { planned, smallCorpusData } from "./helpers.js";
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `sl-audit-${p}-`));
 
@@ -57,19 +56,6 @@ async function trainedFolder(dir: string, steps = 10): Promise<void> {
   await train(nano(steps), windows(), { outDir: dir, backend: new JsBackend() });
 }
 
-/** A small prepared dataset (bytes tokenizer) in a fresh directory; `seed` changes its train/validation split. */
-async function smallData(out: string, seed = 0, onProgress?: (m: string) => void) {
-  const src = join(out, "..", `corpus-${seed}.txt`);
-  const words = "the whale ship sea captain white deep harpoon crew storm".split(" ");
-  let text = "";
-  for (let d = 0; d < 30; d++) {
-    for (let i = 0; i < 80; i++) text += words[(d * 7 + i * 3) % words.length] + (i % 9 === 8 ? ".\n" : " ");
-    text += "\n\n";
-  }
-  writeFileSync(src, text);
-  return prepareDataset({ sources: [src], tokenizer: "bytes", outDir: out, valFraction: 0.1, docChars: 400, seed, onProgress });
-}
-
 test("1: runs --import with the id of a sweep's run is refused and the run keeps its metrics; re-importing its own folder still works", async () => {
   const lab = tmp("import");
   const l = openLab(lab);
@@ -93,11 +79,11 @@ test("1: runs --import with the id of a sweep's run is refused and the run keeps
 
 test("2: a prepare that dies while replacing a dataset leaves the old dataset whole; the new one replaces it atomically", async () => {
   const out = join(tmp("prep"), "data");
-  await smallData(out, 0);
+  await smallCorpusData(out, 0);
   const before = manifestHash(out);
   // die in the middle of encoding the new dataset (as a SIGKILL would): the old one must still open, unchanged
   await assert.rejects(
-    smallData(out, 1, (m) => {
+    smallCorpusData(out, 1, (m) => {
       if (m.startsWith("encode")) throw new Error("killed");
     }),
     /killed/,
@@ -106,7 +92,7 @@ test("2: a prepare that dies while replacing a dataset leaves the old dataset wh
   const ds = Dataset.open(out);
   assert.ok(ds.tokens("train", 0).length > 0, "the old shards are all readable");
   // completed, the new dataset replaces it: only its shards stay, under tokenizer.json
-  const r = await smallData(out, 1);
+  const r = await smallCorpusData(out, 1);
   assert.notEqual(manifestHash(out), before);
   assert.equal(r.manifest.tokenizer.file, "tokenizer.json");
   const bins = readdirSync(out).filter((f) => f.endsWith(".bin")).sort();
@@ -118,7 +104,7 @@ test("2: a prepare that dies while replacing a dataset leaves the old dataset wh
 test("2: prepare over a dataset that runs of the lab use is refused, naming them; --force replaces it", async () => {
   const root = tmp("prepuse");
   const out = join(root, "data");
-  await smallData(out, 0);
+  await smallCorpusData(out, 0);
   const lab = join(root, "lab");
   const l = openLab(lab);
   l.planRun(planned({ id: "uses-it", config: { ...nano(4), data: out } }));

@@ -15,7 +15,6 @@ import { UserError } from "../src/cli/command.js";
 import { fitCommand } from "../src/cli/fit.js";
 import { forecastCommand } from "../src/cli/forecast.js";
 import { runsCommand } from "../src/cli/runs.js";
-import { prepareDataset } from "../src/data/prepare.js";
 import { runFit } from "../src/fit/index.js";
 import { LabWatcher } from "../src/server/index.js";
 import { openLab, type RunConfig } from "../src/store/index.js";
@@ -25,7 +24,7 @@ import { TrainConfigError } from "../src/train/config.js";
 import { runTraining } from "../src/train/run.js";
 import { type ProcessIdentity, processAlive } from "../src/util/process.js";
 import type { MetricRecord } from "../src/util/run-folder.js";
-import { planned, repoRoot, tinyCorpusData } from "./helpers.js";
+import { planned, repoRoot, smallCorpusData, tinyCorpusData } from "./helpers.js";
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `sl-audit-${p}-`));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,19 +33,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function deadProcess(): ProcessIdentity {
   const r = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
   return { host: hostname(), pid: Number(r.stdout), start: "1" };
-}
-
-/** A small prepared dataset (bytes tokenizer); `seed` changes its train/validation split (another dataset). */
-async function smallData(out: string, seed = 0) {
-  const src = join(out, "..", "corpus.txt");
-  const words = "the whale ship sea captain white deep harpoon crew storm".split(" ");
-  let text = "";
-  for (let d = 0; d < 30; d++) {
-    for (let i = 0; i < 80; i++) text += words[(d * 7 + i * 3) % words.length] + (i % 9 === 8 ? ".\n" : " ");
-    text += "\n\n";
-  }
-  writeFileSync(src, text);
-  await prepareDataset({ sources: [src], tokenizer: "bytes", outDir: out, valFraction: 0.1, docChars: 400, seed });
 }
 
 /** `train` flags as a config: nano on 16-token context, js backend, `steps` steps. */
@@ -103,7 +89,7 @@ test("7: a child started with exitWithParent dies with its parent (SIGKILL of a 
 test("8: a run does not resume on data prepared again differently; 9: the checkpoint's config wins, --lr may change", async () => {
   const root = tmp("resume");
   const data = join(root, "data");
-  await smallData(data, 0);
+  await smallCorpusData(data, 0);
   const out = join(root, "run");
   const stopped = await runTraining({ config: trainInput(data, 12), outDir: out, maxStepsThisRun: 4 });
   assert.equal(stopped.summary.status, "stopped");
@@ -130,7 +116,7 @@ test("8: a run does not resume on data prepared again differently; 9: the checkp
   for (const r of rows(out).filter((x) => x.step > 4)) assert.ok(Math.abs(r.lr / ref[r.step - 1].lr - 0.5) < 1e-9, `step ${r.step}: lr ${r.lr}`);
 
   // 8: the data was prepared again with another split: the run refuses to go on with it
-  await smallData(data, 1);
+  await smallCorpusData(data, 1);
   await assert.rejects(runTraining({ config: {}, outDir: out, resume: true }), (e: unknown) =>
     e instanceof TrainConfigError && /the data at .* is not the data .*run started on \(manifest [0-9a-f]{16} ≠ [0-9a-f]{16}: prepared again since\?\)/.test(e.message));
 });
@@ -151,7 +137,7 @@ test("10: a sweep re-run with another ladder or other data is refused; so is a f
   assert.throws(() => recordPlan(lab, withOther, planSweep(withOther).runs), (e: unknown) =>
     e instanceof SweepMismatchError && /sweep "m" was planned over ladder tiny-test, not .*other\.json; use another --sweep name/.test(e.message));
   const otherData = join(root, "data2");
-  await smallData(otherData, 3);
+  await smallCorpusData(otherData, 3);
   const withData = { ...opts, data: otherData };
   assert.throws(() => recordPlan(lab, withData, planSweep(withData).runs), /sweep "m" was trained on other data .*manifest [0-9a-f]{16}\) than --data/);
   // a foreign run (another context length) imported into the sweep

@@ -30,7 +30,9 @@ Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50
 
 --concurrency auto (default): small runs train side by side on one thread each when that is faster than one run
 on every core (measured per shape and cached per machine); K: K runs at a time, the threads split between them.
-Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints. --dry-run prints the
+Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints (a run left "running" by
+a sweep process that died is resumed at once; its training child dies with it). A sweep name is tied to its plan,
+ladder and data: re-running it with other ones is refused (use another --sweep). --dry-run prints the
 plan (runs, FLOPs, epochs over the data) and the time it would take here, from a measured tokens/s of each size.
 
 Example:
