@@ -4,6 +4,7 @@
  * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
  *
  * `--ladder NAME [--tokens N] [--vocab V]`: per-rung speed of a ladder as the demo trains it (bench/ladder-bench.ts).
+ * `--sample [--ladder NAME] [--tokens N]`: sampling speed with and without the key/value cache (bench/sample-bench.ts).
  * Flags: --config A|B|C (default A and B; C is GPT-2 small, for GPUs), --backend native|wasm|js|auto|webgpu, --steps N,
  * --warmup N, --json (JSON lines only), --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra
  * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
@@ -20,6 +21,7 @@ import { GPT } from "../src/model/gpt.js";
 import { syntheticStep } from "../src/model/synthetic-step.js";
 import { sgemmCeiling } from "./ceiling.js";
 import { ladderBench } from "./ladder-bench.js";
+import { sampleBench } from "./sample-bench.js";
 import { repoRoot } from "./paths.js";
 
 /** A benchmark configuration (issue 2's configs A and B). */
@@ -54,6 +56,7 @@ const { values } = parseArgs({
     tokens: { type: "string" },
     vocab: { type: "string" },
     threads: { type: "string" },
+    sample: { type: "boolean", default: false },
   },
 });
 
@@ -112,6 +115,10 @@ function benchPeer(c: BenchConfig, steps: number, warmup: number, cuda: boolean)
 }
 
 async function main() {
+  if (values.sample) {
+    await sampleBench({ ladder: values.ladder, tokens: values.tokens ? Number(values.tokens) : undefined, backend: values.backend, json: values.json });
+    return;
+  }
   if (values.ladder) {
     await ladderBench({
       ladder: values.ladder, tokens: values.tokens ? Number(values.tokens) : undefined, vocab: values.vocab ? Number(values.vocab) : undefined,

@@ -1,6 +1,6 @@
 /** `scaling-lab demo` — the whole scaling experiment on the built-in corpus, end to end. */
 import { DEFAULT_LAB_DIR } from "../store/index.js";
-import { runDemo } from "../sweep/demo.js";
+import { demoSummary, runDemo } from "../studies/scaling.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import { parseTokenCount } from "../data/mixture.js";
 import { Progress, si } from "./progress.js";
@@ -54,7 +54,7 @@ export const demoCommand: Command = {
       void _t;
       printJson(rest);
     } else {
-      process.stdout.write("\n" + (await import("../sweep/demo.js")).demoSummary(result));
+      process.stdout.write("\n" + demoSummary(result));
       console.log(`files: ${result.files.summary}, ${result.files.json}`);
       console.log(`report: ${result.files.report}`);
     }

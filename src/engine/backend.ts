@@ -83,6 +83,13 @@ export interface Backend<F extends object = Float32Array, I extends object = Int
     dqkv: F, scratch: F, dout: F, qkv: F, att: F, B: number, T: number, C: number, NH: number,
   ): void;
 
+  /**
+   * Incremental decoding (optional; backends without it decode by full forward passes): out (T1−T0, C) = causal
+   * attention of rows T0 … T1−1 of ONE sequence's qkv (T1, 3C) over its rows 0 … t; `window` > 0 bands it as in
+   * attentionForward. Nothing is saved for a backward pass.
+   */
+  attentionDecode?(out: F, qkv: F, T0: number, T1: number, C: number, NH: number, window?: number): void;
+
   /** out = GELU(inp), tanh approximation, over n elements. */
   geluForward(out: F, inp: F, n: number): void;
   /** dinp = GELU'(inp) * dout (overwritten; `dinp` MAY alias `dout`). */

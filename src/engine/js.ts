@@ -5,6 +5,7 @@
  */
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
 import { composedClassifier } from "./classifier.js";
+import { attentionDecodeHost } from "./decode-attention.js";
 import { HostMemory } from "./host-memory.js";
 
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
@@ -319,6 +320,11 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
       for (let i = 0; i < V; i++) dlogits[r + i] = probs[r + i] * scale;
       dlogits[r + t] -= scale;
     }
+  }
+
+  /** @inheritdoc */
+  attentionDecode(out: Float32Array, qkv: Float32Array, T0: number, T1: number, C: number, NH: number, window = 0): void {
+    attentionDecodeHost(out, qkv, T0, T1, C, NH, window);
   }
 
   /** @inheritdoc */

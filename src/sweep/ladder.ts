@@ -59,6 +59,13 @@ const LadderSchema = z.object({
   tokens: z.number().positive().optional(),
   recipe: RecipeSchema.optional(),
   lrLaw: LrLawSchema.optional(),
+  /** How the demo analyses this ladder (src/analysis/): the leave-future-out K, the N, the early endpoints left out. */
+  analysis: z.object({
+    K: z.number().min(1).optional(),
+    params: z.enum(["total", "nonEmbedding"]).optional(),
+    /** Leave out endpoints with fewer tokens than this fraction of the ladder's tokens. */
+    minTokensFraction: z.number().min(0).max(1).optional(),
+  }).strict().optional(),
   sizes: z.array(SizeSchema).min(2),
 });
 

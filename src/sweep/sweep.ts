@@ -31,6 +31,8 @@ export interface SweepOptions {
   data: string;
   tokens?: number[];
   budgets?: number[];
+  /** lr plan: the peak learning rates to try. */
+  lrs?: number[];
   seeds?: number[];
   sizes?: string[];
   /** Training-config fields for every run (evalEvery, backend, ...). */
@@ -50,7 +52,7 @@ export function planSweep(opts: SweepOptions): { runs: ResolvedRun[]; dataset: D
   const dataset = Dataset.open(opts.data);
   const vocabSize = dataset.tokenizer.vocabSize;
   const runs = makePlan({
-    kind: opts.plan, sweep: opts.sweep, ladder, data: opts.data, tokens: opts.tokens, budgets: opts.budgets,
+    kind: opts.plan, sweep: opts.sweep, ladder, data: opts.data, tokens: opts.tokens, budgets: opts.budgets, lrs: opts.lrs,
     seeds: opts.seeds, vocabSize, sizes: opts.sizes, overrides: opts.overrides,
   });
   const trainTokens = dataset.manifest.sources.reduce((a, s) => a + s.tokens.train, 0);
@@ -132,7 +134,7 @@ export function ladderHash(ladder: Ladder): string {
 export function recordPlan(lab: Lab, opts: SweepOptions, runs: ResolvedRun[]): RunRecord[] {
   const spec = {
     data: opts.data, dataHash: manifestHash(opts.data) ?? undefined, ladderHash: ladderHash(loadLadder(opts.ladder)),
-    tokens: opts.tokens, budgets: opts.budgets, seeds: opts.seeds, sizes: opts.sizes,
+    tokens: opts.tokens, budgets: opts.budgets, seeds: opts.seeds, sizes: opts.sizes, ...(opts.lrs ? { lrs: opts.lrs } : {}),
   };
   const existing = lab.getSweep(opts.sweep);
   if (existing) checkSameSweep(existing, opts, spec);
@@ -149,8 +151,9 @@ export function recordPlan(lab: Lab, opts: SweepOptions, runs: ResolvedRun[]): R
 function checkSameSweep(existing: SweepRecord, opts: SweepOptions, spec: { dataHash?: string; ladderHash: string }): void {
   const fix = `use another --sweep name for a new study, or re-run it as it was planned`;
   const was = existing.spec as { data?: string; dataHash?: string; ladderHash?: string };
-  if (existing.plan !== null && existing.plan !== "import" && existing.plan !== opts.plan) {
-    throw new SweepMismatchError(`sweep "${opts.sweep}" was planned with --plan ${existing.plan}, not ${opts.plan}; ${fix}`);
+  if (existing.plan !== null && existing.plan !== opts.plan) {
+    const what = existing.plan === "import" ? "holds imported runs" : `was planned with --plan ${existing.plan}`;
+    throw new SweepMismatchError(`sweep "${opts.sweep}" ${what}, not a --plan ${opts.plan} sweep; ${fix}`);
   }
   if (was.ladderHash !== undefined ? was.ladderHash !== spec.ladderHash : existing.ladder !== null && existing.ladder !== opts.ladder) {
     const same = existing.ladder === opts.ladder;

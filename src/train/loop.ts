@@ -1,20 +1,23 @@
 /**
  * The training loop: GPT-3's recipe (AdamW β 0.9/0.95, wd 0.1, warmup + cosine to 10%, clip 1.0, batch in tokens
  * with gradient accumulation), validation every N steps, metrics as JSONL, atomic checkpoints, bit-exact resume,
- * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint.
+ * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint. Records go to a {@link RunSink}:
+ * the run folder (CLI), or memory (the browser playground).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
-import { writeFileAtomic } from "../util/files.js";
-import { CONFIG_FILE, METRICS_FILE, type MetricRecord, SUMMARY_FILE } from "../util/run-folder.js";
-import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
+import type { MetricRecord } from "../util/run-folder.js";
+import { yieldToEventLoop } from "../util/yield.js";
+import type { LoopState } from "./checkpoint.js";
 import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
-import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
-import { lockRunFolder } from "./lock.js";
+import { folderSink } from "./run-folder.js";
 import { cooldownSteps, learningRate, type LrSchedule } from "./schedule.js";
+import type { RunSink } from "./sink.js";
+import type { TrainSummary } from "./summary.js";
+
+export { truncateMetrics } from "./run-folder.js";
+export type { TrainSummary } from "./summary.js";
 
 /** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
 export interface TrainData {
@@ -43,7 +46,9 @@ export interface ProgressEvent extends MetricRecord {
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json (util/run-folder.ts). */
-  outDir: string;
+  outDir?: string;
+  /** Where the records go instead of `outDir` (e.g. {@link memorySink} in a browser). */
+  sink?: RunSink;
   /** Continue from outDir's checkpoint (bit-exact with the same backend and seed). */
   resume?: boolean;
   /** Called after every optimizer step. */
@@ -60,22 +65,6 @@ export interface TrainOptions {
   log?: (line: string) => void;
 }
 
-/** Result of a training run. */
-export interface TrainSummary {
-  status: "done" | "stopped";
-  steps: number;
-  tokens: number;
-  flops: number;
-  finalTrainLoss: number;
-  finalValLoss: number | null;
-  bestValLoss: number | null;
-  elapsed: number;
-  params: number;
-  nonEmbeddingParams: number;
-  backend: string;
-  /** The run's cooled-down endpoints so far (its end when done, and its WSD branches). */
-  endpoints: Endpoint[];
-}
 
 /** Training stopped because the loss became NaN/Inf or diverged; the last good checkpoint is kept. */
 export class DivergenceError extends Error {
@@ -94,17 +83,18 @@ export function runFlopsPerToken(c: TrainConfig): number {
 }
 
 /**
- * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`, which this
- * process locks while it trains (a second trainer on the same folder gets a RunLockedError). A backend this
- * function creates is disposed however training ends (done, stopped, diverged or failed).
+ * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.sink` or `opts.outDir`,
+ * which this process locks while it trains (a second trainer on the same run folder gets a RunLockedError). A
+ * backend this function creates is disposed however training ends (done, stopped, diverged or failed).
  */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  mkdirSync(opts.outDir, { recursive: true });
-  const unlock = lockRunFolder(opts.outDir);
+  if (!opts.sink && opts.outDir === undefined) throw new Error("train() needs outDir or sink");
+  const sink = opts.sink ?? folderSink(opts.outDir!, opts.log);
+  const unlock = sink.lock?.() ?? (() => {});
   try {
     const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
     try {
-      return await trainWith(backend, config, data, opts);
+      return await trainWith(backend, sink, config, data, opts);
     } finally {
       if (!opts.backend) backend.dispose();
     }
@@ -113,72 +103,35 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   }
 }
 
-/**
- * metrics.jsonl as the loop writes it: appended a line a step, with every line also kept here, so that a file
- * deleted or cut short under a running run (by a user, a cleanup script) is rewritten whole at the next step
- * instead of silently losing its rows (the sweep executors tail it into the lab store).
- */
-class MetricsFile {
-  private readonly lines: string[];
-  private bytes: number;
-
-  constructor(private readonly path: string, kept: string[], private readonly log?: (line: string) => void) {
-    this.lines = kept;
-    writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
-    this.bytes = statSync(path).size;
-  }
-
-  /** The training loss of the last row, or null. */
-  lastTrainLoss(): number | null {
-    const last = this.lines.at(-1);
-    if (last === undefined) return null;
-    const loss = (JSON.parse(last) as MetricRecord).trainLoss;
-    return Number.isFinite(loss) ? loss : null;
-  }
-
-  append(row: MetricRecord): void {
-    const line = JSON.stringify(row);
-    this.lines.push(line);
-    const size = statSync(this.path, { throwIfNoEntry: false })?.size;
-    if (size === this.bytes) {
-      appendFileSync(this.path, line + "\n");
-      this.bytes += Buffer.byteLength(line) + 1;
-      return;
-    }
-    writeFileAtomic(this.path, this.lines.map((l) => l + "\n").join(""));
-    this.bytes = statSync(this.path).size;
-    this.log?.(`train: ${this.path} was ${size === undefined ? "deleted" : "changed"} while training; rewrote it with all ${this.lines.length} rows`);
-  }
-}
-
 /** The loop itself, on a backend the caller owns. */
-async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  const dir = opts.outDir;
+async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
+  const dir = sink.where;
   const model = new GPT(backend, config.model, config.seed);
   const steps = totalSteps(config);
   const accum = accumSteps(config);
   const B = config.microBatch;
   const T = config.model.blockSize;
   const fpt = runFlopsPerToken(config);
-  const metricsPath = join(dir, METRICS_FILE);
 
   let state: LoopState = {
     step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null, lastTrainLoss: null,
   };
-  let metrics: MetricsFile;
-  if (opts.resume && hasCheckpoint(dir)) {
-    const ck = loadCheckpoint(dir);
+  if (opts.resume && sink.hasCheckpoint()) {
+    const ck = sink.loadCheckpoint();
     model.loadWeights(ck.weights);
     if (ck.optimizer) model.loadOptimizer(ck.optimizer);
     state = ck.state;
     data.setState(state.data);
-    metrics = new MetricsFile(metricsPath, keptMetricLines(metricsPath, state.step), opts.log);
-    // a checkpoint older than lastTrainLoss: the last logged row has it
-    if (state.lastTrainLoss === undefined) state.lastTrainLoss = metrics.lastTrainLoss();
+    sink.startMetrics(state.step);
+    // a checkpoint older than lastTrainLoss: the last logged row has it (a resumed finished run reports it again)
+    if (state.lastTrainLoss === undefined) {
+      const loss = sink.lastMetric()?.trainLoss;
+      state.lastTrainLoss = loss !== undefined && Number.isFinite(loss) ? loss : null;
+    }
   } else {
-    metrics = new MetricsFile(metricsPath, [], opts.log);
+    sink.startMetrics(null);
   }
-  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+  sink.writeConfig(config);
   const counts = paramCounts(config.model);
   opts.onStart?.({ backend, params: counts.total, nonEmbedding: counts.nonEmbedding, steps, resumedAt: state.step });
 
@@ -196,7 +149,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     return { tokens, end, start: end - cooldownSteps(end, config.cooldownFraction ?? 0.2) };
   });
   state.branchesDone ??= [];
-  if (opts.resume) keepEndpoints(dir, state.branchesDone);
+  if (opts.resume) sink.keepEndpoints(state.branchesDone);
   const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
   const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
   const resumeAdvice = `lower the learning rate and resume: scaling-lab train --out ${dir} --resume --lr ${Number((config.lr / 2).toPrecision(2))}`;
@@ -231,11 +184,15 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     }
     const loss = lossSum / accum;
     if (!Number.isFinite(loss)) {
-      throw new DivergenceError(`training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`);
+      throw new DivergenceError(
+        `training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`,
+      );
     }
     const gradNorm = await model.step(hp);
     if (!Number.isFinite(gradNorm)) {
-      throw new DivergenceError(`gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`);
+      throw new DivergenceError(
+        `gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`,
+      );
     }
     return { loss, gradNorm };
   };
@@ -247,7 +204,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
    */
   const runBranch = async (b: (typeof branches)[number]): Promise<void> => {
     state.data = data.getState();
-    await saveCheckpoint(dir, model, config, state);
+    await sink.saveCheckpoint(model, config, state);
     const weights = (await backend.read(model.params)).slice();
     const optimizer = await model.exportOptimizer();
     const dataState = data.getState();
@@ -255,13 +212,13 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     let last = { loss: NaN, gradNorm: NaN };
     for (let step = b.start; step < b.end; step++) last = await trainStep(step, sched);
     const valLoss = await evaluate(endpointTokens);
-    writeEndpoint(dir, { kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
+    sink.writeEndpoint({ kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
     backend.write(model.params, weights);
     if (optimizer) model.loadOptimizer(optimizer);
     data.setState(dataState);
     state.branchesDone!.push(b.tokens);
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
-    await saveCheckpoint(dir, model, config, state);
+    await sink.saveCheckpoint(model, config, state);
   };
 
   while (state.step < steps) {
@@ -288,7 +245,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     stepsThisRun += 1;
     // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
     // checkpoint and stop) and timers get to run during training
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
     const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
     const last = state.step === steps;
     if (state.step % config.evalEvery === 0 || last) {
@@ -297,13 +254,13 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
       state.lastValLoss = val;
       if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
     }
-    metrics.append(row);
+    sink.appendMetric(row);
     if (last) {
-      writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
+      sink.writeEndpoint({ kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
     }
     if (state.step % config.checkpointEvery === 0 || last || stopNow) {
       state.data = data.getState();
-      await saveCheckpoint(dir, model, config, state);
+      await sink.saveCheckpoint(model, config, state);
     }
     const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
     opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
@@ -315,34 +272,8 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
   const summary: TrainSummary = {
     status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: state.lastTrainLoss ?? NaN,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
-    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
+    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: sink.endpoints(),
   };
-  writeFileAtomic(join(dir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
+  sink.writeSummary(summary);
   return summary;
-}
-
-/**
- * Keeps only the metric rows with step ≤ `step` (after a resume, the curve continues exactly where it stopped).
- * Returns the number of rows kept.
- */
-export function truncateMetrics(path: string, step: number): number {
-  if (!existsSync(path)) return 0;
-  const kept = keptMetricLines(path, step);
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
-  return kept.length;
-}
-
-/** The complete lines of metrics.jsonl with step ≤ `step` (none when the file is missing). */
-function keptMetricLines(path: string, step: number): string[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as MetricRecord).step <= step;
-      } catch {
-        return false; // a half-written last line from a killed process
-      }
-    });
 }
