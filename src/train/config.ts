@@ -263,9 +263,11 @@ export function trainingMemory(model: GPTConfig, microBatch: number): { bytes: n
 function checkMemory(model: GPTConfig, microBatch: number): void {
   const need = trainingMemory(model, microBatch);
   const gb = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 2 : 1)} GB`;
-  if (need.bytes > totalmem() || need.largest > MAX_BUFFER_BYTES) {
+  // a browser (the playground) does not say how much memory the machine has: only the buffer limit applies there
+  const total = typeof process === "object" ? totalmem() : Infinity;
+  if (need.bytes > total || need.largest > MAX_BUFFER_BYTES) {
     throw new TrainConfigError(
-      `this model needs about ${gb(need.bytes)} of memory to train (micro-batch ${microBatch} × ${model.blockSize} tokens, vocab ${model.vocabSize}${need.largest > MAX_BUFFER_BYTES ? `, one buffer of ${gb(need.largest)}, above the ${gb(MAX_BUFFER_BYTES)} a buffer may hold` : ""}); this machine has ${gb(totalmem())}: lower --micro-batch, --vocab-size or the model's size`,
+      `this model needs about ${gb(need.bytes)} of memory to train (micro-batch ${microBatch} × ${model.blockSize} tokens, vocab ${model.vocabSize}${need.largest > MAX_BUFFER_BYTES ? `, one buffer of ${gb(need.largest)}, above the ${gb(MAX_BUFFER_BYTES)} a buffer may hold` : ""})${Number.isFinite(total) ? `; this machine has ${gb(total)}` : ""}: lower --micro-batch, --vocab-size or the model's size`,
     );
   }
 }
