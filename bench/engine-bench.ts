@@ -1,6 +1,6 @@
 /**
  * `npm run bench` — training-step throughput of the engine on random-token batches, side by side with the PyTorch
- * peer (../shared/peers/torch_gpt.py bench) when /usr/bin/python3 has torch. One JSON line per config:
+ * peer (the reference generator's model: scripts/make-reference.py bench) when /usr/bin/python3 has torch. One JSON line per config:
  * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
  *
  * `--ladder NAME [--tokens N] [--vocab V]`: per-rung speed of a ladder as the demo trains it (bench/ladder-bench.ts).
@@ -9,7 +9,7 @@
  * --warmup N, --json (JSON lines only), --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra
  * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
  * (bench/torch_cuda_bench.py) when python3 has a CUDA torch, and the sgemm ceiling is the GPU kernel's.
- * Run it on an idle machine: ../shared/peers/wait-quiet.sh 120 npm run -s bench -- --json
+ * Run it on an idle machine (check with `uptime` first): npm run -s bench -- --json
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -101,7 +101,7 @@ function peerAvailable(cuda: boolean): boolean {
 }
 
 function benchPeer(c: BenchConfig, steps: number, warmup: number, cuda: boolean): { tokens_per_s: number; engine: string } | null {
-  const script = cuda ? resolve(repoRoot, "bench/torch_cuda_bench.py") : resolve(repoRoot, "../shared/peers/torch_gpt.py");
+  const script = resolve(repoRoot, cuda ? "bench/torch_cuda_bench.py" : "scripts/make-reference.py");
   if (!existsSync(script)) return null;
   const args = [script, "bench", "--vocab", `${c.vocabSize}`, "--ctx", `${c.blockSize}`, "--d", `${c.nEmbd}`,
     "--heads", `${c.nHead}`, "--layers", `${c.nLayer}`, "--batch", `${c.batch}`, "--steps", `${steps}`,

@@ -1,6 +1,6 @@
 /**
- * scaling-lab as a library: every command is also a function (see ../DESIGN in shared/). This module re-exports the
- * public API by concept; import deeper modules for the rest.
+ * scaling-lab as a library: every command is also a function (README.md, "Develop and test": how data flows). This
+ * module re-exports the public API by concept; import deeper modules for the rest.
  */
 export { createBackend, JsBackend, WasmBackend, BACKEND_NAMES, type AnyBackend, type Backend, type BackendInfo } from "./engine/index.js";
 export { GPT, paramLayout, ModelInputError, type OptimizerHParams } from "./model/gpt.js";

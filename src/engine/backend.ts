@@ -2,8 +2,9 @@
  * The `Backend` interface: every hot kernel of a GPT training step, behind one contract.
  *
  * Implementations:
- * - `js`     — portable TypeScript, float64 accumulation: the numerical reference (src/engine/js.ts).
- * - `wasm`   — the js backend with WebAssembly SIMD matrix products, no compiler needed (src/engine/wasm.ts).
+ * - `js`     — plain TypeScript, float64 accumulation: the numerical reference (src/engine/js.ts).
+ * - `wasm`   — the js backend with WebAssembly SIMD matrix products and faster GELU and cross-entropy, no compiler
+ *   needed (src/engine/wasm.ts).
  * - `native` — an N-API addon in C: CBLAS sgemm for matmuls, threaded fused kernels (src/engine/native.ts).
  * - `webgpu` — a device backend (src/engine/webgpu/): buffers are opaque handles (`F`, `I`), the model never
  *   touches their contents directly, and the only host reads are `read()` (async).
