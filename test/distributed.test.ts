@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -19,23 +18,12 @@ import { dataHash, DEFAULT_QUEUE, JOB_NAME, type RunJob, versionStamp } from "..
 import { RedisExecutor } from "../src/sweep/redis-executor.js";
 import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
 import { Redis } from "ioredis";
-import { tinyCorpusData } from "./helpers.js";
+import { freePort, tinyCorpusData } from "./helpers.js";
 
 const haveRedis = spawnSync("redis-server", ["--version"]).status === 0;
 const skip = !haveRedis && process.env.CI !== "true" ? "redis-server is not installed (apt-get install redis-server)" : false;
 
 const LOCK_SECONDS = 2;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

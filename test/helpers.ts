@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { prepareDataset } from "../src/data/prepare.js";
+import { type PrepareResult, prepareDataset } from "../src/data/prepare.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
 import { type GPTShape, runAccounting } from "../src/model/accounting.js";
 import { Rng } from "../src/util/rng.js";
@@ -159,4 +160,32 @@ export function assertClose(name: string, actual: ArrayLike<number>, expected: A
 /** A planRun input with the accounting of its model added (what sweep planning computes for real runs). */
 export function planned<T extends { config: { model: GPTShape } }>(input: T): T & { accounting: ReturnType<typeof runAccounting> } {
   return { ...input, accounting: runAccounting(input.config.model) };
+}
+
+/**
+ * A small prepared dataset (bytes tokenizer, 30 documents) in `out`, its corpus written beside it as
+ * corpus-SEED.txt; `seed` changes the train/validation split (so another seed is another dataset).
+ */
+export async function smallCorpusData(out: string, seed = 0, onProgress?: (message: string) => void): Promise<PrepareResult> {
+  const src = join(out, "..", `corpus-${seed}.txt`);
+  const words = "the whale ship sea captain white deep harpoon crew storm".split(" ");
+  let text = "";
+  for (let d = 0; d < 30; d++) {
+    for (let i = 0; i < 80; i++) text += words[(d * 7 + i * 3) % words.length] + (i % 9 === 8 ? ".\n" : " ");
+    text += "\n\n";
+  }
+  writeFileSync(src, text);
+  return prepareDataset({ sources: [src], tokenizer: "bytes", outDir: out, valFraction: 0.1, docChars: 400, seed, onProgress });
+}
+
+/** A TCP port of 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }

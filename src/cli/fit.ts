@@ -343,6 +343,7 @@ export function fitReportJson(
     };
   }
   if (report.predictions) out.predictions = report.predictions;
+  out.warnings = report.warnings;
   out.seconds = Math.round(report.seconds * 1000) / 1000;
   return out;
 }
@@ -363,6 +364,7 @@ function printHuman(o: Record<string, unknown>): void {
     console.log(`  ${label.padEnd(14)} ${fmt(o[name]).padStart(11)}${i ? `   [${fmt(i[0])}, ${fmt(i[1])}]` : ""}`);
   };
   console.log(`fit ${o.kind} on ${o.nPoints ?? "?"} points from ${o.input}${level ? ` (${Math.round(level * 100)}% bootstrap intervals)` : ""}`);
+  for (const w of (o.warnings ?? []) as string[]) console.log(`  warning: ${w}`);
   if (o.kind === "chinchilla") {
     console.log("  L(N, D) = E + A/N^alpha + B/D^beta");
     for (const k of ["E", "A", "B", "alpha", "beta"]) line(k);

@@ -7,6 +7,44 @@ import { prepareDataset } from "../data/prepare.js";
 import { splitSourceList } from "../data/glob.js";
 import { registerArithmeticSource } from "../evals/index.js";
 import { type Command, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { MANIFEST_FILE, manifestHash } from "../data/shards.js";
+import { DEFAULT_LAB_DIR, LAB_DB_FILE, openLab } from "../store/index.js";
+
+/** Smallest --shard-tokens (a smaller one makes a file per few tokens: 137,878 files for Moby-Dick at 1). */
+const MIN_SHARD_TOKENS = 4096;
+
+/**
+ * Refuses to prepare over a dataset that runs of the lab at `labDir` train on (by path, or by the data their sweep
+ * pinned), naming them: their data would change under them. A lab that cannot be read is not a reason to refuse.
+ */
+function refuseDatasetInUse(out: string, labDir: string | undefined): void {
+  const dir = resolve(out);
+  const lab = resolve(labDir ?? DEFAULT_LAB_DIR);
+  if (!existsSync(join(dir, MANIFEST_FILE)) || !existsSync(join(lab, LAB_DB_FILE))) return;
+  let users: string[];
+  try {
+    const hash = manifestHash(dir);
+    const store = openLab(lab, { create: false });
+    try {
+      const pinned = new Set(store.listSweeps().filter((s) => hash !== null && s.spec.dataHash === hash).map((s) => s.name));
+      users = store
+        .listRuns()
+        .filter((r) => (r.sweep !== null && pinned.has(r.sweep)) || (typeof r.config.data === "string" && resolve(r.config.data) === dir))
+        .map((r) => r.id);
+    } finally {
+      store.close();
+    }
+  } catch {
+    return;
+  }
+  if (users.length === 0) return;
+  const named = users.slice(0, 3).join(", ") + (users.length > 3 ? ` and ${users.length - 3} more` : "");
+  throw new UserError(
+    `--out ${out} holds the dataset that ${users.length} run${users.length === 1 ? "" : "s"} of the lab ${lab} train on (${named}); preparing over it would change their data (they would refuse to resume): choose another --out, or pass --force to replace it`,
+  );
+}
 
 const HELP = `scaling-lab prepare — tokenize a corpus into shards for training
 
@@ -28,10 +66,15 @@ Flags:
   --text-field NAME        JSONL field / Parquet column with the text (default text)
   --doc-chars N            cut plain-text files into documents of about N characters (default 65536, 0 = never)
   --tokenizer-train-mb N   train BPE on at most N MB (million characters) of text (default: all)
-  --shard-tokens N         largest shard file in tokens (default 67108864)
+  --shard-tokens N         largest shard file in tokens (default 67108864, at least 4096)
   --plan-tokens D          also report the epochs each source sees in a run of D tokens (e.g. 50M)
   --seed N                 seed of the train/validation split (default 0)
+  --force                  replace a dataset that runs of the lab (--lab) train on (they will refuse to resume on it)
+  --lab DIR                the lab whose runs are checked before replacing a dataset (default ${DEFAULT_LAB_DIR})
   --json                   print one JSON object instead of a table
+
+Preparing over an existing dataset builds the new one beside it and swaps it in when complete: killed midway, the
+old dataset is still whole.
 
 Example:
   scaling-lab prepare --source builtin --tokenizer bpe --vocab 4096 --out data/builtin
@@ -57,6 +100,8 @@ export const prepareCommand: Command = {
       "shard-tokens": { type: "string" },
       "plan-tokens": { type: "string" },
       seed: { type: "string" },
+      force: { type: "boolean" },
+      lab: { type: "string" },
     });
     const { source, out } = values;
     if (!source) throw new UserError("--source is required; e.g. --source builtin (see scaling-lab prepare --help)");
@@ -69,6 +114,7 @@ export const prepareCommand: Command = {
     const valFraction = numberFlag("val-fraction", values["val-fraction"], 0.01);
     if (!(valFraction >= 0 && valFraction < 1)) throw new UserError(`--val-fraction must be in [0, 1), got ${valFraction}`);
     const json = values.json === true;
+    if (!values.force) refuseDatasetInUse(out, values.lab);
     try {
       const sourceCount = splitSourceList(source).length;
       const weights = values.weights !== undefined ? parseWeights(values.weights, sourceCount) : undefined;
@@ -85,7 +131,7 @@ export const prepareCommand: Command = {
         textField: values["text-field"] ?? "text",
         seed: intFlag("seed", values.seed, 0),
         docChars: intFlag("doc-chars", values["doc-chars"], 65536),
-        shardTokens: intFlag("shard-tokens", values["shard-tokens"], 1 << 26, 1),
+        shardTokens: intFlag("shard-tokens", values["shard-tokens"], 1 << 26, MIN_SHARD_TOKENS),
         tokenizerTrainChars: Math.round(trainMb * 1e6),
         onProgress: (m) => process.stderr.write(`prepare: ${m}\n`),
       });

@@ -5,11 +5,15 @@
  */
 import { runAccounting } from "../model/accounting.js";
 import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Command, UserError, parseFlags, printJson } from "./command.js";
+import { importMismatch } from "../sweep/sweep.js";
 import {
   DEFAULT_LAB_DIR,
-  type Lab,
+  Lab,
+  LAB_DB_FILE,
   LabError,
+  readRunFolder,
   type OpenLabOptions,
   RUN_STATUSES,
   type RunStatus,
@@ -25,6 +29,7 @@ Usage:
   scaling-lab runs [--lab DIR] [--sweep NAME] [--status S[,S...]] [--json | --csv]
   scaling-lab runs --import RUN_FOLDER [--id ID] [--sweep NAME] [--lab DIR] [--json]
   scaling-lab runs --import BUNDLE.jsonl [--sweep NAME] [--lab DIR] [--json]
+  scaling-lab runs --rebuild [--lab DIR] [--force] [--json]
 
 Flags:
   --lab DIR          the lab directory (default ${DEFAULT_LAB_DIR}); it must exist
@@ -36,7 +41,13 @@ Flags:
                      as a run of the lab (creating the lab if needed); its status follows the folder.
                      A FILE is a run bundle exported by the playground page (scaling-lab playground): its runs
                      are unpacked into LAB/runs/<id>/ and stored as a sweep (the bundle's, or --sweep NAME)
-  --id ID            the imported run's id (default: the folder's name)
+  --id ID            the imported run's id (default: the folder's name); an id the lab already has for another
+                     folder is refused. Into a --sweep, a run on other data, vocabulary, context, batch or recipe
+                     than the sweep's runs is refused (its fits would mix two studies)
+  --rebuild          rebuild a damaged or lost lab.sqlite from the run folders under DIR/runs/ (metrics, summaries,
+                     endpoints, and each run's sweep from its lab-run.json); the old file is kept beside it as
+                     lab.sqlite.damaged-TIME. Eval results and analyses are not in run folders: run them again.
+                     A healthy lab is left alone unless --force
 
 Columns: shape is nLayer·nEmbd·nHead (ctx blockSize); N = non-embedding parameters; D = planned tokens;
 C = planned training FLOPs; "final val"/"best val" are validation losses in nats/token; wall = training time.
@@ -48,7 +59,8 @@ Examples:
   scaling-lab runs --lab lab --sweep cpu-xs-curves
   scaling-lab runs --csv > runs.csv
   scaling-lab runs --import out/my-run --id my-run --json
-  scaling-lab runs --import ~/Downloads/scaling-lab-playground.jsonl --lab lab   # then scaling-lab report --lab lab`;
+  scaling-lab runs --import ~/Downloads/scaling-lab-playground.jsonl --lab lab   # then scaling-lab report --lab lab
+  scaling-lab runs --rebuild --lab lab`;
 
 /** Turns a store error into the CLI's one-line UserError; other errors pass through unchanged. */
 export function labUserError(e: unknown): unknown {
@@ -79,6 +91,42 @@ export async function withLab<T>(dir: string | undefined, opts: OpenLabOptions, 
   }
 }
 
+/** `runs --rebuild`: see the help. A lab that opens and passes SQLite's integrity check is left alone unless `force`. */
+function rebuild(dir: string, force: boolean, json: boolean): number {
+  if (!force && existsSync(join(dir, LAB_DB_FILE))) {
+    let healthy: { runs: number } | null = null;
+    try {
+      const lab = openLab(dir, { create: false });
+      try {
+        if (lab.integrityCheck() === "ok") healthy = { runs: lab.listRuns().length };
+      } finally {
+        lab.close();
+      }
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+    }
+    if (healthy) {
+      throw new UserError(`the lab ${resolve(dir)} is healthy (${healthy.runs} runs); --rebuild is for a damaged or lost lab.sqlite (pass --force to rebuild it from the run folders anyway)`);
+    }
+  }
+  const result = (() => {
+    try {
+      return Lab.rebuild(dir, { accounting: runAccounting }, (line) => process.stderr.write(line + "\n"));
+    } catch (e) {
+      throw labUserError(e);
+    }
+  })();
+  if (json) printJson({ lab: resolve(dir), ...result });
+  else {
+    console.log(
+      `rebuilt ${resolve(dir)}: ${result.runs.length} run${result.runs.length === 1 ? "" : "s"} in ${result.sweeps.length} sweep${result.sweeps.length === 1 ? "" : "s"}` +
+        `${result.skipped.length ? `, ${result.skipped.length} folder(s) skipped` : ""}${result.movedTo ? `; the old database is kept as ${result.movedTo}` : ""}` +
+        "; eval results and analyses are not in run folders: run them again",
+    );
+  }
+  return 0;
+}
+
 function parseStatuses(raw: string): RunStatus[] {
   const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const s of list) {
@@ -107,11 +155,20 @@ export const runsCommand: Command = {
       csv: { type: "boolean" },
       import: { type: "string" },
       id: { type: "string" },
+      rebuild: { type: "boolean" },
+      force: { type: "boolean" },
     });
     if (values.json && values.csv) throw new UserError("choose one output: --json or --csv");
     const labDir = values.lab;
     const sweep = values.sweep;
 
+    if (values.rebuild) {
+      if (values.import !== undefined || values.csv || values.status || sweep !== undefined || values.id !== undefined) {
+        throw new UserError("--rebuild takes --lab, --force and --json only");
+      }
+      return rebuild(labDir ?? DEFAULT_LAB_DIR, Boolean(values.force), Boolean(values.json));
+    }
+    if (values.force) throw new UserError("--force goes with --rebuild");
     if (values.import !== undefined) {
       const folder = values.import;
       if (values.csv || values.status) throw new UserError("--import takes --id, --sweep, --lab and --json only");
@@ -124,7 +181,12 @@ export const runsCommand: Command = {
       }
       const id = values.id ?? folderName(folder);
       const run = await withLab(labDir, {}, (lab) => {
-        if (sweep !== undefined && !lab.getSweep(sweep)) lab.ensureSweep({ name: sweep, plan: "import" });
+        const existing = sweep !== undefined ? lab.getSweep(sweep) : undefined;
+        if (existing) {
+          const why = importMismatch(existing, lab.listRuns({ sweep: existing.name }), readRunFolder(resolve(folder)).config);
+          if (why) throw new UserError(`cannot import ${folder} into sweep ${existing.name}: ${why}; import it without --sweep, or into a sweep of its own`);
+        }
+        if (sweep !== undefined && !existing) lab.ensureSweep({ name: sweep, plan: "import" });
         return lab.importRunFolder(id, folder, { accounting: runAccounting, ...(sweep !== undefined ? { sweep } : {}) });
       });
       if (values.json) printJson({ imported: run });

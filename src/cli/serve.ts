@@ -20,7 +20,8 @@ recomputed in the page; and text samples from any run's checkpoint. It never wri
 Flags:
   --lab DIR     the lab directory (default ${DEFAULT_LAB_DIR}); it may be empty: the page waits for a sweep
   --port P      port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
-  --host ADDR   address to bind (default 127.0.0.1, this machine only; 0.0.0.0 exposes the lab to the network)
+  --host ADDR   address to bind (default 127.0.0.1, this machine only; 0.0.0.0 exposes the lab to the network).
+                Requests must name this address, localhost or an IP in their Host header (no DNS rebinding)
   --json        print {url, lab} as one JSON line once listening
 
 JSON API (GET; parameters are named as the CLI's flags; errors are {"error": "..."} with a 4xx status):

@@ -10,7 +10,7 @@ import { type Executor, LocalExecutor, type SweepProgress } from "../sweep/execu
 import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
 import { RedisUrlError } from "../sweep/redis-connection.js";
 import { PLAN_KINDS, type PlanKind, PlanError, planTotals } from "../sweep/plan.js";
-import { estimatePlan, planSweep, repetitionWarning, runSweep, type SweepOptions } from "../sweep/sweep.js";
+import { estimatePlan, planSweep, repetitionWarning, runSweep, SweepMismatchError, type SweepOptions } from "../sweep/sweep.js";
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
 import { DemoError } from "../studies/scaling.js";
@@ -36,7 +36,9 @@ Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50
 
 --concurrency auto (default): small runs train side by side on one thread each when that is faster than one run
 on every core (measured per shape and cached per machine); K: K runs at a time, the threads split between them.
-Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints. --dry-run prints the
+Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints (a run left "running" by
+a sweep process that died is resumed at once; its training child dies with it). A sweep name is tied to its plan,
+ladder and data: re-running it with other ones is refused (use another --sweep). --dry-run prints the
 plan (runs, FLOPs, epochs over the data) and the time it would take here, from a measured tokens/s of each size.
 
 Example:
@@ -62,7 +64,8 @@ function flopsNumber(s: string): number {
 export function sweepUserError(e: unknown): never {
   if (
     e instanceof PlanError || e instanceof LadderError || e instanceof DataError || e instanceof LabError ||
-    e instanceof TrainConfigError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError
+    e instanceof TrainConfigError || e instanceof FitError || e instanceof RedisExecutorError || e instanceof DemoError ||
+    e instanceof SweepMismatchError
   ) {
     throw new UserError(e.message);
   }
@@ -232,6 +235,7 @@ export const sweepCommand: Command = {
         onRunEnd: (run, o) => progress.log(`sweep: ${run.id} ${o.status}${run.finalValLoss !== null ? `, val loss ${run.finalValLoss.toFixed(4)}` : ""}${o.error ? `: ${o.error}` : ""}`),
       }).catch(sweepUserError);
       const failed = result.outcomes.filter((o) => o.status === "failed");
+      const busy = result.outcomes.filter((o) => o.status === "busy");
       if (opts.plan === "lr") {
         const law = writeLrLaw(opts, v["lr-out"]);
         if (v.json) printJson({ sweep: result.sweep, lab: opts.lab, outcomes: result.outcomes, ...result.totals, lrLaw: law.law, r2: law.r2, sizes: law.sizes, file: law.file });
@@ -246,7 +250,8 @@ export const sweepCommand: Command = {
         const reused = result.outcomes.filter((o) => o.status === "skipped").length;
         console.log(
           `sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done` +
-            `${reused ? ` (${reused} reused from an earlier sweep)` : ""}${failed.length ? `, ${failed.length} failed` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`,
+            `${reused ? ` (${reused} reused from an earlier sweep)` : ""}${failed.length ? `, ${failed.length} failed` : ""}` +
+            `${busy.length ? `, ${busy.length} being trained by another process` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`,
         );
       }
       return failed.length ? 1 : 0;

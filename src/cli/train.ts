@@ -4,12 +4,14 @@ import { BACKEND_NAMES } from "../engine/index.js";
 import { CheckpointError } from "../train/checkpoint.js";
 import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
 import { DivergenceError } from "../train/loop.js";
+import { RunLockedError } from "../train/lock.js";
 import { runTraining } from "../train/run.js";
 import { DataError } from "../data/errors.js";
 import { COOLDOWN_SHAPES, SCHEDULE_KINDS } from "../train/schedule.js";
 import { ConfigError } from "../model/config.js";
 import { type Command, type FlagValues, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
+import { exitWithParent, PARENT_PID_ENV } from "../util/process.js";
 
 const HELP = `scaling-lab train — train a GPT on a prepared dataset (GPT-3's recipe by default)
 
@@ -30,6 +32,10 @@ Other:     --seed N --backend auto|native|wasm|js|webgpu --threads N --resume --
 
 Writes RUN_DIR/config.json (resolved), metrics.jsonl, checkpoint.safetensors, tokenizer.json, summary.json.
 --resume continues a stopped or killed run bit-exactly (same backend). Ctrl-C checkpoints and stops.
+On --resume the checkpoint's config wins: only --lr (e.g. lower it after a divergence), --threads, --backend,
+--data (the same data at another path), --eval-every and --checkpoint-every may change; other flags, or other
+edits of config.json, are refused. The run is pinned to its data: data prepared again differently is refused.
+One process trains a run folder at a time (RUN_DIR/train.lock).
 
 Example:
   scaling-lab prepare --source builtin --tokenizer bpe --vocab 4096 --out data/builtin
@@ -121,7 +127,10 @@ export function backendFlag(value: string | undefined): string | undefined {
 
 /** Maps library errors that users cause to one-line UserErrors. */
 export function asUserError(e: unknown): never {
-  if (e instanceof TrainConfigError || e instanceof DataError || e instanceof ConfigError || e instanceof CheckpointError || e instanceof DivergenceError) {
+  if (
+    e instanceof TrainConfigError || e instanceof DataError || e instanceof ConfigError || e instanceof CheckpointError || e instanceof DivergenceError ||
+    e instanceof RunLockedError
+  ) {
     throw new UserError(e.message);
   }
   if (e instanceof Error && e.name.endsWith("Error") && /BackendUnavailable|ModelInput|Safetensors|HfImport/.test(e.name)) {
@@ -138,6 +147,9 @@ export const trainCommand: Command = {
     const { values: v } = parseFlags("train", argv, TRAIN_FLAGS);
     const out = v.out;
     if (!out) throw new UserError("--out RUN_DIR is required (where metrics and checkpoints go)");
+    // started by a sweep: die with it rather than train on untracked (the sweep resumes the run when re-run)
+    const parent = Number(process.env[PARENT_PID_ENV]);
+    if (Number.isInteger(parent) && parent > 0) exitWithParent(parent);
     // progress goes to stderr whatever --json does to stdout
     const progress = new Progress("train", process.stderr, false);
     let stop = false;
@@ -152,6 +164,7 @@ export const trainCommand: Command = {
         config: v.config ? mergeConfig(readConfigFile(v.config), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
         shouldStop: () => stop,
         onWarning: (m) => progress.log(`train: ${m}`),
+        log: (line) => progress.log(line),
         onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
           const info = backend.info();
           progress.log(

@@ -10,7 +10,7 @@
  *    and count unigram statistics.
  * The manifest is written last.
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { WordCounter, trainBpe } from "./bpe-train.js";
 import { DataError } from "./errors.js";
@@ -18,13 +18,16 @@ import { normalizeWeights } from "./mixture.js";
 import {
   type DataManifest,
   type ManifestSource,
+  MANIFEST_FILE,
   type ShardInfo,
   ShardWriter,
   TOKENIZER_FILE,
   dtypeFor,
+  isShardFileName,
   readManifest,
   writeManifest,
 } from "./shards.js";
+import { writeFileAtomic } from "../util/files.js";
 import { type Source, type SourceOptions, resolveSources } from "./sources.js";
 import { assignSplits, splitScore } from "./split.js";
 import { type ByteLevelBpe, MAX_VOCAB_SIZE, bytesTokenizer, gpt2Tokenizer, loadTokenizer, saveTokenizer } from "./tokenizer.js";
@@ -156,19 +159,16 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   else tokenizer = loadTokenizer(resolve(options.cwd ?? process.cwd(), tokenizerChoice));
   const t2 = performance.now();
 
-  // Output directory: remove the shards of a previous prepare, then write.
+  // Output directory. A dataset already there stays whole until the new one is complete (a kill mid-way loses
+  // nothing): the new shards and tokenizer go under names its manifest does not use, and the new manifest replaces
+  // the old one atomically — the commit — before the old files are removed (see commitDataset).
   mkdirSync(outDir, { recursive: true });
-  if (existsSync(join(outDir, "manifest.json"))) {
-    try {
-      const old = readManifest(outDir);
-      rmSync(join(outDir, "manifest.json"));
-      for (const s of old.shards) rmSync(join(outDir, s.file), { force: true });
-    } catch {
-      // An unreadable old manifest: leave its files, ours overwrite by name.
-    }
-  }
-  if (!trainsBpe && tokenizerChoice.endsWith(".json")) copyFileSync(resolve(options.cwd ?? process.cwd(), tokenizerChoice), join(outDir, TOKENIZER_FILE));
-  else saveTokenizer(tokenizer, join(outDir, TOKENIZER_FILE));
+  const old = existingManifest(outDir);
+  const taken = new Set(old ? [...old.shards.map((s) => s.file), old.tokenizer.file] : []);
+  const prefix = generationPrefix(taken);
+  const tokenizerFile = old ? freeName(["tokenizer.next.json", "tokenizer.next-2.json", "tokenizer.next-3.json"], taken) : TOKENIZER_FILE;
+  if (!trainsBpe && tokenizerChoice.endsWith(".json")) copyFileSync(resolve(options.cwd ?? process.cwd(), tokenizerChoice), join(outDir, tokenizerFile));
+  else saveTokenizer(tokenizer, join(outDir, tokenizerFile));
 
   // Pass 2: encode into shards.
   const dtype = dtypeFor(tokenizer.vocabSize);
@@ -180,8 +180,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   for (let s = 0; s < sources.length; s++) {
     const source: Source = sources[s];
     const writers = {
-      train: new ShardWriter(outDir, "train", s, dtype, options.shardTokens),
-      val: new ShardWriter(outDir, "val", s, dtype, options.shardTokens),
+      train: new ShardWriter(outDir, "train", s, dtype, options.shardTokens, prefix),
+      val: new ShardWriter(outDir, "val", s, dtype, options.shardTokens, prefix),
     };
     const documents = { train: 0, val: 0 };
     const bytes = { train: 0, val: 0 };
@@ -203,7 +203,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       throw new DataError(`source "${source.name}" changed while preparing (${i} documents now, ${scans[s].documents} before); run prepare again`);
     }
     const tokens = { train: writers.train.total, val: writers.val.total };
-    shards.push(...writers.train.close(), ...writers.val.close());
+    for (const shard of [...writers.train.close(), ...writers.val.close()]) shards.push(shard); // no spread into push: 100k+ shards overflow its arguments
     manifestSources.push({ name: source.name, spec: source.spec, files: source.files.length, weight: 0, documents, bytes, tokens });
     log(`encode ${source.name}: ${tokens.train} train + ${tokens.val} val tokens`);
   }
@@ -213,7 +213,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const manifest: DataManifest = {
     format: "scaling-lab-data",
     version: 1,
-    tokenizer: { kind: tokenizer.kind, vocabSize: tokenizer.vocabSize, eotId: tokenizer.eotId, hash: tokenizer.hash, file: TOKENIZER_FILE },
+    tokenizer: { kind: tokenizer.kind, vocabSize: tokenizer.vocabSize, eotId: tokenizer.eotId, hash: tokenizer.hash, file: tokenizerFile },
     dtype,
     byteOrder: "little",
     seed,
@@ -227,13 +227,54 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     unigram: unigramBaselines(unigramTrain, unigramVal),
     shards,
   };
-  writeManifest(outDir, manifest);
+  commitDataset(outDir, manifest);
   const t3 = performance.now();
   return {
     outDir,
     manifest,
     seconds: { scan: (t1 - t0) / 1000, tokenizer: (t2 - t1) / 1000, encode: (t3 - t2) / 1000, total: (t3 - t0) / 1000 },
   };
+}
+
+/** The readable manifest already in `dir`, or null (none, or unreadable: then there is no dataset to keep). */
+function existingManifest(dir: string): DataManifest | null {
+  if (!existsSync(join(dir, MANIFEST_FILE))) return null;
+  try {
+    return readManifest(dir);
+  } catch {
+    return null;
+  }
+}
+
+/** "" or "g1-", "g2-", …: the first shard-name prefix that no shard in `taken` uses. */
+function generationPrefix(taken: Set<string>): string {
+  for (let g = 0; ; g++) {
+    const prefix = g === 0 ? "" : `g${g}-`;
+    if (![...taken].some((f) => isShardFileName(f) && f.startsWith(prefix) && (g > 0 || !/^g\d+-/.test(f)))) return prefix;
+  }
+}
+
+function freeName(candidates: string[], taken: Set<string>): string {
+  return candidates.find((c) => !taken.has(c)) ?? `tokenizer.next-${process.pid}.json`;
+}
+
+/**
+ * Makes `manifest` (whose shards and tokenizer are written) the dataset of `dir`, so that a crash at any point
+ * leaves a complete dataset, old or new: the manifest is replaced atomically (the commit); a tokenizer written under
+ * a temporary name is then copied over tokenizer.json atomically and the manifest pointed at it; last, shard files
+ * the new manifest does not list (the old dataset's, or a killed prepare's) are removed.
+ */
+function commitDataset(dir: string, manifest: DataManifest): void {
+  writeManifest(dir, manifest);
+  const temporary = manifest.tokenizer.file;
+  if (temporary !== TOKENIZER_FILE) {
+    writeFileAtomic(join(dir, TOKENIZER_FILE), readFileSync(join(dir, temporary)));
+    writeManifest(dir, { ...manifest, tokenizer: { ...manifest.tokenizer, file: TOKENIZER_FILE } });
+    manifest.tokenizer.file = TOKENIZER_FILE;
+    rmSync(join(dir, temporary), { force: true });
+  }
+  const keep = new Set(manifest.shards.map((s) => s.file));
+  for (const f of readdirSync(dir)) if (isShardFileName(f) && !keep.has(f)) rmSync(join(dir, f), { force: true });
 }
 
 /** Unigram entropy of the training counts and cross-entropy of validation under them (add-one smoothed), in nats. */

@@ -10,6 +10,7 @@
  *   end-of-text id, cut into files of at most `shardTokens` tokens.
  * The manifest is written last (temp file + rename): a directory without it is an unfinished prepare.
  */
+import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/files.js";
@@ -106,6 +107,8 @@ export class ShardWriter {
     private readonly source: number,
     private readonly dtype: TokenDtype,
     private readonly shardTokens = 1 << 26,
+    /** Prefix of the file names (a generation tag, when a prepare replaces a dataset: see prepare.ts). */
+    private readonly prefix = "",
   ) {
     if (!Number.isInteger(shardTokens) || shardTokens < 1) throw new DataError(`shard size must be a positive integer, got ${shardTokens}`);
     const size = Math.min(1 << 20, shardTokens);
@@ -123,7 +126,7 @@ export class ShardWriter {
   }
 
   private open(): void {
-    const file = `${this.split}-s${this.source}-${String(this.done.length).padStart(5, "0")}.bin`;
+    const file = `${this.prefix}${this.split}-s${this.source}-${String(this.done.length).padStart(5, "0")}.bin`;
     this.fd = openSync(join(this.dir, file), "w");
     this.current = { file, split: this.split, source: this.source, tokens: 0 };
     this.inFile = 0;
@@ -162,6 +165,11 @@ export class ShardWriter {
 function swapInPlace(bytes: Buffer, dtype: TokenDtype): void {
   if (dtype === "uint16") bytes.swap16();
   else bytes.swap32();
+}
+
+/** Whether a file name is one a {@link ShardWriter} writes (any generation prefix). */
+export function isShardFileName(name: string): boolean {
+  return /^(g\d+-)?(train|val)-s\d+-\d{5}\.bin$/.test(name);
 }
 
 /** Reads one shard file into a typed array. */
@@ -212,6 +220,20 @@ export function checkManifest(json: unknown, path: string): DataManifest {
     throw new DataError(`${path} is not a scaling-lab data manifest (version 1); run scaling-lab prepare again`);
   }
   return m as DataManifest;
+}
+
+/**
+ * The identity of a prepared dataset: sha256 (16 hex digits) of its manifest without the file names (shards and
+ * tokenizer may be renamed when a prepare replaces a dataset; their contents are what the manifest describes:
+ * sources, token counts per shard, the tokenizer's hash, the split's seed). Re-preparing the same corpus the same way
+ * gives the same hash; another vocabulary, corpus or split gives another. Null when the directory has no manifest.
+ * Runs record it (config.dataHash) and refuse to resume on other data; sweeps and queued jobs pin it too.
+ */
+export function manifestHash(dir: string): string | null {
+  if (!existsSync(join(dir, MANIFEST_FILE))) return null;
+  const m = readManifest(dir);
+  const canonical = { ...m, tokenizer: { ...m.tokenizer, file: undefined }, shards: m.shards.map((s) => ({ ...s, file: undefined })) };
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 16);
 }
 
 /** Writes manifest.json atomically (temp file, fsync, rename). */

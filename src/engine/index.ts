@@ -8,6 +8,7 @@ import { BackendUnavailableError } from "./errors.js";
 import { JsBackend } from "./js.js";
 import { createWasmBackend } from "./wasm.js";
 import { wasmSimdAvailable } from "./wasm-gemm.js";
+import { capThreads } from "../util/threads.js";
 
 export type { AdamWStep, AnyBackend, Backend, BackendInfo } from "./backend.js";
 export { JsBackend, clipScale } from "./js.js";
@@ -31,7 +32,9 @@ let nativeNoticeShown = false;
  * (printing one line to stderr once); `native` throws {@link BackendUnavailableError} when the addon cannot load,
  * `wasm` when the runtime has no WebAssembly SIMD, `webgpu` when no GPU adapter exists.
  */
-export async function createBackend(name: string = "auto", opts: { threads?: number; quiet?: boolean } = {}): Promise<AnyBackend> {
+export async function createBackend(name: string = "auto", optsGiven: { threads?: number; quiet?: boolean } = {}): Promise<AnyBackend> {
+  // never more threads than this machine has (a thread count from a flag or another machine's config)
+  const opts = { ...optsGiven, threads: capThreads(optsGiven.threads) };
   if (name === "js") return new JsBackend();
   if (name === "wasm") return createWasmBackend(opts.threads); // no WebAssembly SIMD: a BackendUnavailableError
   if (name === "webgpu") {

@@ -25,6 +25,7 @@ export { type IsoflopFit, type IsoflopGroup, type IsoflopOptions, fitIsoflop, gr
 export { type ComputeOptimal, type OptimalScaling, computeOptimal, computeForLoss, optimalLoss, optimalScaling } from "./derived.js";
 export { type BootstrapOptions, type BootstrapResult, bootstrap, summarize } from "./bootstrap.js";
 export { type FitKind, BOOTSTRAP_PARAMS } from "./tasks.js";
+export { lawWarnings } from "./physical.js";
 export { type AnyFit, type Prediction, type PredictQuery, predict } from "./predict.js";
 export {
   type ChinchillaReport,

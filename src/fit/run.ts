@@ -15,6 +15,7 @@ import { defaultWorkers, runTasks } from "./pool.js";
 import { type PowerFit, type PowerVariable, fitPower } from "./power.js";
 import { type Prediction, type PredictQuery, predict } from "./predict.js";
 import type { FitKind, FitTask, ReplicateOptions, StartsResult } from "./tasks.js";
+import { lawWarnings } from "./physical.js";
 
 /** Options for {@link runFit}; each applies to the kinds named. */
 export interface RunFitOptions {
@@ -65,6 +66,8 @@ export interface FitReportBase<K extends FitKind> {
   predictions?: Prediction[];
   /** Seconds spent fitting (including the bootstrap). */
   seconds: number;
+  /** One line per non-physical feature of the law (an exponent ≤ 0: loss not falling with scale); empty if none. */
+  warnings: string[];
 }
 
 /** What a Chinchilla fit produces: also the compute-optimal constants. */
@@ -101,17 +104,18 @@ export async function runFit<K extends FitKind>(kind: K, points: readonly Scalin
     replicateOptions.huberDelta = delta;
     replicateOptions.lbfgs = opts.lbfgs;
     replicateOptions.starts = opts.bootstrapStarts === "grid" ? gridStarts(opts.grid ?? HOFFMANN_GRID) : fit.optima;
-    report = { kind: "chinchilla", fit, optimal: optimalScaling(fit), seconds: 0 };
+    report = { kind: "chinchilla", fit, optimal: optimalScaling(fit), seconds: 0, warnings: [] };
   } else if (kind === "power") {
     replicateOptions.power = { variable: opts.variable, irreducible: opts.irreducible, huberDelta: opts.huberDelta };
-    report = { kind: "power", fit: fitPower(points, replicateOptions.power), seconds: 0 };
+    report = { kind: "power", fit: fitPower(points, replicateOptions.power), seconds: 0, warnings: [] };
   } else if (kind === "frontier") {
     replicateOptions.power = { irreducible: opts.irreducible, huberDelta: opts.huberDelta };
-    report = { kind: "frontier", fit: fitFrontier(points, replicateOptions.power), seconds: 0 };
+    report = { kind: "frontier", fit: fitFrontier(points, replicateOptions.power), seconds: 0, warnings: [] };
   } else {
     replicateOptions.groupTolerance = opts.groupTolerance;
-    report = { kind: "isoflop", fit: fitIsoflop(points, { groupTolerance: opts.groupTolerance }), seconds: 0 };
+    report = { kind: "isoflop", fit: fitIsoflop(points, { groupTolerance: opts.groupTolerance }), seconds: 0, warnings: [] };
   }
+  report.warnings = lawWarnings(report.fit);
   if (opts.bootstrap !== undefined && opts.bootstrap > 0) {
     const bs = await bootstrap(kind, points, replicateOptions, {
       replicates: opts.bootstrap,

@@ -171,7 +171,17 @@ function checkPositive(a: ForecastAssumptions): void {
   if (a.targetFraction !== undefined && !(a.targetFraction < 1)) {
     throw new FitError(`--target-fraction must be below 1 (a lower loss than the reference), got ${a.targetFraction}`);
   }
+  // calendar inputs: a year far from now is a typo (1e20), and the trends behind the forecast are decades old at most
+  for (const [flag, v] of [["--reference-year", a.referenceYear], ["--data-stock-year", a.dataStockYear]] as const) {
+    if (!(v >= YEAR_RANGE[0] && v <= YEAR_RANGE[1])) throw new FitError(`${flag} must be a year from ${YEAR_RANGE[0]} to ${YEAR_RANGE[1]}, got ${v}`);
+  }
+  for (const [flag, v, max] of [["--halving-months", a.halvingMonths, 1200], ["--data-doubling-years", a.dataDoublingYears, 100]] as const) {
+    if (v > max) throw new FitError(`${flag} must be at most ${max}, got ${v} (a trend that slow never pays off)`);
+  }
 }
+
+/** The years a reference or data-stock year may take. */
+export const YEAR_RANGE: readonly [number, number] = [1900, 2200];
 
 function fmt(x: number): string {
   return String(Number(x.toPrecision(4)));

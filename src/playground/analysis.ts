@@ -84,7 +84,7 @@ export function toRunRecord(sweep: string, r: PageRun): RunRecord {
     params: r.params, N: r.N, D: r.D, C: r.C, tokensDone: last?.tokens ?? 0, flopsDone: last?.flops ?? 0,
     finalTrainLoss: s?.finalTrainLoss ?? null, finalValLoss: s?.finalValLoss ?? null, bestValLoss: s?.bestValLoss ?? null,
     seed: r.config?.seed ?? r.input.seed ?? null, backend: s?.backend ?? null, machine: "browser", error: null,
-    created: "", started: null, ended: null, wallSeconds: s?.elapsed ?? null, dir: "", attempts: 1, heartbeat: null, extra: { size: r.size },
+    created: "", started: null, ended: null, wallSeconds: s?.elapsed ?? null, dir: "", attempts: 1, heartbeat: null, owner: null, extra: { size: r.size },
   };
 }
 

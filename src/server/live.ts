@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { type CollectOptions, collectReport } from "../report/data.js";
 import { toReportRun } from "../report/data.js";
 import type { ReportData, ReportRun } from "../report/types.js";
-import { LAB_DB_FILE, type Lab, type MetricRecord, type RunRecord, openLab } from "../store/index.js";
+import { LAB_DB_FILE, type Lab, LabError, type MetricRecord, type RunRecord, openLab } from "../store/index.js";
 
 /** A run as the dashboard's runs table and live charts see it. */
 export interface LiveRun extends ReportRun {
@@ -21,10 +21,12 @@ export interface LiveRun extends ReportRun {
 /** The lab's state for the page: sweeps and runs (with their last logged step). */
 export interface LabSnapshot {
   dir: string;
-  /** Whether lab.sqlite exists yet. */
+  /** Whether lab.sqlite exists (yet, or still). */
   exists: boolean;
   sweeps: string[];
   runs: LiveRun[];
+  /** Why the lab cannot be read (damaged: truncated or corrupt), with the fix; absent when it reads. */
+  error?: string;
 }
 
 /** A read-only, caching view of one lab directory. */
@@ -41,15 +43,30 @@ export class LabWatcher {
     this.reportOptions = reportOptions;
   }
 
-  /** The open store, or null while the lab has no database yet. */
+  /**
+   * The open store, or null while the lab has no database (yet, or any more: deleted under the dashboard). A
+   * database file replaced under it is opened again; one truncated or corrupt throws LabError("damaged"), whose
+   * message says how to rebuild it. An open connection would keep reading a deleted file, so every call checks.
+   */
   store(): Lab | null {
+    if (this.lab && this.lab.fileState() !== "ok") {
+      this.close();
+      this.metricsCache.clear();
+      this.reportCache.clear();
+    }
     if (!this.lab && existsSync(join(this.dir, LAB_DB_FILE))) this.lab = openLab(this.dir, { readonly: true });
     return this.lab;
   }
 
-  /** Sweeps and runs now (every run of the lab, each with its sweep). */
+  /** Sweeps and runs now (every run of the lab, each with its sweep); a damaged lab gives none and its error. */
   snapshot(): LabSnapshot {
-    const lab = this.store();
+    let lab: Lab | null;
+    try {
+      lab = this.store();
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      return { dir: this.dir, exists: true, sweeps: [], runs: [], error: e.message };
+    }
     if (!lab) return { dir: this.dir, exists: false, sweeps: [], runs: [] };
     const records = lab.listRuns();
     const runs = records.map((r) => {

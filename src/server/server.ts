@@ -2,7 +2,10 @@
  * The dashboard server (node:http, read-only): the page and its scripts, a JSON API over the lab store, a stream
  * of server-sent events that fires when runs move, text samples from checkpoints, and the lab's own files under
  * /lab/. It binds to 127.0.0.1 unless told otherwise, answers only GET and HEAD, and refuses (404) any request
- * path that would leave its directory.
+ * path that would leave its directory. It answers only requests whose Host header names this machine's loopback
+ * (localhost, 127.0.0.1, [::1]), an IP address, or the --host it was given: a web page the user visits cannot read the
+ * lab through DNS rebinding (a name of the attacker's that resolves to 127.0.0.1). Bound to a wildcard address
+ * (--host 0.0.0.0) it accepts any Host: that exposes the lab to the network on purpose.
  *
  *   GET /                          the dashboard page (web/index.html)
  *   GET /static/FILE               web/FILE
@@ -37,7 +40,8 @@
  */
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, isIP } from "node:net";
+import { LabError } from "../store/index.js";
 import { isAbsolute, join } from "node:path";
 import { ReportError } from "../report/data.js";
 import type { CollectOptions } from "../report/data.js";
@@ -92,9 +96,13 @@ export async function startServer(opts: ServeOptions): Promise<Dashboard> {
   const vendor = vendorFiles();
   const events = new EventHub(watcher, opts.pollMs ?? 1000, log);
 
+  const dashboardUrl = () => {
+    const port = (server.address() as AddressInfo | null)?.port ?? opts.port ?? DEFAULT_PORT;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${port}/`;
+  };
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      const status = e instanceof HttpError ? e.status : e instanceof ReportError ? 404 : 500;
+      const status = e instanceof HttpError ? e.status : e instanceof ReportError ? 404 : e instanceof LabError ? 503 : 500;
       if (status === 500) log(`serve: ${req.url}: ${(e as Error).stack ?? e}`);
       if (!res.headersSent) sendJson(res, status, { error: (e as Error).message.split("\n")[0] });
       else res.end();
@@ -102,6 +110,12 @@ export async function startServer(opts: ServeOptions): Promise<Dashboard> {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host, host)) {
+      throw new HttpError(
+        403,
+        `Host ${JSON.stringify(req.headers.host)} is not this dashboard's address (a DNS-rebinding web page?); open ${dashboardUrl()}, or start scaling-lab serve with --host NAME to accept that name`,
+      );
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("Allow", "GET, HEAD");
       throw new HttpError(405, "the dashboard is read-only: only GET and HEAD");
@@ -174,6 +188,17 @@ export async function startServer(opts: ServeOptions): Promise<Dashboard> {
       watcher.close();
     },
   };
+}
+
+/** Whether a request's Host header may be answered by a server bound to `bind` (see the module comment). */
+export function hostAllowed(header: string | undefined, bind: string): boolean {
+  if (header === undefined) return true; // HTTP/1.0 without Host: not a browser, no name to rebind
+  if (bind === "0.0.0.0" || bind === "::" || bind === "") return true;
+  const raw = header.trim().toLowerCase();
+  const name = (raw.startsWith("[") ? raw.slice(1, raw.indexOf("]")) : raw.replace(/:\d*$/, "")).replace(/\.$/, "");
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  if (isIP(name) !== 0) return true; // an address, not a name an attacker's DNS controls
+  return name === bind.toLowerCase().replace(/^\[|\]$/g, "");
 }
 
 /** The server-sent event stream: one poll of the store per interval while anyone listens, an event on change. */

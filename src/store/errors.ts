@@ -6,6 +6,8 @@ export type LabErrorCode =
   | "newer-version" // the lab was written by a newer scaling-lab
   | "not-found" // no lab at the directory (and creation was not asked for)
   | "not-a-lab" // the file is not a scaling-lab database
+  | "damaged" // lab.sqlite is empty, truncated or corrupt (rebuild it from the run folders: runs --rebuild)
+  | "exists" // an import would overwrite another run
   | "unknown-run" // no run with that id
   | "unknown-sweep" // no sweep with that name
   | "invalid"; // bad input (a malformed id, a run folder without config.json, ...)

@@ -1,13 +1,26 @@
 /**
  * Reading a run folder written by the training loop (src/train/loop.ts): config.json (the resolved config),
- * metrics.jsonl (one MetricRecord per line; a half-written last line from a killed process is skipped) and
- * summary.json (written when train() returns, also when it stopped early).
+ * metrics.jsonl (one MetricRecord per line; a half-written last line from a killed process is skipped),
+ * summary.json (written when train() returns, also when it stopped early), endpoints.jsonl, and lab-run.json (what
+ * the lab recorded of the run: its sweep, name and extras; written by {@link Lab.runDir}).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_FILE, METRICS_FILE, SUMMARY_FILE } from "../util/run-folder.js";
+import { CONFIG_FILE, ENDPOINTS_FILE, LAB_RUN_FILE, METRICS_FILE, SUMMARY_FILE } from "../util/run-folder.js";
 import { LabError } from "./errors.js";
-import type { FinishInput, MetricRecord, RunConfig } from "./types.js";
+import type { EndpointRecord, FinishInput, MetricRecord, RunConfig, SweepRecord } from "./types.js";
+
+/** The lab's record of a run kept in its folder (lab-run.json), enough to put it back into a rebuilt lab. */
+export interface LabRunFile {
+  id: string;
+  /** The sweep it belongs to, as the lab stored it (null for a stand-alone run). */
+  sweep: SweepRecord | null;
+  name: string;
+  extra: Record<string, unknown>;
+  /** Planned tokens and FLOPs. */
+  D: number;
+  C: number;
+}
 
 /** The contents of a run folder. */
 export interface RunFolder {
@@ -15,6 +28,10 @@ export interface RunFolder {
   metrics: MetricRecord[];
   /** The summary, or null when the process never returned (killed) or the file is missing. */
   summary: (FinishInput & { steps?: number }) | null;
+  /** The cooled-down endpoints (endpoints.jsonl; none when missing). */
+  endpoints: EndpointRecord[];
+  /** lab-run.json, or null when the folder has none (a run trained outside a lab). */
+  labRun: LabRunFile | null;
 }
 
 /**
@@ -64,7 +81,29 @@ export function readRunFolder(dir: string): RunFolder {
   const metrics = existsSync(metricsPath) ? parseMetricsJsonl(readFileSync(metricsPath, "utf8")) : [];
   const summaryPath = join(dir, SUMMARY_FILE);
   const summary = existsSync(summaryPath) ? (readJson(summaryPath) as FinishInput & { steps?: number }) : null;
-  return { config, metrics, summary };
+  const endpointsPath = join(dir, ENDPOINTS_FILE);
+  const endpoints = existsSync(endpointsPath) ? parseJsonLines(readFileSync(endpointsPath, "utf8")).filter(isEndpoint) : [];
+  const labRunPath = join(dir, LAB_RUN_FILE);
+  const labRun = existsSync(labRunPath) ? (readJson(labRunPath) as LabRunFile) : null;
+  return { config, metrics, summary, endpoints, labRun };
+}
+
+function parseJsonLines(text: string): unknown[] {
+  const out: unknown[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // a line cut short by a crash
+    }
+  }
+  return out;
+}
+
+function isEndpoint(x: unknown): x is EndpointRecord {
+  const e = x as Partial<EndpointRecord> | null;
+  return !!e && (e.kind === "final" || e.kind === "branch") && Number.isInteger(e.step) && Number.isFinite(e.tokens) && Number.isFinite(e.flops);
 }
 
 function readJson(file: string): unknown {

@@ -5,11 +5,14 @@
  * runs in a BEGIN IMMEDIATE transaction. A lock still held after the timeout is a one-line LabError("locked").
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
 import os from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { writeFileAtomic } from "../util/files.js";
+import { currentProcess, processAlive } from "../util/process.js";
+import { CONFIG_FILE, LAB_RUN_FILE } from "../util/run-folder.js";
 import { LabError } from "./errors.js";
-import { readRunFolder } from "./folder.js";
+import { type LabRunFile, readRunFolder } from "./folder.js";
 import {
   type EvalSqlRow, type MetricSqlRow, type RunSqlRow, type SweepSqlRow, checkId, checkStatuses, deriveColumns, envBusyTimeout, now, num, sleepMs,
   toEval, toMetric, toRun, toSweep,
@@ -68,7 +71,10 @@ export interface RunFilter {
 export interface ClaimOptions {
   /** Statuses that may be claimed. Default ["planned", "stopped"]. */
   from?: RunStatus[];
-  /** Also claim a "running" run whose heartbeat is older than this many seconds (its process likely died). */
+  /**
+   * Also claim a "running" run whose owner process is gone (checked at once for an owner on this host), or whose
+   * heartbeat is older than this many seconds (an owner elsewhere, or none recorded, or one that hangs).
+   */
   staleAfterSec?: number;
 }
 
@@ -96,7 +102,27 @@ export interface ImportOptions {
   sweep?: string | null;
   /** Name of the run when it is created by the import. */
   name?: string;
+  /** Planner extras of the run when it is created by the import. */
+  extra?: Record<string, unknown>;
+  /** Planned tokens and FLOPs when the import creates the run (default: from its config). */
+  D?: number;
+  C?: number;
 }
+
+/** What {@link Lab.rebuild} did. */
+export interface RebuildResult {
+  /** Where the damaged database was moved (null when there was none). */
+  movedTo: string | null;
+  /** Runs put back, by id. */
+  runs: string[];
+  /** Sweeps put back. */
+  sweeps: string[];
+  /** Folders under runs/ that could not be read, with why. */
+  skipped: { dir: string; reason: string }[];
+}
+
+/** The state of the database file under an open lab (see {@link Lab.fileState}). */
+export type LabFileState = "ok" | "deleted" | "replaced" | "empty";
 
 /** A one-line description of this machine: host, CPU count and model, OS. */
 export function describeMachine(): string {
@@ -127,6 +153,8 @@ export class Lab {
   private readonly db: Database;
   private readonly busyTimeoutMs: number;
   private readonly statements = new Map<string, Statement>();
+  /** Device and inode of lab.sqlite when it was opened (see {@link fileState}). */
+  private readonly fileId: { dev: number; ino: number };
 
   private constructor(dir: string, db: Database, readonly: boolean, busyTimeoutMs: number) {
     this.dir = dir;
@@ -135,10 +163,12 @@ export class Lab {
     this.db = db;
     this.readonly = readonly;
     this.busyTimeoutMs = busyTimeoutMs;
+    const st = statSync(this.file);
+    this.fileId = { dev: st.dev, ino: st.ino };
   }
 
-  /** See {@link openLab}. */
-  static open(dirGiven: string, opts: OpenLabOptions = {}): Lab {
+  /** See {@link openLab}. `rebuilding`: a new database beside existing run folders is wanted ({@link Lab.rebuild}). */
+  static open(dirGiven: string, opts: OpenLabOptions = {}, rebuilding = false): Lab {
     const dir = resolve(dirGiven);
     const file = join(dir, LAB_DB_FILE);
     const readonly = opts.readonly ?? false;
@@ -146,6 +176,10 @@ export class Lab {
     const busyTimeoutMs = opts.busyTimeoutMs ?? envBusyTimeout() ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (existsSync(dir) && !statSync(dir).isDirectory()) {
       throw new LabError("invalid", `--lab ${dirGiven} is a file, not a directory; pass a directory`);
+    }
+    if (existsSync(file) && statSync(file).size === 0 && existsSync(`${file}-wal`) && statSync(`${file}-wal`).size > 0) {
+      // truncated under its write-ahead log: what SQLite would read is a mix of the log and nothing
+      throw new LabError("damaged", `the lab database ${file} is empty but its write-ahead log is not (truncated?); rebuild it from the run folders: scaling-lab runs --rebuild --lab ${dir}`);
     }
     if (!existsSync(file)) {
       if (!create) {
@@ -161,7 +195,7 @@ export class Lab {
     }
     const lab = new Lab(dir, db, readonly, busyTimeoutMs);
     try {
-      lab.guard(() => lab.init());
+      lab.guard(() => lab.init(create, rebuilding));
     } catch (e) {
       db.close();
       throw e;
@@ -169,18 +203,76 @@ export class Lab {
     return lab;
   }
 
-  private init(): void {
+  /**
+   * Rebuilds the lab in `dirGiven` from its run folders (runs/<id>/: config.json, metrics.jsonl, summary.json,
+   * endpoints.jsonl, lab-run.json): moves a damaged lab.sqlite (with its -wal and -shm files) aside to
+   * lab.sqlite.damaged-<time>, creates a new one, and imports every run folder with its sweep, name and extras as the
+   * lab recorded them in lab-run.json. Eval results and stored analyses are not in the run folders: run them again.
+   */
+  static rebuild(dirGiven: string, opts: Pick<ImportOptions, "accounting">, log: (line: string) => void = () => {}): RebuildResult {
+    const dir = resolve(dirGiven);
+    const file = join(dir, LAB_DB_FILE);
+    if (!existsSync(join(dir, "runs")) && !existsSync(file)) {
+      throw new LabError("not-found", `no lab at ${dir} (no ${LAB_DB_FILE}, no runs/); pass the lab's directory with --lab DIR`);
+    }
+    let movedTo: string | null = null;
+    if (existsSync(file)) {
+      movedTo = `${file}.damaged-${now().replace(/[:.]/g, "-")}`;
+      for (const suffix of ["", "-wal", "-shm"]) if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+      log(`rebuild: moved the old database to ${movedTo}`);
+    }
+    const lab = Lab.open(dir, { create: true }, true);
+    const result: RebuildResult = { movedTo, runs: [], sweeps: [], skipped: [] };
+    try {
+      for (const id of runFolderNames(lab.runsDir)) {
+        const runDir = join(lab.runsDir, id);
+        try {
+          const folder = readRunFolder(runDir);
+          const rec = folder.labRun;
+          if (rec?.sweep && !lab.getSweep(rec.sweep.name)) {
+            lab.ensureSweep({ name: rec.sweep.name, plan: rec.sweep.plan, ladder: rec.sweep.ladder, spec: rec.sweep.spec });
+            result.sweeps.push(rec.sweep.name);
+          }
+          lab.importRunFolder(id, runDir, {
+            accounting: opts.accounting, sweep: rec?.sweep?.name ?? null, name: rec?.name ?? id, extra: rec?.extra ?? {},
+            ...(rec ? { D: rec.D, C: rec.C } : {}),
+          });
+          result.runs.push(id);
+        } catch (e) {
+          const reason = (e as Error).message.split("\n")[0];
+          result.skipped.push({ dir: runDir, reason });
+          log(`rebuild: skipped ${runDir}: ${reason}`);
+        }
+      }
+    } finally {
+      lab.close();
+    }
+    return result;
+  }
+
+  private init(create: boolean, rebuilding: boolean): void {
     const { db, file } = this;
     let version: number;
     try {
       version = storedVersion(db, file);
     } catch (e) {
-      if (sqliteCode(e) === "SQLITE_NOTADB") {
+      if (sqliteCode(e) === "SQLITE_NOTADB" && runFolderNames(this.runsDir).length === 0) {
         throw new LabError("not-a-lab", `${file} is not a SQLite database; point --lab at another directory`);
       }
       throw e;
     }
     if (version > SCHEMA_VERSION) throw newerVersionError(file, version);
+    if (version === 0) {
+      // An empty database: new (this process just created it), or truncated. A read never creates or repairs, and
+      // a lab whose run folders outlived its database must be rebuilt from them, not started over.
+      const folders = runFolderNames(this.runsDir).length;
+      if (!create || (folders > 0 && !rebuilding)) {
+        throw new LabError(
+          "damaged",
+          `the lab database ${file} is empty (no tables)${folders > 0 ? ` but runs/ holds ${folders} run folder${folders === 1 ? "" : "s"}` : ""}; rebuild it from the run folders: scaling-lab runs --rebuild --lab ${this.dir}`,
+        );
+      }
+    }
     if (this.readonly) {
       if (version < SCHEMA_VERSION) {
         throw new LabError(
@@ -196,6 +288,27 @@ export class Lab {
     db.pragma("foreign_keys = ON");
     if (version < SCHEMA_VERSION) migrate(db, file);
     mkdirSync(this.runsDir, { recursive: true });
+  }
+
+  /**
+   * Whether lab.sqlite is still the file this connection opened: "deleted" (gone), "replaced" (another file now has
+   * its name), "empty" (truncated to 0 bytes) or "ok". A long-lived reader (the dashboard) checks this, because an
+   * open connection keeps reading a deleted file as if it were there.
+   */
+  fileState(): LabFileState {
+    let st;
+    try {
+      st = statSync(this.file);
+    } catch {
+      return "deleted";
+    }
+    if (st.ino !== this.fileId.ino || st.dev !== this.fileId.dev) return "replaced";
+    return st.size === 0 ? "empty" : "ok";
+  }
+
+  /** SQLite's quick integrity check: "ok", or the first problem it found (a damaged database throws LabError "damaged"). */
+  integrityCheck(): string {
+    return this.guard(() => String(this.db.pragma("quick_check", { simple: true })));
   }
 
   /** The schema version of this lab (after migration: {@link SCHEMA_VERSION}). */
@@ -306,9 +419,9 @@ export class Lab {
 
   /**
    * Atomically claims a run for this process: if its status is in `opts.from` (default planned or stopped), or it
-   * is "running" with a heartbeat older than `opts.staleAfterSec`, marks it running (as {@link markRunning}) and
-   * returns it; otherwise returns null (another process has it, or it is done). Two processes claiming the same
-   * run at once: exactly one gets it.
+   * is "running" but orphaned (with `opts.staleAfterSec`: its owner process on this host is gone, or its heartbeat is
+   * older than that), marks it running (as {@link markRunning}) and returns it; otherwise returns null (another
+   * live process has it, or it is done). Two processes claiming the same run at once: exactly one gets it.
    */
   claimRun(id: string, info: RunnerInfo, opts: ClaimOptions = {}): RunRecord | null {
     const from = checkStatuses(opts.from ?? ["planned", "stopped"]);
@@ -316,8 +429,9 @@ export class Lab {
       const run = this.requireRun(id);
       let claimable = from.includes(run.status);
       if (!claimable && run.status === "running" && opts.staleAfterSec !== undefined) {
+        const alive = run.owner ? processAlive(run.owner) : null;
         const last = Date.parse(run.heartbeat ?? run.started ?? run.created);
-        claimable = !(Date.now() - last < opts.staleAfterSec * 1000);
+        claimable = alive === false || !(Date.now() - last < opts.staleAfterSec * 1000);
       }
       if (!claimable) return null;
       this.setRunning(id, info);
@@ -388,7 +502,7 @@ export class Lab {
       this.stmt(
         `UPDATE runs SET status = @status, tokensDone = @tokens, flopsDone = @flops, finalTrainLoss = @finalTrainLoss,
            finalValLoss = @finalValLoss, bestValLoss = @bestValLoss, wallSeconds = @elapsed,
-           backend = COALESCE(@backend, backend), error = NULL, ended = @now, heartbeat = @now
+           backend = COALESCE(@backend, backend), error = NULL, ended = @now, heartbeat = @now, owner = NULL
          WHERE id = @id`,
       ).run({
         id,
@@ -411,35 +525,67 @@ export class Lab {
     const message = error instanceof Error ? error.message : String(error);
     return this.write(() => {
       this.requireRun(id);
-      this.stmt("UPDATE runs SET status = 'failed', error = ?, ended = ?, heartbeat = ? WHERE id = ?").run(message, now(), now(), id);
+      this.stmt("UPDATE runs SET status = 'failed', error = ?, ended = ?, heartbeat = ?, owner = NULL WHERE id = ?").run(message, now(), now(), id);
       return this.findRun(id)!;
     });
   }
 
-  /** Absolute path of the run's folder DIR/runs/<id> (created if missing). */
+  /**
+   * Absolute path of the run's folder DIR/runs/<id> (created if missing). For a run of this lab it also writes
+   * lab-run.json there (its sweep, name and extras), so {@link Lab.rebuild} can put the run back where it was.
+   */
   runDir(id: string): string {
     checkId(id, "run id");
     const dir = join(this.runsDir, id);
     mkdirSync(dir, { recursive: true });
+    const run = this.readonly ? undefined : this.getRun(id);
+    if (run) {
+      const record: LabRunFile = {
+        id, sweep: run.sweep !== null ? (this.getSweep(run.sweep) ?? null) : null, name: run.name, extra: run.extra, D: run.D, C: run.C,
+      };
+      writeFileAtomic(join(dir, LAB_RUN_FILE), JSON.stringify(record, null, 2) + "\n");
+    }
     return dir;
   }
 
   /**
-   * Imports a run folder written by the training loop (config.json, metrics.jsonl, summary.json) as run `id`:
-   * plans the run if absent (with `opts.sweep`/`opts.name`), replaces its stored metrics by the folder's, and
-   * records the outcome: the summary's status when summary.json covers the last logged step, "stopped" when the
-   * metrics go further (the process was killed), "planned" when nothing was logged. Returns the stored run.
+   * Imports a run folder written by the training loop (config.json, metrics.jsonl, summary.json, endpoints.jsonl)
+   * as run `id`: plans the run if absent (with `opts.sweep`/`opts.name`), replaces its stored metrics and endpoints
+   * by the folder's, and records the outcome: the summary's status when summary.json covers the last logged step,
+   * "stopped" when the metrics go further (the process was killed), "planned" when nothing was logged. Returns the
+   * stored run. A run that already has this id is updated only from its own folder (a re-import); importing
+   * another folder over it is refused (LabError "exists"), so a sweep's run is never mixed with a foreign model.
    */
   importRunFolder(id: string, dir: string, opts: ImportOptions): RunRecord {
+    checkId(id, "run id");
     const folder = readRunFolder(resolve(dir));
     const input: PlanRunInput = { id, config: folder.config, accounting: opts.accounting(folder.config.model), dir };
     if (opts.sweep != null) input.sweep = opts.sweep;
     if (opts.name !== undefined) input.name = opts.name;
+    if (opts.extra !== undefined) input.extra = opts.extra;
+    if (opts.D !== undefined) input.D = opts.D;
+    if (opts.C !== undefined) input.C = opts.C;
     return this.write(() => {
+      const existing = this.findRun(id);
+      if (existing) {
+        const existingDir = isAbsolute(existing.dir) ? existing.dir : join(this.dir, existing.dir);
+        if (resolve(existingDir) !== resolve(dir)) {
+          const where = [existing.sweep !== null ? `sweep ${existing.sweep}` : "", existing.status, `folder ${existing.dir}`].filter(Boolean).join(", ");
+          throw new LabError(
+            "exists",
+            `run "${id}" already exists in the lab (${where}); importing ${dir} over it would replace its metrics: pass another --id (e.g. --id ${id}-import)`,
+          );
+        }
+        if (opts.sweep != null && existing.sweep !== opts.sweep) {
+          throw new LabError("exists", `run "${id}" belongs to ${existing.sweep ? `sweep ${existing.sweep}` : "no sweep"}, not ${opts.sweep}; re-import it without --sweep, or under another --id`);
+        }
+      }
       this.planRun(input);
       this.stmt("UPDATE runs SET dir = ? WHERE id = ?").run(this.relativeDir(dir), id);
       this.stmt("DELETE FROM metrics WHERE runId = ?").run(id);
       this.appendMetrics(id, folder.metrics);
+      this.stmt("DELETE FROM endpoints WHERE runId = ?").run(id);
+      this.recordEndpoints(id, folder.endpoints);
       const last = folder.metrics[folder.metrics.length - 1];
       const s = folder.summary;
       const summaryCurrent = s !== null && (last === undefined || (s.steps ?? last.step) >= last.step);
@@ -686,6 +832,13 @@ export class Lab {
         if (sqliteCode(e) === "SQLITE_READONLY") {
           throw new LabError("invalid", `the lab ${this.file} is open read-only (or the file is not writable); open it for writing`);
         }
+        const code = sqliteCode(e);
+        if (code !== undefined && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")) {
+          throw new LabError(
+            "damaged",
+            `the lab database ${this.file} is damaged (${(e as Error).message.split("\n")[0]}); rebuild it from the run folders: scaling-lab runs --rebuild --lab ${this.dir}`,
+          );
+        }
         throw e;
       }
     }
@@ -748,8 +901,8 @@ export class Lab {
     const t = now();
     this.stmt(
       `UPDATE runs SET status = 'running', backend = ?, machine = ?, started = COALESCE(started, ?), ended = NULL,
-         error = NULL, attempts = attempts + 1, heartbeat = ? WHERE id = ?`,
-    ).run(info.backend, info.machine ?? describeMachine(), t, t, id);
+         error = NULL, attempts = attempts + 1, heartbeat = ?, owner = ? WHERE id = ?`,
+    ).run(info.backend, info.machine ?? describeMachine(), t, t, info.owner === null ? null : JSON.stringify(info.owner ?? currentProcess()), id);
   }
 
   private refreshProgress(id: string): void {
@@ -768,4 +921,15 @@ export class Lab {
     const rel = relative(this.dir, abs);
     return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel.split(sep).join("/") : abs;
   }
+}
+
+/** Names of the run folders (sub-folders holding a config.json) under `runsDir`, sorted; none when it is missing. */
+function runFolderNames(runsDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(runsDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => existsSync(join(runsDir, n, CONFIG_FILE))).sort();
 }

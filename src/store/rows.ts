@@ -2,6 +2,7 @@
  * Row mapping between SQLite rows and the store's records, and the small checks and helpers the lab uses
  * (id and status validation, derived shape columns, finite-or-null numbers, timestamps).
  */
+import { parseProcessIdentity } from "../util/process.js";
 import { LabError } from "./errors.js";
 import { checkRunConfig } from "./folder.js";
 import {
@@ -25,7 +26,7 @@ export interface SweepSqlRow {
 }
 
 /** A row of the runs table (JSON columns as text). */
-export type RunSqlRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
+export type RunSqlRow = Omit<RunRecord, "config" | "extra" | "owner"> & { config: string; extra: string; owner: string | null };
 
 /** A row of the metrics table: a {@link MetricRecord} with its run id, NULL where a value was missing or not finite. */
 export type MetricSqlRow = { runId: string; step: number } & { [K in Exclude<keyof MetricRecord, "step">]-?: number | null };
@@ -40,7 +41,9 @@ export function toSweep(r: SweepSqlRow): SweepRecord {
 
 /** A runs row as a record (config and extras parsed). */
 export function toRun(r: RunSqlRow): RunRecord {
-  return { ...r, config: JSON.parse(r.config) as RunConfig, extra: JSON.parse(r.extra) as Record<string, unknown> };
+  return {
+    ...r, config: JSON.parse(r.config) as RunConfig, extra: JSON.parse(r.extra) as Record<string, unknown>, owner: parseProcessIdentity(r.owner),
+  };
 }
 
 /** A metrics row as a record (valLoss only where validation ran). */

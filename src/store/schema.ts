@@ -116,6 +116,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    about: "the process that claimed a running run (host, pid, start time): a dead owner's run is resumed at once",
+    sql: `
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build reads and writes. */

@@ -4,6 +4,8 @@
  * The store defines these shapes structurally, so the training loop's TrainConfig and TrainSummary can be passed as
  * they are without the store depending on the trainer; a metrics line (MetricRecord) is defined once, in util/.
  */
+import type { ProcessIdentity } from "../util/process.js";
+
 /** Lifecycle of a run: planned → running → done | stopped (interrupted, resumable) | failed (error recorded). */
 export type RunStatus = "planned" | "running" | "done" | "failed" | "stopped";
 
@@ -123,6 +125,8 @@ export interface RunRecord {
   attempts: number;
   /** ISO 8601 time of the last metrics write or state change while running (stale-claim detection). */
   heartbeat: string | null;
+  /** The process that claimed the run while it is "running" (null otherwise): a dead owner's run may be claimed again. */
+  owner: ProcessIdentity | null;
   /** Planner-specific extras (budget index, nominal budget, ...). */
   extra: Record<string, unknown>;
 }
@@ -173,6 +177,11 @@ export interface RunnerInfo {
   backend: string;
   /** Machine description; default {@link describeMachine}(). */
   machine?: string;
+  /**
+   * The process that owns the run while it trains; default this process. null: a process elsewhere (a Redis worker),
+   * whose run is taken to be orphaned only when its heartbeat goes stale.
+   */
+  owner?: ProcessIdentity | null;
 }
 
 /** A point for the scaling-law fits (compatible with ScalingPoint in src/fit/points.ts). */

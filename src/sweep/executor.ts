@@ -5,16 +5,18 @@
  * metrics.jsonl into the lab store while it trains, and records the outcome when it ends. A run interrupted before
  * resumes from its checkpoint; a finished run is skipped.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Lab } from "../store/index.js";
 import type { MetricRecord, RunRecord } from "../store/types.js";
-import { readCheckpointState } from "../train/checkpoint.js";
+import { CheckpointError, readCheckpointState } from "../train/checkpoint.js";
+import { runFolderOwner } from "../train/lock.js";
 import { truncateMetrics } from "../train/loop.js";
 import type { TrainSummary } from "../train/loop.js";
 import type { TrainConfig } from "../train/config.js";
+import { describeProcess, PARENT_PID_ENV } from "../util/process.js";
 import { METRICS_FILE } from "../util/run-folder.js";
 import { defaultThreads, MAX_THREADS } from "../util/threads.js";
 import { estimateRuns, runFractionDone, runOrder, runThreads, SweepEta } from "./estimate.js";
@@ -45,10 +47,10 @@ export interface SweepProgress {
   tokensPerSec?: number;
 }
 
-/** What an executor reports for a run it handled. */
+/** What an executor reports for a run it handled ("busy": another live process is training it; left alone). */
 export interface RunOutcome {
   id: string;
-  status: "done" | "stopped" | "failed" | "skipped";
+  status: "done" | "stopped" | "failed" | "skipped" | "busy";
   error?: string;
 }
 
@@ -85,21 +87,31 @@ export interface LocalExecutorOptions {
 }
 
 /**
- * A run left "running" with no heartbeat (metrics write) for this long is taken to be orphaned by a dead sweep
- * process and may be claimed again. Generous, so a slow first step of a large model is not mistaken for a crash.
+ * A run left "running" by a sweep process of this machine that is gone is claimed again at once (the lab records
+ * the claiming process). One claimed from another machine, or in a lab that recorded no owner, is taken to be
+ * orphaned when it has had no heartbeat (metrics write) for this long. Generous, so a slow first step of a large
+ * model is not mistaken for a crash.
  */
 export const STALE_AFTER_SEC = 900;
+
+/** How long to wait for a dead sweep's training child to notice and exit before calling its run busy, in ms. */
+const ORPHAN_GRACE_MS = 5000;
 
 /** Path of the CLI entry point (dist/src/cli/main.js) used to spawn runs. */
 export function cliPath(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), "../cli/main.js");
 }
 
-/** Reads the complete metric lines of a metrics.jsonl from line index `from`; `next` is where to continue. */
-export function readMetricLines(path: string, from: number): { rows: MetricRecord[]; next: number } {
-  if (!existsSync(path)) return { rows: [], next: from };
+/**
+ * Reads the complete metric lines of a metrics.jsonl from line index `from`; `next` is where to continue. A file
+ * with fewer lines than `from` was rewritten (the trainer restores a deleted or truncated file whole): it is read
+ * again from its start (storing a row twice is harmless: the store replaces a step).
+ */
+export function readMetricLines(path: string, fromGiven: number): { rows: MetricRecord[]; next: number } {
+  if (!existsSync(path)) return { rows: [], next: fromGiven };
   const lines = readFileSync(path, "utf8").split("\n");
   const complete = lines.length - 1; // the last element is "" or a line still being written
+  const from = complete < fromGiven ? 0 : fromGiven;
   const rows: MetricRecord[] = [];
   let next = from;
   for (let i = from; i < complete; i++) {
@@ -164,10 +176,17 @@ export class LocalExecutor implements Executor {
       free -= n;
     };
     const runOne = async (run: RunRecord, perRun: number) => {
+      const busy = (why: string) => {
+        hooks.log?.(`sweep: ${run.id} is being trained by ${why}; leaving it to that process (re-run this sweep once it ends)`);
+        outcomes.push({ id: run.id, status: "busy", error: `being trained by ${why}` });
+      };
+      // a dead sweep's training child exits within a second of its parent (exitWithParent): give it that long
+      const folderOwner = await waitForOwnerGone(join(lab.runsDir, run.id), ORPHAN_GRACE_MS);
+      if (folderOwner) return busy(folderOwner.pid > 0 ? describeProcess(folderOwner) : "another process");
       const claimed = lab.claimRun(run.id, { backend: this.opts.backend ?? "auto" }, { from: ["planned", "stopped", "failed"], staleAfterSec: STALE_AFTER_SEC });
       if (!claimed) {
-        hooks.log?.(`sweep: ${run.id} is being trained by another process; skipping it here`);
-        return;
+        const owner = lab.getRun(run.id)?.owner;
+        return busy(owner ? `another sweep process (${describeProcess(owner)})` : "another process");
       }
       const before = done.get(run.id) ?? 0;
       eta?.spawn(run.id);
@@ -228,12 +247,20 @@ export class LocalExecutor implements Executor {
   /** Trains one run in a child process, tailing its metrics into the store. */
   private async trainOne(run: RunRecord, lab: Lab, threads: number, hooks: ExecutorHooks, onRow: (r: MetricRecord) => void): Promise<RunOutcome> {
     const dir = lab.runDir(run.id);
+    let ck;
+    try {
+      ck = readCheckpointState(dir);
+    } catch (e) {
+      // a damaged checkpoint: fail the run and touch nothing (starting over would throw its metrics away)
+      if (!(e instanceof CheckpointError)) throw e;
+      lab.failRun(run.id, e.message);
+      return { id: run.id, status: "failed", error: e.message };
+    }
     const cfgPath = join(dir, "sweep-config.json");
     writeFileSync(cfgPath, JSON.stringify({ ...run.config, threads, backend: this.opts.backend ?? run.config.backend ?? "auto" }, null, 2));
     const metricsPath = join(dir, METRICS_FILE);
     // On resume the curve continues from the checkpoint: cut metrics.jsonl and the store to its step first (the
     // child's own truncation is then a no-op), so tailing the file by line index stays aligned.
-    const ck = readCheckpointState(dir);
     let line = 0;
     if (ck) {
       hooks.log?.(`sweep: resuming ${run.id} from its checkpoint at step ${ck.step}`);
@@ -254,7 +281,9 @@ export class LocalExecutor implements Executor {
       }
     };
     const args = [cliPath(), "train", "--config", cfgPath, "--out", dir, "--json", ...(resume ? ["--resume"] : [])];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    // the child exits by itself if this process dies (SCALING_LAB_PARENT_PID), and is killed if this one exits
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) } });
+    const untrack = killOnExit(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -270,6 +299,7 @@ export class LocalExecutor implements Executor {
       }
     }, this.opts.pollMs ?? 1000);
     const code: number = await new Promise((res) => child.on("close", (c, sig) => res(c ?? (sig ? 128 : 1))));
+    untrack();
     clearInterval(timer);
     tail();
     if (code === 0) {
@@ -281,9 +311,14 @@ export class LocalExecutor implements Executor {
     const message = stderr.trim().split("\n").filter((l) => !l.startsWith("train ")).pop() ?? `exit status ${code}`;
     if (code === 130 || code === 128) {
       // killed by a signal: the checkpoint says how far it got; the run resumes from there next time
-      const st = readCheckpointState(dir);
+      let st = null;
+      try {
+        st = readCheckpointState(dir);
+      } catch {
+        // damaged by the kill: the next attempt reports it
+      }
       lab.finishRun(run.id, {
-        status: "stopped", tokens: st?.tokens ?? 0, flops: st?.flops ?? 0, finalTrainLoss: null,
+        status: "stopped", tokens: st?.tokens ?? 0, flops: st?.flops ?? 0, finalTrainLoss: st?.lastTrainLoss ?? null,
         finalValLoss: st?.lastValLoss ?? null, bestValLoss: st?.bestValLoss ?? null, elapsed: st?.elapsed ?? 0,
       });
       return { id: run.id, status: "stopped" };
@@ -350,5 +385,31 @@ class RunEta {
     const now = performance.now();
     const starting = new Map([...this.spawned].filter(([id]) => !this.done.has(id)).map(([id, at]) => [id, (now - at) / 1000]));
     return this.eta.secondsLeft(this.done, elapsed, fixed, starting);
+  }
+}
+
+/** Children to kill when this process exits (however it exits: a thrown error included). */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Kills `child` if this process exits while it runs; returns the function that stops tracking it. */
+function killOnExit(child: ChildProcess): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const c of liveChildren) c.kill("SIGKILL");
+    });
+  }
+  liveChildren.add(child);
+  return () => liveChildren.delete(child);
+}
+
+/** The live process still training the run folder `dir` after waiting up to `ms` for it to exit, or null. */
+async function waitForOwnerGone(dir: string, ms: number) {
+  const t0 = Date.now();
+  for (;;) {
+    const owner = runFolderOwner(dir);
+    if (!owner || Date.now() - t0 >= ms) return owner;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

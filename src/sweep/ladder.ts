@@ -107,7 +107,11 @@ export function loadLadder(nameOrPath: string): Ladder {
   let name = nameOrPath;
   if (nameOrPath.endsWith(".json")) {
     if (!existsSync(nameOrPath)) throw new LadderError(`ladder file ${nameOrPath} does not exist`);
-    raw = JSON.parse(readFileSync(nameOrPath, "utf8"));
+    try {
+      raw = JSON.parse(readFileSync(nameOrPath, "utf8"));
+    } catch (e) {
+      throw new LadderError(`ladder file ${nameOrPath} is not valid JSON (${(e as Error).message.split("\n")[0]}); fix it (see presets/ladders.json for the format)`);
+    }
     name = nameOrPath.replace(/^.*\//, "").replace(/\.json$/, "");
   } else {
     const all = (JSON.parse(readFileSync(laddersPath(), "utf8")) as { ladders: Record<string, unknown> }).ladders;

@@ -10,9 +10,7 @@
  * final state (completed or failed), then removes the job.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { MANIFEST_FILE } from "../data/shards.js";
+import { manifestHash } from "../data/shards.js";
 import { type VersionStamp, formatStamp, packageVersion, versionStamp } from "../util/version.js";
 
 export { type VersionStamp, formatStamp, packageVersion, versionStamp };
@@ -43,7 +41,7 @@ export interface RunJob {
   events: string;
   /** The resolved training config (config.data is the coordinator's absolute data path). */
   config: RunConfig;
-  /** sha256 (16 hex digits) of the data directory's manifest.json, so a worker never trains on other data. */
+  /** The data directory's identity ({@link manifestHash}), so a worker never trains on other data. */
   dataHash: string;
   /** Version stamp of the coordinator. */
   version: VersionStamp;
@@ -96,9 +94,11 @@ export function decodeEvent(fields: string[]): RunEvent | null {
 }
 
 
-/** sha256 (16 hex digits) of a prepared data directory's manifest.json; null when it has none. */
+/** The identity of a prepared data directory ({@link manifestHash}); null when it has no readable manifest. */
 export function dataHash(dataDir: string): string | null {
-  const p = join(dataDir, MANIFEST_FILE);
-  if (!existsSync(p)) return null;
-  return createHash("sha256").update(readFileSync(p)).digest("hex").slice(0, 16);
+  try {
+    return manifestHash(dataDir);
+  } catch {
+    return null;
+  }
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { TrainConfigInput } from "../train/config.js";
 import { runTraining } from "../train/run.js";
 import { STOP_FILE } from "./queue-protocol.js";
+import { exitWithParent } from "../util/process.js";
 
 /** A JSON line from the child to its worker. */
 export type ChildMessage =
@@ -31,10 +32,7 @@ async function main(argv: string[]): Promise<number> {
   const [configPath, outDir, ...rest] = argv;
   const parent = process.ppid;
   const orphaned = () => process.ppid !== parent;
-  const watchdog = setInterval(() => {
-    if (orphaned()) process.exit(ORPHAN_EXIT);
-  }, 500);
-  watchdog.unref();
+  exitWithParent(parent);
   let stop = false;
   process.on("SIGINT", () => (stop = true));
   process.on("SIGTERM", () => (stop = true));

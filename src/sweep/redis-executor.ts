@@ -179,7 +179,7 @@ class CoordinatorSession {
         await job.remove().catch(() => {});
         return;
       }
-      if (stored.machine !== result.machine) this.lab.markRunning(id, { backend: result.summary.backend, machine: result.machine });
+      if (stored.machine !== result.machine) this.lab.markRunning(id, { backend: result.summary.backend, machine: result.machine, owner: null });
       const last = result.metrics[result.metrics.length - 1];
       this.lab.truncateMetrics(id, last?.step ?? -1);
       if (result.metrics.length) this.lab.appendMetrics(id, result.metrics);
@@ -331,7 +331,7 @@ class CoordinatorSession {
     const run = this.lab.getRun(e.run);
     if (!run || run.status === "done") return;
     if (e.type === "start") {
-      this.lab.markRunning(e.run, { backend: e.backend, machine: e.machine });
+      this.lab.markRunning(e.run, { backend: e.backend, machine: e.machine, owner: null }); // trained by a worker elsewhere
       this.lab.truncateMetrics(e.run, e.resumedAt ?? -1);
       this.active.set(e.run, { id: e.run, step: e.resumedAt ?? 0, trainLoss: NaN });
       this.log(`sweep: ${e.run} ${e.resumedAt ? `resumed at step ${e.resumedAt}` : "started"} on ${e.machine} (${e.backend})`);

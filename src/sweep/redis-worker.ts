@@ -22,7 +22,7 @@ import { DelayedError, type Job, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { describeMachine } from "../store/lab.js";
 import type { MetricRecord } from "../store/types.js";
-import { readCheckpointState } from "../train/checkpoint.js";
+import { CheckpointError, readCheckpointState } from "../train/checkpoint.js";
 import { truncateMetrics, type TrainSummary } from "../train/loop.js";
 import { CONFIG_FILE, METRICS_FILE } from "../util/run-folder.js";
 import { shareThreads } from "../util/threads.js";
@@ -188,7 +188,17 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
     .catch((e) => link.onError(e))
     .finally(stop);
   await finished;
-  await worker.close();
+  if (link.isDown) {
+    // a graceful close waits for Redis commands that cannot go out while it is away (minutes, with backoff): let the
+    // children checkpoint (they were told to stop), then close at once; their jobs' locks expire and they are queued
+    // again when Redis is back
+    log(`${who}: Redis at ${target.display} is unreachable: stopping without handing runs back (they are queued again once their locks expire)`);
+    while (children.size > 0) await new Promise((r) => setTimeout(r, 100));
+    link.close();
+    await worker.close(true);
+  } else {
+    await worker.close();
+  }
   await running;
   opts.signal?.removeEventListener("abort", onAbort);
   link.close();
@@ -242,7 +252,14 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
   const config = { ...run.config, data: dataDir, threads: ctx.threadsPerRun, ...(ctx.backend ? { backend: ctx.backend } : {}) };
   // Resuming: cut metrics.jsonl to the checkpoint's step first (so tailing it by line stays aligned) and point the
   // saved config at this machine's data and thread count (the saved config wins on resume).
-  const ck = readCheckpointState(dir);
+  let ck;
+  try {
+    ck = readCheckpointState(dir);
+  } catch (e) {
+    // a damaged checkpoint: fail the job and touch nothing (starting over would throw its metrics away)
+    if (!(e instanceof CheckpointError)) throw e;
+    return { kind: "failed", message: e.message };
+  }
   if (ck) {
     truncateMetrics(metricsPath, ck.step);
     const saved = join(dir, CONFIG_FILE);

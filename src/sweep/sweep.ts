@@ -4,17 +4,19 @@
  * epochs over the data, and the time it would take here, scheduled as the local executor trains it from the measured
  * speed of each shape (estimate.ts).
  */
+import { createHash } from "node:crypto";
 import { Dataset } from "../data/loader.js";
 import { repeatedDataWarning } from "../data/mixture.js";
 import { createBackend } from "../engine/index.js";
 import { runAccounting } from "../model/accounting.js";
 import { type Lab, openLab } from "../store/index.js";
-import type { RunRecord } from "../store/types.js";
+import type { RunConfig, RunRecord, SweepRecord } from "../store/types.js";
+import { manifestHash } from "../data/shards.js";
 import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
 import { defaultThreads } from "../util/threads.js";
 import { estimateRuns } from "./estimate.js";
 import { type Executor, type ExecutorHooks, LocalExecutor, type RunOutcome } from "./executor.js";
-import { loadLadder } from "./ladder.js";
+import { type Ladder, loadLadder } from "./ladder.js";
 import { makePlan, type PlanKind, type PlannedRun, planTotals } from "./plan.js";
 
 /** Options of {@link runSweep} and {@link planSweep}. */
@@ -125,18 +127,90 @@ export function repetitionWarning(runs: readonly { epochs: number }[]): string |
   return repeatedDataWarning(who, most);
 }
 
-/** Records a plan in the lab (idempotent: existing runs are kept as they are) and returns the stored runs. */
+/** A sweep re-run that would mix other runs into it (other data, ladder or plan); the message names the difference. */
+export class SweepMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SweepMismatchError";
+  }
+}
+
+/** The identity of a ladder's definition: sha256 (16 hex digits) of its sizes and recipe as loaded. */
+export function ladderHash(ladder: Ladder): string {
+  return createHash("sha256").update(JSON.stringify({ ...ladder, name: undefined })).digest("hex").slice(0, 16);
+}
+
+/**
+ * Records a plan in the lab (idempotent: existing runs are kept as they are) and returns the stored runs. A sweep
+ * that exists already must have been planned the same way: the same plan kind, the same ladder definition and the
+ * same data (by manifest hash); otherwise a {@link SweepMismatchError} names the difference, since its fits would
+ * silently mix two studies.
+ */
 export function recordPlan(lab: Lab, opts: SweepOptions, runs: ResolvedRun[]): RunRecord[] {
-  lab.ensureSweep({
-    name: opts.sweep, plan: opts.plan, ladder: opts.ladder,
-    spec: { data: opts.data, tokens: opts.tokens, budgets: opts.budgets, seeds: opts.seeds, sizes: opts.sizes, ...(opts.lrs ? { lrs: opts.lrs } : {}) },
-  });
+  const spec = {
+    data: opts.data, dataHash: manifestHash(opts.data) ?? undefined, ladderHash: ladderHash(loadLadder(opts.ladder)),
+    tokens: opts.tokens, budgets: opts.budgets, seeds: opts.seeds, sizes: opts.sizes, ...(opts.lrs ? { lrs: opts.lrs } : {}),
+  };
+  const existing = lab.getSweep(opts.sweep);
+  if (existing) checkSameSweep(existing, opts, spec);
+  lab.ensureSweep({ name: opts.sweep, plan: opts.plan, ladder: opts.ladder, spec });
   return runs.map((r) =>
     lab.planRun({
       id: r.id, sweep: opts.sweep, name: r.size, config: r.resolved, accounting: runAccounting(r.resolved.model), D: r.D, C: r.C,
       extra: { size: r.size, ...(r.budget !== undefined ? { budget: r.budget } : {}) },
     }),
   );
+}
+
+/** Refuses a re-run of `existing` with another plan kind, ladder or data (see {@link recordPlan}). */
+function checkSameSweep(existing: SweepRecord, opts: SweepOptions, spec: { dataHash?: string; ladderHash: string }): void {
+  const fix = `use another --sweep name for a new study, or re-run it as it was planned`;
+  const was = existing.spec as { data?: string; dataHash?: string; ladderHash?: string };
+  if (existing.plan !== null && existing.plan !== opts.plan) {
+    const what = existing.plan === "import" ? "holds imported runs" : `was planned with --plan ${existing.plan}`;
+    throw new SweepMismatchError(`sweep "${opts.sweep}" ${what}, not a --plan ${opts.plan} sweep; ${fix}`);
+  }
+  if (was.ladderHash !== undefined ? was.ladderHash !== spec.ladderHash : existing.ladder !== null && existing.ladder !== opts.ladder) {
+    const same = existing.ladder === opts.ladder;
+    throw new SweepMismatchError(
+      same
+        ? `the ladder ${opts.ladder} has changed since sweep "${opts.sweep}" was planned over it (its sizes or recipe: ${was.ladderHash} ≠ ${spec.ladderHash}); ${fix}`
+        : `sweep "${opts.sweep}" was planned over ladder ${existing.ladder}, not ${opts.ladder}; ${fix}`,
+    );
+  }
+  if (was.dataHash !== undefined && was.dataHash !== spec.dataHash) {
+    throw new SweepMismatchError(
+      `sweep "${opts.sweep}" was trained on other data (${was.data ?? "?"}, manifest ${was.dataHash}) than --data ${opts.data} (manifest ${spec.dataHash ?? "missing"}); ${fix}`,
+    );
+  }
+}
+
+/**
+ * Why a run folder's config does not belong in `sweep` (other data, vocabulary, context, batch or recipe than the
+ * sweep's runs), or null when it does: `runs --import --sweep` refuses a foreign run rather than mix it into fits.
+ */
+export function importMismatch(sweep: SweepRecord, sweepRuns: readonly RunRecord[], config: RunConfig): string | null {
+  const dataHash = (sweep.spec as { dataHash?: string }).dataHash;
+  if (dataHash !== undefined && typeof config.dataHash === "string" && config.dataHash !== dataHash) {
+    return `it was trained on other data (manifest ${config.dataHash}) than sweep ${sweep.name} (${dataHash})`;
+  }
+  const ref = sweepRuns[0]?.config;
+  if (!ref) return null;
+  const fields: [string, (c: RunConfig) => unknown][] = [
+    ["vocabSize", (c) => c.model.vocabSize], ["blockSize", (c) => c.model.blockSize], ["batchTokens", (c) => c.batchTokens],
+    ...(["schedule", "warmupFraction", "minLrFraction", "weightDecay", "beta1", "beta2", "gradClip", "cooldownFraction"] as const).map(
+      (k): [string, (c: RunConfig) => unknown] => [k, (c) => c[k]],
+    ),
+  ];
+  if (dataHash === undefined && typeof ref.dataHash === "string" && typeof config.dataHash === "string" && ref.dataHash !== config.dataHash) {
+    return `it was trained on other data (manifest ${config.dataHash}) than the runs of sweep ${sweep.name} (${ref.dataHash})`;
+  }
+  for (const [name, get] of fields) {
+    const a = get(ref);
+    const b = get(config);
+    if (a !== undefined && b !== undefined && a !== b) return `its ${name} is ${JSON.stringify(b)} but the runs of sweep ${sweep.name} have ${JSON.stringify(a)}`;
+  }
+  return null;
 }
 
 /** Result of {@link runSweep}. */

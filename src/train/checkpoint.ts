@@ -33,6 +33,8 @@ export interface LoopState {
   firstLoss: number | null;
   /** Token budgets of the cooldown branches already run and recorded (wsd; absent in older checkpoints). */
   branchesDone?: number[];
+  /** Training loss of the last step (absent in older checkpoints), so a resumed finished run still reports it. */
+  lastTrainLoss?: number | null;
 }
 
 /** A loaded checkpoint. */
@@ -90,8 +92,7 @@ export function loadCheckpoint(dirOrFile: string): Checkpoint {
   if (st.metadata.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${file} is not a scaling-lab checkpoint (format "${st.metadata.format ?? "none"}"; expected ${CHECKPOINT_FORMAT})`);
   }
-  const config = JSON.parse(st.metadata.config) as TrainConfig;
-  const state = JSON.parse(st.metadata.state) as LoopState;
+  const { config, state } = parseHeader(st.metadata, file);
   const weights = new Map<string, Float32Array>();
   for (const [name, t] of st.tensors) if (!name.startsWith("optim.")) weights.set(name, t.data as Float32Array);
   const m = st.tensors.get("optim.m")?.data as Float32Array | undefined;
@@ -100,23 +101,59 @@ export function loadCheckpoint(dirOrFile: string): Checkpoint {
   return { config, state, weights, optimizer };
 }
 
-/** Reads only the loop state from a checkpoint's header (cheap: the tensors are not read); null if absent/damaged. */
-export function readCheckpointState(dir: string): LoopState | null {
+/** The config and loop state in a checkpoint's metadata, checked; a CheckpointError naming the fix otherwise. */
+function parseHeader(meta: Record<string, string> | undefined, file: string): { config: TrainConfig; state: LoopState } {
+  const damaged = (what: string) =>
+    new CheckpointError(
+      `checkpoint ${file} is damaged (${what}); it cannot be resumed: restore it from a copy, or delete it to train the run again from the start`,
+    );
+  if (meta?.format !== CHECKPOINT_FORMAT) throw damaged(`no ${CHECKPOINT_FORMAT} metadata`);
+  let config: TrainConfig;
+  let state: LoopState;
+  try {
+    config = JSON.parse(meta.config) as TrainConfig;
+  } catch {
+    throw damaged("its config is not valid JSON");
+  }
+  try {
+    state = JSON.parse(meta.state) as LoopState;
+  } catch {
+    throw damaged("its loop state is not valid JSON");
+  }
+  if (!config || typeof config !== "object" || !config.model) throw damaged("its config has no model");
+  if (!state || typeof state !== "object" || !Number.isInteger(state.step) || state.step < 0) throw damaged("its loop state has no step");
+  return { config, state };
+}
+
+/**
+ * Reads only the config and loop state from a checkpoint's header (cheap: the tensors are not read). Null when DIR
+ * has no checkpoint; a {@link CheckpointError} when it has one that cannot be read (a resume must not start over).
+ */
+export function readCheckpointHeader(dir: string): { config: TrainConfig; state: LoopState } | null {
   const file = join(dir, CHECKPOINT_FILE);
   if (!existsSync(file)) return null;
+  let meta: Record<string, string> | undefined;
   const fd = openSync(file, "r");
   try {
     const len = Buffer.alloc(8);
-    if (readSync(fd, len, 0, 8, 0) !== 8) return null;
+    if (readSync(fd, len, 0, 8, 0) !== 8) throw new CheckpointError(`checkpoint ${file} is truncated (no header); delete it to train the run again from the start`);
     const hlen = Number(len.readBigUInt64LE(0));
-    if (!(hlen > 0 && hlen < 1 << 30)) return null;
-    const header = Buffer.alloc(hlen);
-    if (readSync(fd, header, 0, hlen, 8) !== hlen) return null;
-    const meta = (JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, string> }).__metadata__;
-    return meta?.state ? (JSON.parse(meta.state) as LoopState) : null;
-  } catch {
-    return null;
+    const header = Buffer.alloc(hlen > 0 && hlen < 1 << 30 ? hlen : 0);
+    if (header.length === 0 || readSync(fd, header, 0, hlen, 8) !== hlen) {
+      throw new CheckpointError(`checkpoint ${file} is truncated or not a safetensors file; delete it to train the run again from the start`);
+    }
+    try {
+      meta = (JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, string> }).__metadata__;
+    } catch {
+      throw new CheckpointError(`checkpoint ${file} has a header that is not valid JSON; delete it to train the run again from the start`);
+    }
   } finally {
     closeSync(fd);
   }
+  return parseHeader(meta, file);
+}
+
+/** The loop state of DIR's checkpoint (see {@link readCheckpointHeader}): null without one, CheckpointError if damaged. */
+export function readCheckpointState(dir: string): LoopState | null {
+  return readCheckpointHeader(dir)?.state ?? null;
 }

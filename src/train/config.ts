@@ -4,6 +4,7 @@
  * saved with every run.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -25,6 +26,8 @@ export const TrainConfigSchema = z.object({
   }),
   /** Prepared data directory (scaling-lab prepare --out DIR). */
   data: z.string(),
+  /** The data's identity when the run started (manifestHash of src/data/shards.ts): a resume on other data is refused. */
+  dataHash: z.string().optional(),
   /** Training tokens D for the whole run (steps = ceil(tokens / batchTokens)). */
   tokens: z.number().int().positive(),
   /** Tokens per optimizer step (GPT-3 gives batch sizes in tokens); reached by gradient accumulation. */
@@ -49,8 +52,9 @@ export const TrainConfigSchema = z.object({
    */
   branches: z.array(z.number().int().positive()).default([]),
   weightDecay: z.number().min(0),
-  beta1: z.number().min(0).max(1),
-  beta2: z.number().min(0).max(1),
+  /** AdamW moment decay rates, in [0, 1) (1 would divide by zero in the bias correction). */
+  beta1: z.number().min(0).lt(1),
+  beta2: z.number().min(0).lt(1),
   eps: z.number().positive(),
   /** Global gradient-norm clip (0 = off). */
   gradClip: z.number().min(0),
@@ -232,12 +236,44 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     const issue = r.error.issues[0];
     throw new TrainConfigError(`invalid training config: ${issue.path.join(".")}: ${issue.message}`);
   }
+  checkMemory(model, microBatch);
   const branches = input.branches ?? [];
   if (branches.length > 0) {
     if (r.data.schedule !== "wsd") throw new TrainConfigError("cooldown branches need the wsd schedule (add --schedule wsd)");
     r.data.branches = resolveBranches(branches, steps, batchTokens, warmupSteps(r.data, steps), r.data.cooldownFraction);
   }
   return r.data;
+}
+
+/** Largest typed array (bytes) this runtime allocates. */
+const MAX_BUFFER_BYTES = 2 ** 32;
+
+/**
+ * Host memory training a model takes, roughly, in bytes: weights, gradients and the two AdamW moments (4 floats per
+ * parameter) plus the activations of one micro-batch of B sequences (those the model preallocates: per layer about
+ * 16·B·T·C floats and the B·nHead·T² attention map, the (B, T, V) logits, a few more (B, T, C) buffers). `largest` is
+ * the largest single buffer.
+ */
+export function trainingMemory(model: GPTConfig, microBatch: number): { bytes: number; largest: number } {
+  const { nEmbd: C, nHead: NH, nLayer: L, vocabSize: V, blockSize: T } = model;
+  const BT = microBatch * T;
+  const att = microBatch * NH * T * T;
+  const params = paramCounts(model).total;
+  const acts = L * (16 * BT * C + att) + 12 * BT * C + BT * V + att;
+  return { bytes: 4 * (4 * params + acts), largest: 4 * Math.max(params, BT * V, att, 4 * BT * C) };
+}
+
+/** Refuses a shape or micro-batch that cannot fit in this machine's memory (one line naming the flags to lower). */
+function checkMemory(model: GPTConfig, microBatch: number): void {
+  const need = trainingMemory(model, microBatch);
+  const gb = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 2 : 1)} GB`;
+  // a browser (the playground) does not say how much memory the machine has: only the buffer limit applies there
+  const total = typeof process === "object" ? totalmem() : Infinity;
+  if (need.bytes > total || need.largest > MAX_BUFFER_BYTES) {
+    throw new TrainConfigError(
+      `this model needs about ${gb(need.bytes)} of memory to train (micro-batch ${microBatch} × ${model.blockSize} tokens, vocab ${model.vocabSize}${need.largest > MAX_BUFFER_BYTES ? `, one buffer of ${gb(need.largest)}, above the ${gb(MAX_BUFFER_BYTES)} a buffer may hold` : ""})${Number.isFinite(total) ? `; this machine has ${gb(total)}` : ""}: lower --micro-batch, --vocab-size or the model's size`,
+    );
+  }
 }
 
 /**

@@ -7,9 +7,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/files.js";
+import { ENDPOINTS_FILE } from "../util/run-folder.js";
 
-/** File name of a run's endpoints inside its directory. */
-export const ENDPOINTS_FILE = "endpoints.jsonl";
+/** File name of a run's endpoints inside its directory (defined with the run folder's layout). */
+export { ENDPOINTS_FILE };
 
 /** One cooled-down endpoint of a run. */
 export interface Endpoint {

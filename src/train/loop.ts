@@ -61,6 +61,8 @@ export interface TrainOptions {
   backend?: AnyBackend;
   /** Stop (as if interrupted) after this many steps in this process — for tests of resume. */
   maxStepsThisRun?: number;
+  /** Notices worth a line on stderr (e.g. metrics.jsonl deleted under the run and rewritten). */
+  log?: (line: string) => void;
 }
 
 
@@ -81,17 +83,23 @@ export function runFlopsPerToken(c: TrainConfig): number {
 }
 
 /**
- * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.sink` or `opts.outDir`. A
+ * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.sink` or `opts.outDir`,
+ * which this process locks while it trains (a second trainer on the same run folder gets a RunLockedError). A
  * backend this function creates is disposed however training ends (done, stopped, diverged or failed).
  */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
   if (!opts.sink && opts.outDir === undefined) throw new Error("train() needs outDir or sink");
-  const sink = opts.sink ?? folderSink(opts.outDir!);
-  const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+  const sink = opts.sink ?? folderSink(opts.outDir!, opts.log);
+  const unlock = sink.lock?.() ?? (() => {});
   try {
-    return await trainWith(backend, sink, config, data, opts);
+    const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+    try {
+      return await trainWith(backend, sink, config, data, opts);
+    } finally {
+      if (!opts.backend) backend.dispose();
+    }
   } finally {
-    if (!opts.backend) backend.dispose();
+    unlock();
   }
 }
 
@@ -106,7 +114,7 @@ async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig
   const fpt = runFlopsPerToken(config);
 
   let state: LoopState = {
-    step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
+    step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null, lastTrainLoss: null,
   };
   if (opts.resume && sink.hasCheckpoint()) {
     const ck = sink.loadCheckpoint();
@@ -115,6 +123,11 @@ async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig
     state = ck.state;
     data.setState(state.data);
     sink.startMetrics(state.step);
+    // a checkpoint older than lastTrainLoss: the last logged row has it (a resumed finished run reports it again)
+    if (state.lastTrainLoss === undefined) {
+      const loss = sink.lastMetric()?.trainLoss;
+      state.lastTrainLoss = loss !== undefined && Number.isFinite(loss) ? loss : null;
+    }
   } else {
     sink.startMetrics(null);
   }
@@ -139,8 +152,8 @@ async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig
   if (opts.resume) sink.keepEndpoints(state.branchesDone);
   const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
   const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
+  const resumeAdvice = `lower the learning rate and resume: scaling-lab train --out ${dir} --resume --lr ${Number((config.lr / 2).toPrecision(2))}`;
   let ema: number | null = null;
-  let lastTrainLoss = NaN;
   let stepsThisRun = 0;
   let status: TrainSummary["status"] = "done";
   const runStart = performance.now();
@@ -172,13 +185,13 @@ async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig
     const loss = lossSum / accum;
     if (!Number.isFinite(loss)) {
       throw new DivergenceError(
-        `training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
+        `training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`,
       );
     }
     const gradNorm = await model.step(hp);
     if (!Number.isFinite(gradNorm)) {
       throw new DivergenceError(
-        `gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
+        `gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`,
       );
     }
     return { loss, gradNorm };
@@ -219,10 +232,10 @@ async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig
     ema = ema === null ? loss : 0.9 * ema + 0.1 * loss;
     if (state.step > schedule.warmupSteps + 10 && ema > state.firstLoss + DIVERGENCE_MARGIN) {
       throw new DivergenceError(
-        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (lower --lr)`,
+        `training diverged: smoothed loss ${ema.toFixed(3)} rose above the first step's ${state.firstLoss.toFixed(3)} at step ${state.step}; stopped and kept the last good checkpoint in ${dir} (${resumeAdvice})`,
       );
     }
-    lastTrainLoss = loss;
+    state.lastTrainLoss = loss;
     const stepSec = (performance.now() - t0) / 1000;
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
     const row: MetricRecord = {
@@ -257,7 +270,7 @@ async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig
     }
   }
   const summary: TrainSummary = {
-    status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
+    status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: state.lastTrainLoss ?? NaN,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
     params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: sink.endpoints(),
   };

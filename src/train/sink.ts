@@ -34,6 +34,10 @@ export interface RunSink {
   endpoints(): Endpoint[];
   /** Records the summary when the loop returns. */
   writeSummary(summary: TrainSummary): void;
+  /** The last metric row recorded (after {@link startMetrics}: the last one kept), or null. */
+  lastMetric(): MetricRecord | null;
+  /** Takes the sink's exclusive lock for this process (a run folder: one trainer at a time); returns its release. */
+  lock?(): () => void;
 }
 
 /** A run kept in memory: what a {@link memorySink} has recorded. */
@@ -78,5 +82,6 @@ export function memorySink(where = "memory", onMetric?: (row: MetricRecord) => v
     writeSummary: (summary) => {
       run.summary = summary;
     },
+    lastMetric: () => run.metrics.at(-1) ?? null,
   };
 }

@@ -8,6 +8,9 @@
  * | metrics.jsonl | one {@link MetricRecord} per optimizer step, appended as training goes |
  * | summary.json | the training summary, written when training returns (also when it stopped early) |
  * | checkpoint.safetensors | weights, AdamW moments, and the config and loop state in its metadata |
+ * | endpoints.jsonl | the run's cooled-down endpoints (its end, its WSD branches) |
+ * | train.lock | the process training the run now (pid, start time, host): one trainer per folder |
+ * | lab-run.json | what the lab knows of the run (its sweep, name, extras), so a lost database can be rebuilt |
  */
 
 /** The resolved training config of a run. */
@@ -18,6 +21,12 @@ export const METRICS_FILE = "metrics.jsonl";
 export const SUMMARY_FILE = "summary.json";
 /** The run's checkpoint. */
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
+/** The run's cooled-down endpoints, one JSON line each. */
+export const ENDPOINTS_FILE = "endpoints.jsonl";
+/** The lock of the process training the run (see train/lock.ts). */
+export const LOCK_FILE = "train.lock";
+/** The lab's record of the run (sweep, name, extras), written by the store for `runs --rebuild`. */
+export const LAB_RUN_FILE = "lab-run.json";
 
 /** One logged training step: one line of metrics.jsonl, and one row of the lab store's metrics table. */
 export interface MetricRecord {

@@ -33,17 +33,21 @@ export class ThreadCountError extends RangeError {
  * @example defaultThreads({ cores: 128 }) // 64 when SCALING_LAB_THREADS is unset
  */
 export function defaultThreads(machine: ThreadMachine = {}): number {
-  if (typeof process !== "object" && machine.cores === undefined) {
-    // a browser page or Web Worker (the playground): its cores, as the browser reports them
-    return Math.max(1, Math.min(MAX_THREADS, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1));
-  }
+  if (typeof process !== "object" && machine.cores === undefined) return Math.max(1, Math.min(MAX_THREADS, machineCores(machine)));
   const raw = (machine.env ?? process.env).SCALING_LAB_THREADS;
   if (raw !== undefined && raw !== "") {
     const n = Number(raw);
     if (Number.isInteger(n) && n >= 1 && n <= MAX_THREADS) return n;
     throw new ThreadCountError(`SCALING_LAB_THREADS=${raw} is not an integer in [1, ${MAX_THREADS}]; fix: unset it or pick a valid count`);
   }
-  return Math.max(1, Math.min(MAX_THREADS, machine.cores ?? availableParallelism()));
+  return Math.max(1, Math.min(MAX_THREADS, machineCores(machine)));
+}
+
+/** The cores of `machine`: given, or this process's (in a browser page or Web Worker, as the browser reports them). */
+function machineCores(machine: ThreadMachine): number {
+  if (machine.cores !== undefined) return machine.cores;
+  if (typeof process !== "object") return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return availableParallelism();
 }
 
 /**
@@ -54,4 +58,15 @@ export function defaultThreads(machine: ThreadMachine = {}): number {
 export function shareThreads(total: number | undefined, runs: number, machine: ThreadMachine = {}): number {
   const all = total ?? defaultThreads(machine);
   return Math.max(1, Math.min(MAX_THREADS, Math.floor(all / Math.max(1, runs))));
+}
+
+/**
+ * A thread count asked for (a flag, a config) capped at what this machine has: at most its cores and at most
+ * {@link MAX_THREADS}, at least 1; undefined stays undefined (the backend's default). More threads than cores only
+ * cost memory and context switches (`--threads 1000` used to start 1,000 wasm workers).
+ * @example capThreads(1000, { cores: 16 }) // 16
+ */
+export function capThreads(requested: number | undefined, machine: ThreadMachine = {}): number | undefined {
+  if (requested === undefined || !Number.isFinite(requested) || requested <= 0) return undefined;
+  return Math.max(1, Math.min(Math.floor(requested), machineCores(machine), MAX_THREADS));
 }
