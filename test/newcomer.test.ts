@@ -50,7 +50,7 @@ test("every flag is checked before any work: demo, sweep, train and prepare fail
 
   const prepared = join(tmp("flags-prepare"), "out");
   assertOneLineError(runCli(["prepare", "--source", "builtin", "--out", prepared, "--vocab", "100"]), "prepare --vocab 100", /BPE vocab must be an integer from 257/);
-  assertOneLineError(runCli(["prepare", "--source", "builtin", "--out", prepared, "--shard-tokens", "0"]), "prepare --shard-tokens 0", /--shard-tokens must be an integer ≥ 1/);
+  assertOneLineError(runCli(["prepare", "--source", "builtin", "--out", prepared, "--shard-tokens", "0"]), "prepare --shard-tokens 0", /--shard-tokens must be an integer ≥ 4096/);
   assert.equal(existsSync(prepared), false, "prepare wrote nothing");
 });
 
