@@ -22,6 +22,8 @@ export { runSweep, planSweep } from "./sweep/sweep.js";
 export { LocalExecutor, type Executor } from "./sweep/executor.js";
 export { predictHeldOut } from "./sweep/predict.js";
 export { runDemo } from "./studies/scaling.js";
+export { inContextCurves, type InContextEntry } from "./studies/in-context.js";
+export { runEmergence, type EmergenceOptions, type EmergenceResult } from "./studies/emergence.js";
 export { openLab, type Lab } from "./store/index.js";
 export * as data from "./data/index.js";
 export * as fit from "./fit/index.js";

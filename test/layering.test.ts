@@ -16,7 +16,8 @@ const SRC = join(repoRoot, "src");
 
 /**
  * Folder → the folders its files may import (besides its own). From DESIGN.md's table, plus what the code
- * legitimately needs: train/, sweep/ and server/ create backends (engine/), server/ samples from checkpoints (train/,
+ * legitimately needs: train/, sweep/, server/ and studies/ (which evaluates trained models: in-context curves, few-shot
+ * metrics) create backends (engine/), server/ samples from checkpoints (train/,
  * model/), sweep/ plans shapes (model/) and fits held-out runs (fit/).
  */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -33,7 +34,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   sweep: ["train", "store", "model", "data", "engine", "fit", "util"],
   report: ["store", "analysis", "fit", "forecast", "util"],
   server: ["store", "report", "train", "model", "engine", "util"],
-  studies: ["data", "sweep", "analysis", "report", "forecast", "store", "evals", "train", "model", "util"],
+  studies: ["data", "sweep", "analysis", "report", "forecast", "store", "evals", "train", "model", "engine", "util"],
   cli: ["*"],
   "index.ts": ["*"],
 };

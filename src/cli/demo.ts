@@ -5,6 +5,7 @@ import { type Command, intFlag, numberFlag, parseFlags, printJson } from "./comm
 import { parseTokenCount } from "../data/mixture.js";
 import { Progress, si } from "./progress.js";
 import { sweepProgress, sweepUserError } from "./sweep.js";
+import { EMERGENCE_HELP, runStudy, studyFlag } from "./emergence.js";
 
 const HELP = `scaling-lab demo — the scaling experiment end to end on the built-in corpus (≈15 minutes on 2 cores)
 
@@ -21,13 +22,16 @@ Re-running reuses the prepared data and every finished run.
 --json ends the output with one JSON line: runs, wallSeconds, frontierR2, predictionErrorPct, and the rest.
 
 Example:
-  npx scaling-lab demo --lab lab`;
+  npx scaling-lab demo --lab lab
+
+${EMERGENCE_HELP}`;
 
 export const demoCommand: Command = {
   name: "demo",
   summary: "the whole experiment on the built-in corpus: ladder → prediction → frontier → forecast",
   help: HELP,
   async run(argv) {
+    if (studyFlag(argv) !== undefined) return runStudy(argv);
     const { values: v } = parseFlags("demo", argv, {
       lab: { type: "string" }, tokens: { type: "string" }, vocab: { type: "string" }, ladder: { type: "string" },
       backend: { type: "string" }, threads: { type: "string" }, sizes: { type: "string" }, "cost-per-hour": { type: "string" },
