@@ -106,9 +106,11 @@ test("wasm gemm: a product larger than the memory cap comes in row blocks, in ev
 });
 
 test("auto without the native addon falls back to wasm with one line on stderr", () => {
-  // the engine folder alone, away from build/Release: the addon is "not built" there
+  // the engine folder alone (with util/, the one folder it imports), away from build/Release: the addon is "not built" there
   const dir = mkdtempSync(join(tmpdir(), "engine-"));
-  cpSync(fileURLToPath(new URL("../src/engine", import.meta.url)), join(dir, "a", "b", "engine"), { recursive: true });
+  for (const folder of ["engine", "util"]) {
+    cpSync(fileURLToPath(new URL(`../src/${folder}`, import.meta.url)), join(dir, "a", "b", folder), { recursive: true });
+  }
   const index = join(dir, "a", "b", "engine", "index.js");
   const script = `const { createBackend } = await import(${JSON.stringify(index)}); const be = await createBackend("auto"); console.log(be.name);`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
