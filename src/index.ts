@@ -23,6 +23,8 @@ export { runSweep, planSweep } from "./sweep/sweep.js";
 export { LocalExecutor, type Executor } from "./sweep/executor.js";
 export { analyzeSweep, storedAnalysis, type SweepAnalysis } from "./analysis/index.js";
 export { runDemo } from "./studies/scaling.js";
+export { inContextCurves, type InContextEntry } from "./studies/in-context.js";
+export { runEmergence, type EmergenceOptions, type EmergenceResult } from "./studies/emergence.js";
 export { openLab, importRunBundle, parseRunBundle, runBundleText, type Lab, type RunBundle } from "./store/index.js";
 export { startPlayground, type Playground } from "./server/index.js";
 export * as data from "./data/index.js";

@@ -16,8 +16,9 @@ const SRC = join(repoRoot, "src");
 
 /**
  * Folder → the folders its files may import (besides its own). From DESIGN.md's table, plus what the code
- * legitimately needs: train/, sweep/ and server/ create backends (engine/), server/ samples from checkpoints (train/,
- * model/), sweep/ plans shapes (model/) and fits the learning-rate law LR*(N) (fit/).
+ * legitimately needs: train/, sweep/, server/ and studies/ (which evaluates trained models: in-context curves, few-shot
+ * metrics) create backends (engine/), server/ samples from checkpoints (train/, model/), sweep/ plans shapes (model/)
+ * and fits the learning-rate law LR*(N) (fit/).
  */
 const ALLOWED: Record<string, readonly string[]> = {
   util: [],
@@ -36,7 +37,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   published: ["fit", "store", "model", "util"],
   server: ["store", "report", "train", "model", "engine", "util"],
   playground: ["*"],
-  studies: ["data", "sweep", "analysis", "report", "forecast", "store", "evals", "train", "model", "util"],
+  studies: ["data", "sweep", "analysis", "report", "forecast", "store", "evals", "train", "model", "engine", "util"],
   cli: ["*"],
   "index.ts": ["*"],
 };

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { bytesTokenizer, saveTokenizer } from "../src/data/tokenizer.js";
 import { JsBackend } from "../src/engine/index.js";
 import { GPT } from "../src/model/gpt.js";
-import { type Lab, type MetricRecord, openLab } from "../src/store/index.js";
+import { ICL_TASK, type Lab, type MetricRecord, type StoredIclCurve, openLab } from "../src/store/index.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { resolveTrainConfig, type TrainConfig } from "../src/train/config.js";
 import { planned } from "./helpers.js";
@@ -69,6 +69,8 @@ export interface FixtureOptions {
   running?: boolean;
   /** Record few-shot evals (default false). */
   evals?: boolean;
+  /** Record in-context learning curves, loss(k) = 3 + 2·k^(−b) with b growing with size (default false). */
+  icl?: boolean;
   /** Save a real checkpoint (random weights, bytes tokenizer) in the smallest run's folder (default false). */
   checkpoint?: boolean;
   /** Sweep name (default "fx"). */
@@ -102,6 +104,21 @@ export async function makeFixtureLab(dir: string, opts: FixtureOptions = {}): Pr
         const x = Math.log(r.N);
         lab.recordEval({ model: id, task: "add2", shots: 4, n: 50, accuracy: Math.min(1, Math.max(0, (x - 6) / 6)) });
         lab.recordEval({ model: id, task: "rev3", shots: 4, n: 50, accuracy: Math.min(1, Math.max(0, (x - 8) / 4)) });
+      }
+    }
+    if (opts.icl) {
+      for (const [i, id] of ids.entries()) {
+        const T = 64;
+        const b = 0.1 + 0.05 * i;
+        const losses = Array.from({ length: T }, (_, t) => 3 + 2 * (t + 1) ** -b);
+        const mean = (lo: number, hi: number) => losses.slice(lo - 1, hi).reduce((a, x) => a + x, 0) / (hi - lo + 1);
+        const bands = { early: [3, 4] as [number, number], late: [26, 40] as [number, number] };
+        const early = mean(...bands.early);
+        const late = mean(...bands.late);
+        const curve: StoredIclCurve = {
+          kind: "in-context-loss", T, losses, tokens: 100 * T, meanLoss: losses.reduce((a, x) => a + x, 0) / T, score: late - early, early, late, bands, seconds: 0.1,
+        };
+        lab.recordEval({ model: id, task: ICL_TASK, shots: 0, n: 100, accuracy: null, meanLogLik: -curve.meanLoss, extra: { ...curve } });
       }
     }
     return ids;

@@ -47,13 +47,13 @@ function svgTexts(svg: string): string[] {
 test("a curves sweep with evals: index.html plus every chart as SVG and PNG, legend by size, equations shown", async () => {
   const lab = tmp();
   const out = join(lab, "out");
-  const ids = await makeFixtureLab(lab, { evals: true });
+  const ids = await makeFixtureLab(lab, { evals: true, icl: true });
   // the fixture's law is in non-embedding N: the analysis made for the report takes the sweep's settings
   const r = await writeReport({ lab, out, ...fast, analysisSettings: () => ({ paramCount: "nonEmbedding" }) });
   assert.equal(r.sweep, "fx");
   assert.equal(r.index, join(out, "index.html"));
   const names = r.charts.map((c) => c.name);
-  assert.deepEqual(names, ["loss-vs-compute", "loss-vs-params", "prediction", "extrapolation", "accuracy-vs-compute", "forecast-law", "forecast-cost"]);
+  assert.deepEqual(names, ["loss-vs-compute", "loss-vs-params", "prediction", "extrapolation", "icl-curves", "icl-score", "accuracy-vs-compute", "forecast-law", "forecast-cost"]);
   for (const c of r.charts) {
     assert.equal(c.note === null || c.name === "loss-vs-compute", true, `${c.name}: ${c.note}`);
     assert.equal(c.svg, join(out, `${c.name}.svg`));
@@ -86,13 +86,19 @@ test("a curves sweep with evals: index.html plus every chart as SVG and PNG, leg
   assert.ok(Math.abs(data.paramsLaw.data.law.alpha - 0.34) < 0.15, `L(N) exponent ${data.paramsLaw.data.law.alpha}`);
   // the page is self-contained: inline SVGs with distinct ids, no scripts, nothing fetched from elsewhere
   const html = readFileSync(r.index, "utf8");
-  assert.equal((html.match(/<svg/g) ?? []).length, 7);
+  assert.equal((html.match(/<svg/g) ?? []).length, 9);
   assert.doesNotMatch(html, /<script|<link|(src|href)="(https?:)?\/\//i);
   const ids2 = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
   assert.equal(new Set(ids2).size, ids2.length, "ids unique across the inlined charts");
   assert.match(html, /Compute frontier of the cooled-down endpoints: <b>L = /);
   assert.match(html, /compute-optimal <b>[\d.]+ tokens per parameter<\/b> \[[\d.]+, [\d.]+\] \(90%\)/);
   assert.match(html, /<h2 id="extrapolation-table">/);
+  // in-context learning: the score per size in the summary, more negative for the bigger models of the fixture
+  assert.match(html, /In-context learning score \(mean loss at 26–40 minus at 3–4 tokens of context/);
+  const scores = data.icl.data.scores.map((x: { score: number }) => x.score);
+  assert.equal(scores.length, 5);
+  assert.ok(scores.every((x: number, i: number) => x < 0 && (i === 0 || x < scores[i - 1])), `${scores}`);
+  assert.ok(svgTexts(readFileSync(join(out, "icl-curves.svg"), "utf8")).some((t) => t.startsWith("f-5 · N=")), "sizes in the legend");
 });
 
 test("a tiny sweep trained with WSD cooldown branches: endpoint frontier, prediction table and Chinchilla interval", async () => {

@@ -14,6 +14,7 @@ import { type Command, type FlagValues, intFlag, numberFlag, parseFlags, printJs
 import { duration, Progress, si } from "./progress.js";
 import { sweepProgress, sweepUserError } from "./sweep.js";
 import { asUserError, backendFlag } from "./train.js";
+import { EMERGENCE_HELP, runStudy, studyFlag } from "./emergence.js";
 
 /** The ladder `--quick` trains (presets/ladders.json). */
 export const QUICK_LADDER = "quick";
@@ -51,7 +52,9 @@ Every flag is checked before any work starts; a lab holds one demo (one ladder, 
 Examples:
   npx scaling-lab demo --quick
   npx scaling-lab demo --lab lab --dry-run
-  npx scaling-lab demo --lab lab`;
+  npx scaling-lab demo --lab lab
+
+${EMERGENCE_HELP}`;
 
 /** The flags of `demo`. */
 const DEMO_FLAGS = {
@@ -176,6 +179,7 @@ export const demoCommand: Command = {
   summary: "the whole experiment on the built-in corpus: ladder → prediction → frontier → forecast (--quick: 1–2 min)",
   help: HELP,
   async run(argv) {
+    if (studyFlag(argv) !== undefined) return runStudy(argv);
     const { values: v } = parseFlags("demo", argv, DEMO_FLAGS);
     const checked = checkDemoFlags(v);
     const progress = new Progress("demo", process.stderr, false, (x) => `${si(x)}FLOP`);

@@ -14,12 +14,15 @@ import { CHECKPOINT_FILE, SUMMARY_FILE } from "../util/run-folder.js";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
 import { openLabForCli, labUserError } from "./runs.js";
 import { asUserError } from "./train.js";
+import { runIclEval } from "./eval-icl.js";
 
 const HELP = `scaling-lab eval — few-shot accuracy (GPT-3's arithmetic and word-scrambling tasks) of a model or a sweep
 
 Usage:
   scaling-lab eval --model RUN_DIR|HF_GPT2_DIR|RUN_ID --task NAME[,NAME...] [--shots 0,1,8] [--n 2000] [flags]
   scaling-lab eval --sweep NAME --lab DIR --task NAME[,NAME...] [--shots ...] [--n ...] [flags]
+  scaling-lab eval --icl --sweep NAME --lab DIR [--icl-tokens 65536] [--force] [--json]
+  scaling-lab eval --icl --model RUN_DIR [--json]
 
 Each test item is a GPT-3 context ("\\n\\nQ: What is 98 plus 45?\\n\\nA:") and completion (" 143"). A k-shot
 prompt puts k demonstrations before it, drawn from a pool that never contains a test item (the problems are
@@ -27,6 +30,12 @@ split in two halves by a fixed hash; tests come from one half, demonstrations an
 stream from the other). Demonstrations are dropped, oldest first, when the prompt does not fit the context.
 accuracy: the greedy continuation of the completion's length is exactly the completion (lm-eval-harness acc).
 meanLogLik: the completion's summed log-likelihood in nats, averaged over items.
+
+--icl: the in-context learning curve instead of a task: the validation loss at each position of the context
+(Kaplan et al. 2020 Fig. 20), averaged over non-overlapping windows of the run's validation split, and the
+in-context learning score (Olsson et al. 2022): the mean loss at context lengths around T/2 minus around T/20
+(52–80 minus 6–8 tokens for T = 128; negative = the model learns from its context). Stored once per run in the
+lab (recompute with --force); the report charts loss vs position per size and the score vs size.
 
 Tasks:
 ${listTasks().map((t) => `  ${t.name.padEnd(18)} ${t.about}`).join("\n")}
@@ -42,6 +51,9 @@ Flags:
   --n N            test items per task (default 2000, as in GPT-3)
   --seed N         seed of the test items and demonstrations (default 1234)
   --pool N         demonstration pool size (default 1000)
+  --icl            the in-context learning curve and score (no --task)
+  --icl-tokens N   validation predictions per run for --icl (default 65536)
+  --force          --icl: recompute curves already stored
   --no-bos         do not put the end-of-text token before each prompt
   --backend B      auto | native | wasm | js | webgpu (default auto)
   --json           one JSON object on one line: the first result's fields (task, shots, n, accuracy, stderr,
@@ -57,7 +69,8 @@ only; arithmetic:TASKS[:PROBLEMS], tasks joined by +), sweep, then evaluate the 
 Examples:
   scaling-lab eval --model runs/cpu-1m --task arithmetic-2da --shots 1 --n 20 --json
   scaling-lab eval --model ./gpt2 --task arithmetic-2da,arithmetic-2ds,cycle-letters --shots 0,1,8 --n 500
-  scaling-lab eval --sweep emergence --lab lab --task arithmetic-2da,arithmetic-3da --shots 0,8 --n 1000`;
+  scaling-lab eval --sweep emergence --lab lab --task arithmetic-2da,arithmetic-3da --shots 0,8 --n 1000
+  scaling-lab eval --icl --sweep demo --lab lab --json`;
 
 /** One printed/recorded result: the eval result plus which model it belongs to. */
 export interface ModelEvalResult extends Omit<EvalResult, "meanLogLikelihood"> {
@@ -181,7 +194,17 @@ export const evalCommand: Command = {
       pool: { type: "string" },
       "no-bos": { type: "boolean" },
       backend: { type: "string" },
+      icl: { type: "boolean" },
+      "icl-tokens": { type: "string" },
+      force: { type: "boolean" },
     });
+    if (v.icl) {
+      if (v.task) throw new UserError("--icl measures the loss at each context position, not a task; drop --task (or drop --icl)");
+      return runIclEval({
+        sweep: v.sweep, lab: v.lab, model: v.model, backend: v.backend,
+        maxTokens: intFlag("icl-tokens", v["icl-tokens"], 65536, 1), force: !!v.force, json: !!v.json,
+      });
+    }
     const { task: taskList, model, sweep, lab: labDir } = v;
     if (!taskList) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da; see scaling-lab eval --help for the list)");
     if (!model === !sweep) throw new UserError("give exactly one of --model DIR (one model) or --sweep NAME --lab DIR (every run of a sweep)");

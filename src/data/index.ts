@@ -38,7 +38,7 @@ export {
   saveTokenizer,
   tokenizerFromJson,
 } from "./tokenizer.js";
-export { WordCounter, trainBpe, trainBpeOnTexts, type TrainBpeOptions } from "./bpe-train.js";
+export { WordCounter, singleDigitCounts, trainBpe, trainBpeOnTexts, type TrainBpeOptions } from "./bpe-train.js";
 export {
   type Document,
   type Source,

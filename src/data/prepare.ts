@@ -12,7 +12,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { WordCounter, trainBpe } from "./bpe-train.js";
+import { WordCounter, singleDigitCounts, trainBpe } from "./bpe-train.js";
 import { DataError } from "./errors.js";
 import { normalizeWeights } from "./mixture.js";
 import {
@@ -54,6 +54,8 @@ export interface PrepareOptions {
   docChars?: number;
   /** Largest shard file, in tokens (default 2^26). */
   shardTokens?: number;
+  /** A trained BPE keeps every digit its own token ({@link singleDigitCounts}; default false). */
+  singleDigits?: boolean;
   /** Train BPE on at most this many characters of training text, an equal share per source (default 0 = all). */
   tokenizerTrainChars?: number;
   /** Base directory for relative source paths. */
@@ -153,7 +155,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       }
     }
     log(`tokenizer: training BPE to ${vocabSize} ids on ${(counter!.bytes / 1e6).toFixed(1)} MB (${counter!.counts.size} distinct words)`);
-    tokenizer = trainBpe(counter!.counts, vocabSize, { onProgress: (d, n) => log(`tokenizer: ${d}/${n} merges`) });
+    tokenizer = trainBpe(options.singleDigits ? singleDigitCounts(counter!.counts) : counter!.counts, vocabSize, { onProgress: (d, n) => log(`tokenizer: ${d}/${n} merges`) });
   } else if (tokenizerChoice === "gpt2") tokenizer = gpt2Tokenizer();
   else if (tokenizerChoice === "bytes") tokenizer = bytesTokenizer();
   else tokenizer = loadTokenizer(resolve(options.cwd ?? process.cwd(), tokenizerChoice));

@@ -22,6 +22,10 @@ export interface ScoredExample {
   correct: boolean;
   /** Sum of log p(completion token | prefix) over the completion, in nats. */
   logLikelihood: number;
+  /** log p of each completion token given everything before it (teacher forcing), in nats. */
+  tokenLogProbs: number[];
+  /** Whether each completion token is the model's argmax given the correct tokens before it. */
+  tokenCorrect: boolean[];
 }
 
 /** Options of {@link scoreExamples}. */
@@ -59,6 +63,8 @@ export async function scoreExamples(model: GPT<object, object>, examples: readon
       const { tokens, completionStart } = examples[idx];
       let correct = true;
       let ll = 0;
+      const tokenLogProbs: number[] = [];
+      const tokenCorrect: boolean[] = [];
       for (let p = completionStart; p < tokens.length; p++) {
         const base = (b * T + p - 1) * V; // logits at position p−1 predict token p
         let max = -Infinity;
@@ -66,10 +72,13 @@ export async function scoreExamples(model: GPT<object, object>, examples: readon
         let sum = 0;
         for (let v = 0; v < V; v++) sum += Math.exp(logits[base + v] - max);
         const target = logits[base + tokens[p]];
-        ll += target - max - Math.log(sum);
+        const lp = target - max - Math.log(sum);
+        ll += lp;
+        tokenLogProbs.push(lp);
+        tokenCorrect.push(target >= max);
         if (target < max) correct = false;
       }
-      out[idx] = { correct, logLikelihood: ll };
+      out[idx] = { correct, logLikelihood: ll, tokenLogProbs, tokenCorrect };
     });
     options.onBatch?.(Math.min(start + B, order.length), order.length);
   }

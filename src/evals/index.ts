@@ -1,6 +1,7 @@
 /**
  * Few-shot evaluation: GPT-3's arithmetic and word-scrambling tasks (and JSONL task files), the k-shot harness,
- * the synthetic arithmetic pretraining stream, and the contamination audit.
+ * sharp and smooth metrics (exact match with intervals, answer log-likelihood, digit accuracy, sampled pass rate),
+ * in-context learning curves, the synthetic arithmetic pretraining stream, and the contamination audit.
  *
  * ```ts
  * import { resolveTask, evaluateTask } from "../evals/index.js";
@@ -71,6 +72,26 @@ export {
   registerArithmeticSource,
   streamSpecs,
 } from "./stream.js";
+export {
+  type IclBands,
+  type IclScore,
+  type PositionLossCurve,
+  type PositionLossOptions,
+  iclBands,
+  iclScore,
+  positionLosses,
+  validationStreams,
+} from "./icl.js";
+export {
+  type MetricsOptions,
+  type PassUntilOptions,
+  type PassUntilResult,
+  type TaskMetrics,
+  evaluateMetrics,
+  passUntil,
+  taskMetrics,
+  wilsonInterval,
+} from "./metrics.js";
 export {
   type ContaminationOptions,
   type ContaminationReport,

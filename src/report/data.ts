@@ -10,7 +10,7 @@ import { storedAnalysis, sweepInput } from "../analysis/index.js";
 import { fitIsoflop, fitPower, groupByBudget } from "../fit/index.js";
 import { DEFAULTS, powerComputeLaw, runForecast } from "../forecast/index.js";
 import { findLaw, lawLoss, publishedLaws } from "../published/index.js";
-import type { EvalRecord, Lab, MetricRecord, RunRecord, SweepRecord } from "../store/index.js";
+import { EMERGENCE_EVAL_KIND, type EvalRecord, ICL_TASK, type Lab, type MetricRecord, type RunRecord, storedIclCurve, storedTaskMetrics, type SweepRecord } from "../store/index.js";
 import { CHECKPOINT_FILE } from "../util/run-folder.js";
 import { decimalYear } from "../util/time.js";
 import { PF_DAY } from "../util/units.js";
@@ -19,9 +19,11 @@ import { si } from "./format.js";
 import type {
   CurvePoint,
   CurvesData,
+  EmergenceData,
   EvalsData,
   ForecastData,
   FrontierData,
+  IclData,
   IsoflopData,
   OverlayData,
   ParamsLawData,
@@ -139,6 +141,8 @@ export async function reportFromRecords(input: ReportInput, opts: CollectOptions
   const paramsLaw = collectParamsLaw(finished, plan, noRuns);
   const isoflop = plan === "isoflop" ? collectIsoflop(finished) : null;
   const evals = collectEvals(input.evals, records, labelOf);
+  const icl = collectIcl(input.evals, records, labelOf);
+  const emergence = collectEmergence(input.evals, records, labelOf);
   // a run still training has no wall time yet: its last logged step says how long it has trained
   const seconds = new Map(records.map((r) => [r.id, r.wallSeconds ?? metrics.get(r.id)!.at(-1)?.elapsed ?? 0]));
   const forecast = collectForecast(frontier, records, seconds, now, opts);
@@ -160,6 +164,8 @@ export async function reportFromRecords(input: ReportInput, opts: CollectOptions
     chinchilla,
     analysis,
     evals,
+    icl,
+    emergence,
     forecast,
     ...(overlays.length ? { overlays } : {}),
   };
@@ -305,6 +311,47 @@ function collectEvals(all: EvalRecord[], records: RunRecord[], labelOf: Map<stri
     };
   });
   return { ok: true, data: { points: points.sort((a, b) => a.series.localeCompare(b.series) || a.C - b.C) } };
+}
+
+function collectIcl(all: EvalRecord[], records: RunRecord[], labelOf: Map<string, string>): Section<IclData> {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const rows = all
+    .filter((e) => e.task === ICL_TASK)
+    .map((e) => ({ e, c: storedIclCurve(e) }))
+    .filter((x) => x.c !== undefined && byId.has(x.e.model));
+  if (rows.length === 0) {
+    return { ok: false, note: "no in-context learning curves of these runs yet; run scaling-lab eval --icl --sweep NAME --lab DIR (or the demo) to measure them" };
+  }
+  const latest = new Map(rows.map((x) => [x.e.model, x.c!])); // by n ascending: a larger evaluation wins
+  const points: IclData["points"] = [];
+  const scores: IclData["scores"] = [];
+  let first: { T: number; bands: IclData["bands"] } | undefined;
+  for (const [id, c] of latest) {
+    const r = byId.get(id)!;
+    const label = labelOf.get(id)!;
+    first ??= { T: c.T, bands: c.bands };
+    c.losses.forEach((loss, t) => points.push({ run: id, label, N: r.N, position: t + 1, loss }));
+    scores.push({ run: id, label, N: r.N, C: r.flopsDone || r.C, score: c.score, early: c.early, late: c.late, meanLoss: c.meanLoss });
+  }
+  scores.sort((a, b) => a.N - b.N);
+  return { ok: true, data: { ...first!, points, scores } };
+}
+
+function collectEmergence(all: EvalRecord[], records: RunRecord[], labelOf: Map<string, string>): Section<EmergenceData> | null {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const rows = all.filter((e) => e.extra.kind === EMERGENCE_EVAL_KIND && storedTaskMetrics(e) && byId.has(e.model));
+  if (rows.length === 0) return null;
+  const points = rows.map((e) => {
+    const r = byId.get(e.model)!;
+    const m = storedTaskMetrics(e)!;
+    return {
+      run: r.id, label: labelOf.get(r.id)!, N: r.N, C: r.flopsDone || r.C, task: m.task, shots: m.shots, series: `${m.task} (${m.shots}-shot)`, n: m.n,
+      exactMatch: m.exactMatch, lo: m.exactInterval[0], hi: m.exactInterval[1], answerLogLikelihood: m.answerLogLikelihood, digitAccuracy: m.digitAccuracy,
+      sampledPassRate: m.sampled.rate, sampledLo: m.sampled.interval[0], sampledHi: m.sampled.interval[1], sampledResolved: m.sampled.resolved,
+    };
+  });
+  points.sort((a, b) => a.task.localeCompare(b.task) || a.shots - b.shots || a.C - b.C);
+  return { ok: true, data: { points } };
 }
 
 function collectForecast(

@@ -114,6 +114,24 @@ function summaryHtml(d: ReportData): string {
         a.notes.map((n) => `<br>Note: ${esc(n)}`).join(""),
     );
   }
+  if (d.icl.ok) {
+    const c = d.icl.data;
+    items.push(
+      `In-context learning score (mean loss at ${c.bands.late.join("–")} minus at ${c.bands.early.join("–")} tokens of context; negative = learns from context): ` +
+        c.scores.map((x) => `${esc(x.label)} <b>${num(x.score, 3)}</b>`).join(", "),
+    );
+  }
+  if (d.emergence?.ok) {
+    const pts = d.emergence.data.points;
+    const task = pts[0].task;
+    const few = Math.max(...pts.filter((p) => p.task === task).map((p) => p.shots));
+    const row = pts.filter((p) => p.task === task && p.shots === few).sort((a, b) => a.C - b.C);
+    items.push(
+      `${esc(task)} exact match at ${few} shots (n = ${row[0].n}), smallest to largest: ` +
+        row.map((p) => `${(100 * p.exactMatch).toFixed(1)}%`).join(", ") +
+        `; answer log-likelihood ${row.map((p) => num(p.answerLogLikelihood, 3)).join(", ")}`,
+    );
+  }
   if (d.forecast.ok) {
     const f = d.forecast.data;
     const r = f.result;

@@ -109,7 +109,8 @@ async function emptyReport(labDir: string, opts: CollectOptions): Promise<Report
   return {
     lab: labDir, generated: (opts.now ?? new Date()).toISOString(), sweep: null, sweeps: [], plan: null, ladder: null, runs: [], sizes: [],
     curves: { ok: false, note }, frontier: { ok: false, note }, paramsLaw: { ok: false, note }, isoflop: null,
-    prediction: { ok: false, note }, chinchilla: { ok: false, note }, analysis: null, evals: { ok: false, note }, forecast: { ok: false, note },
+    prediction: { ok: false, note }, chinchilla: { ok: false, note }, analysis: null, evals: { ok: false, note }, icl: { ok: false, note }, emergence: null,
+    forecast: { ok: false, note },
   };
 }
 

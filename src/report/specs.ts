@@ -10,9 +10,11 @@ import { num, powerEquation, si, usd, year } from "./format.js";
 import { type LabForecast, costInYear, lossAt } from "./forecast-math.js";
 import type {
   CurvesData,
+  EmergenceData,
   EvalsData,
   ForecastData,
   FrontierData,
+  IclData,
   IsoflopData,
   OverlayData,
   ParamsLawData,
@@ -104,11 +106,48 @@ export function reportCharts(d: ReportData): ChartEntry[] {
       d.prediction.ok ? extrapolationSection(d.prediction.data) : d.prediction,
     ),
     entry(
+      "icl-curves",
+      "In-context learning: loss vs position in the context",
+      "Validation loss at each position of the context (log axis), averaged over the validation set, one line per size (Kaplan et al. 2020, Fig. 20): a curve that keeps falling means the model uses more of its context. Shaded: the bands the score compares.",
+      d.icl.ok ? { ok: true, data: iclCurvesSpec(d.icl.data, d.sizes) } : d.icl,
+    ),
+    entry(
+      "icl-score",
+      "In-context learning score vs size",
+      "The in-context learning score (Olsson et al. 2022): mean loss late in the context minus early in it (more negative = more in-context learning), against model size.",
+      d.icl.ok ? { ok: true, data: iclScoreSpec(d.icl.data, d.sizes) } : d.icl,
+    ),
+    entry(
       "accuracy-vs-compute",
       "Few-shot accuracy vs compute",
       "Few-shot accuracy of each run on each task against its training compute (emergence shows as a late rise).",
       d.evals.ok ? { ok: true, data: emergenceSpec(d.evals.data) } : d.evals,
     ),
+  );
+  if (d.emergence) {
+    const e = d.emergence;
+    out.push(
+      entry(
+        "emergence-exact-vs-smooth",
+        "Exact match beside the smooth metric, vs compute",
+        "Left: exact match (the sharp metric) with 95% Wilson intervals; right: the mean log-likelihood of the correct answer on the same items (Schaeffer et al. 2023: a smooth metric shows the progress that exact match hides).",
+        e.ok ? { ok: true, data: emergenceComputeSpec(e.data) } : e,
+      ),
+      entry(
+        "emergence-resolved",
+        "Digit accuracy and sampled pass rate vs compute",
+        "Left: digit-level partial credit (answer digits that are the model's argmax given the correct digits before them); right: the pass rate of temperature-1 samples on a log axis, sampled until 50 passes (PassUntil-style, Hu et al. 2023), which resolves rates far below 1/n.",
+        e.ok ? { ok: true, data: emergenceResolvedSpec(e.data) } : e,
+      ),
+      entry(
+        "accuracy-vs-shots",
+        "Accuracy vs number of shots, per size",
+        "Exact match against the number of demonstrations in the prompt, one line per model size (the GPT-3 Figure 1.2 view: bigger models gain more from demonstrations).",
+        e.ok ? { ok: true, data: shotsSpec(e.data, d.sizes) } : e,
+      ),
+    );
+  }
+  out.push(
     entry(
       "forecast-law",
       "Forecast: the frontier extrapolated",
@@ -501,4 +540,101 @@ function chart(title: string, subtitle: string | string[], layer: VlSpec[]): VlS
     layer,
     config: CONFIG,
   };
+}
+
+/** In-context learning curves: loss against context length (log axis), one line per size, score bands shaded. */
+export function iclCurvesSpec(d: IclData, sizes: SizeKey[]): VlSpec {
+  const x = { field: "position", type: "quantitative", scale: { type: "log", domain: [1, d.T], nice: false }, axis: { title: "position in the context (tokens seen)", format: "~s", grid: true } };
+  const y = linY("loss", "validation loss (nats/token)", linDomain(d.points.map((p) => p.loss), 0.05));
+  const bands = [
+    { from: d.bands.early[0], to: d.bands.early[1], text: "early" },
+    { from: d.bands.late[0], to: d.bands.late[1], text: "late" },
+  ];
+  return chart("In-context learning: loss vs position", `${d.scores.length} runs, context ${d.T}; score = mean loss at ${d.bands.late.join("–")} minus at ${d.bands.early.join("–")} tokens`, [
+    { data: { values: bands }, mark: { type: "rect", color: "#eeeeee" }, encoding: { x: { ...x, field: "from" }, x2: { field: "to" } } },
+    { data: { values: bands }, mark: { type: "text", baseline: "top", dy: 4, fontSize: 11, color: "#666" }, encoding: { x: { ...x, field: "from" }, y: { value: 0 }, text: { field: "text" } } },
+    { data: { values: d.points }, mark: { type: "line", strokeWidth: 1.6, clip: true }, encoding: { x, y, color: sizeColor(sizes), detail: { field: "run" } } },
+  ]);
+}
+
+/** The in-context learning score against N. */
+export function iclScoreSpec(d: IclData, sizes: SizeKey[]): VlSpec {
+  const x = logX("N", "non-embedding parameters N", logDomain(d.scores.map((p) => p.N), 1.3));
+  const y = linY("score", "in-context learning score (nats; late − early)", linDomain([0, ...d.scores.map((p) => p.score)], 0.1));
+  return chart("In-context learning score vs size", `loss at ${d.bands.late.join("–")} minus at ${d.bands.early.join("–")} tokens of context; below 0: later tokens are predicted better`, [
+    { data: { values: [{ score: 0 }] }, mark: { type: "rule", color: "#999", strokeDash: [4, 3] }, encoding: { y } },
+    { data: { values: d.scores }, mark: { type: "line", color: "#888", strokeWidth: 1.2 }, encoding: { x, y } },
+    { data: { values: d.scores }, mark: { type: "point", filled: true, size: 110, stroke: "#222", strokeWidth: 0.6 }, encoding: { x, y, color: sizeColor(sizes), tooltip: tooltip(["run", "N", "score"]) } },
+  ]);
+}
+
+const PANEL_WIDTH = 360;
+
+/** Two panels side by side sharing the colour legend. */
+function panels(title: string, subtitle: string, left: VlSpec, right: VlSpec): VlSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: title, subtitle },
+    hconcat: [left, right].map((p) => ({ width: PANEL_WIDTH, height: CHART_HEIGHT - 40, ...p })),
+    resolve: { scale: { color: "shared" } },
+    config: CONFIG,
+  };
+}
+
+function seriesColor(d: EmergenceData): VlSpec {
+  return { field: "series", type: "nominal", scale: { domain: [...new Set(d.points.map((p) => p.series))] }, legend: { title: "task (shots)" } };
+}
+
+/** Exact match (with 95% intervals) beside the answer log-likelihood, both against compute. */
+export function emergenceComputeSpec(d: EmergenceData): VlSpec {
+  const x = logX("C", "training compute C (FLOP)", logDomain(d.points.map((p) => p.C), 1.3));
+  const color = seriesColor(d);
+  const acc = { field: "exactMatch", type: "quantitative", scale: { domain: [0, 1] }, axis: { title: "exact match", format: ".0%" } };
+  const ll = linY("answerLogLikelihood", "log-likelihood of the correct answer (nats)", linDomain(d.points.map((p) => p.answerLogLikelihood), 0.06));
+  const n = Math.max(...d.points.map((p) => p.n));
+  return panels("Exact match vs the smooth metric, against compute", `n = ${n} unseen items per point; bars: 95% Wilson intervals`, {
+    title: "exact match (sharp)",
+    layer: [
+      { data: { values: d.points }, mark: { type: "rule", strokeWidth: 1.5 }, encoding: { x, y: { ...acc, field: "lo" }, y2: { field: "hi" }, color } },
+      { data: { values: d.points }, mark: { type: "line", strokeWidth: 1.8, point: { filled: true, size: 50 } }, encoding: { x, y: acc, color, tooltip: tooltip(["run", "task", "shots", "exactMatch", "n"]) } },
+    ],
+  }, {
+    title: "answer log-likelihood (smooth)",
+    layer: [{ data: { values: d.points }, mark: { type: "line", strokeWidth: 1.8, point: { filled: true, size: 50 } }, encoding: { x, y: ll, color, tooltip: tooltip(["run", "task", "shots", "answerLogLikelihood"]) } }],
+  });
+}
+
+/** Digit accuracy beside the sampled pass rate (log axis, with intervals), against compute. */
+export function emergenceResolvedSpec(d: EmergenceData): VlSpec {
+  const x = logX("C", "training compute C (FLOP)", logDomain(d.points.map((p) => p.C), 1.3));
+  const color = seriesColor(d);
+  const digits = { field: "digitAccuracy", type: "quantitative", scale: { domain: [0, 1] }, axis: { title: "answer digits right (teacher-forced)", format: ".0%" } };
+  const positive = d.points.filter((p) => p.sampledPassRate > 0);
+  const rates = positive.flatMap((p) => [p.sampledPassRate, p.sampledLo > 0 ? p.sampledLo : p.sampledPassRate, p.sampledHi]);
+  const y = { field: "sampledPassRate", type: "quantitative", scale: { type: "log", domain: logDomain(rates, 1.5), nice: false }, axis: { title: "pass rate of sampled answers", format: ".0e", grid: true } };
+  return panels("Partial credit and sampled pass rate, against compute", "right: temperature-1 samples, drawn until 50 passed (PassUntil-style); bars: 95% intervals; zero-pass points are left out", {
+    title: "digit accuracy",
+    layer: [{ data: { values: d.points }, mark: { type: "line", strokeWidth: 1.8, point: { filled: true, size: 50 } }, encoding: { x, y: digits, color, tooltip: tooltip(["run", "task", "shots", "digitAccuracy"]) } }],
+  }, {
+    title: "sampled pass rate",
+    layer: [
+      { data: { values: positive.map((p) => ({ ...p, sampledLo: Math.max(p.sampledLo, rates.length ? Math.min(...rates) / 1.5 : 1e-9) })) }, mark: { type: "rule", strokeWidth: 1.5 }, encoding: { x, y: { ...y, field: "sampledLo" }, y2: { field: "sampledHi" }, color } },
+      { data: { values: positive }, mark: { type: "line", strokeWidth: 1.8, point: { filled: true, size: 50 } }, encoding: { x, y, color, tooltip: tooltip(["run", "task", "shots", "sampledPassRate"]) } },
+    ],
+  });
+}
+
+/** Exact match against the number of demonstrations, one line per size (dashed lines for a second task). */
+export function shotsSpec(d: EmergenceData, sizes: SizeKey[]): VlSpec {
+  const shots = [...new Set(d.points.map((p) => p.shots))].sort((a, b) => a - b);
+  const x = { field: "shots", type: "quantitative", scale: { domain: [shots[0], shots[shots.length - 1]], nice: false }, axis: { title: "demonstrations in the prompt (shots)", values: shots, format: "d" } };
+  const y = { field: "exactMatch", type: "quantitative", scale: { domain: [0, 1] }, axis: { title: "exact match", format: ".0%" } };
+  const tasks = [...new Set(d.points.map((p) => p.task))];
+  return chart("Accuracy vs number of shots, per size", `${tasks.join(", ")}; zero-shot at 0, few-shot to the right (n = ${Math.max(...d.points.map((p) => p.n))} per point)`, [
+    {
+      data: { values: d.points },
+      mark: { type: "line", strokeWidth: 1.8, point: { filled: true, size: 55 } },
+      encoding: { x, y, color: sizeColor(sizes), detail: [{ field: "run" }, { field: "task" }], ...(tasks.length > 1 ? { strokeDash: { field: "task", type: "nominal", legend: { title: "task" } } } : {}), tooltip: tooltip(["run", "task", "shots", "exactMatch"]) },
+    },
+  ]);
 }

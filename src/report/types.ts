@@ -169,6 +169,27 @@ export interface EvalsData {
   points: { run: string; label: string; task: string; shots: number; series: string; N: number; C: number; accuracy: number; n: number }[];
 }
 
+/** In-context learning curves (evals/icl.ts): loss at each position of the context, per run. */
+export interface IclData {
+  /** Context length of the curves. */
+  T: number;
+  /** Context-length bands of the score (inclusive). */
+  bands: { early: [number, number]; late: [number, number] };
+  /** Loss at each context length (1 … T), per run. */
+  points: { run: string; label: string; N: number; position: number; loss: number }[];
+  /** Each run's in-context learning score: late − early mean loss (nats; negative = learns from context). */
+  scores: { run: string; label: string; N: number; C: number; score: number; early: number; late: number; meanLoss: number }[];
+}
+
+/** The emergence study's metrics (evals/metrics.ts) of each run, task and shot count. */
+export interface EmergenceData {
+  points: {
+    run: string; label: string; N: number; C: number; task: string; shots: number; series: string; n: number;
+    exactMatch: number; lo: number; hi: number; answerLogLikelihood: number; digitAccuracy: number;
+    sampledPassRate: number; sampledLo: number; sampledHi: number; sampledResolved: boolean;
+  }[];
+}
+
 /** The forecast from the analysis's frontier law, the largest run as the reference. */
 export interface ForecastData {
   law: PowerLaw;
@@ -213,6 +234,10 @@ export interface ReportData {
   /** The analysis behind the frontier, prediction, Chinchilla and forecast sections (null: none could be made). */
   analysis: AnalysisInfo | null;
   evals: Section<EvalsData>;
+  /** In-context learning curves of the runs (scaling-lab eval --icl, or the demo). */
+  icl: Section<IclData>;
+  /** The emergence study's metrics; null when the sweep has none. */
+  emergence: Section<EmergenceData> | null;
   forecast: Section<ForecastData>;
   /** Published laws drawn over the charts (report --overlay); absent when none was asked for. */
   overlays?: OverlayData[];

@@ -5,6 +5,9 @@
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_LAB_DIR, LAB_DB_FILE, Lab, describeMachine, openLab } from "./lab.js";
 export type { ClaimOptions, EvalFilter, ImportOptions, LabFileState, OpenLabOptions, PointOptions, RebuildResult, RunFilter } from "./lab.js";
 export { LabError, type LabErrorCode } from "./errors.js";
+export {
+  EMERGENCE_EVAL_KIND, ICL_TASK, type StoredIclCurve, type StoredTaskMetrics, storedIclCurve, storedTaskMetrics,
+} from "./eval-kinds.js";
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.js";
 export { type LabRunFile, parseMetricsJsonl, readRunFolder, type RunFolder } from "./folder.js";
 export { RUN_BUNDLE_FORMAT, type BundledRun, type RunBundle, type RunBundleHeader, importRunBundle, parseRunBundle, runBundleText } from "./bundle.js";
