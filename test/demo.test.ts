@@ -1,11 +1,11 @@
 /**
  * The demo end to end on a tiny ladder through the CLI: the --json contract (last line holds runs, wallSeconds,
- * frontierR2, predictionErrorPct, extrapolationFactor, tokensPerParam and its interval), the summary files, and a
+ * frontierR2, predictionErrorPct, extrapolationFactor, tokensPerParam and its interval, iclScore), the summary files, and a
  * re-run that reuses the finished runs.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -44,11 +44,19 @@ test("scaling-lab demo --json on a tiny ladder: contract, files, and a re-run th
   assert.ok(Math.abs(p.predicted - p.actual) < Math.abs(nextSmaller.finalValLoss! - p.actual),
     `the law (${p.predicted}) beats the next smaller run's loss (${nextSmaller.finalValLoss}) as a guess of ${p.actual}`);
   assert.ok(existsSync(join(lab, "report", "demo.json")) && existsSync(join(lab, "report", "demo.txt")));
+  // the in-context learning score of every size, smallest first, as the report's ICL section has them
+  assert.equal(last.iclScore.length, 5);
+  assert.ok(last.iclScore.every((x: unknown) => typeof x === "number" && Number.isFinite(x)), `${last.iclScore}`);
+  assert.deepEqual(last.icl.map((c: { run: string }) => c.run), runs.map((r) => r.id));
+  const report = JSON.parse(readFileSync(join(lab, "report", "report.json"), "utf8"));
+  assert.deepEqual(report.icl.data.scores.map((c: { score: number }) => c.score), last.iclScore);
+  assert.match(readFileSync(join(lab, "report", "demo.txt"), "utf8"), /In-context learning score \(mean loss at \d+–\d+ minus at \d+–\d+ tokens of context/);
   const again = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const second = JSON.parse(again.trim().split("\n").pop()!);
   assert.equal(second.trainSeconds, 0, "no run was trained again");
   assert.ok(Math.abs(second.reusedSeconds - last.trainSeconds) < 1e-6, "the earlier training is reported as reused");
   assert.equal(second.prediction.actual, last.prediction.actual);
+  assert.deepEqual(second.iclScore, last.iclScore, "stored curves are reused, not recomputed");
 });
 
 test("a demo whose runs fail stops with one line naming the run and the fix, not a stack trace", () => {

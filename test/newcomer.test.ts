@@ -157,7 +157,7 @@ test("demo.txt says when the actual loss fell outside the predicted interval, wh
     lab: "/l", sweep: "demo", ladder: "quick", runs: 5, wallSeconds: 11, trainSeconds: 0, reusedSeconds: 23,
     frontierR2: 0.97, frontierDecades: 1.2, frontierLaw: "L = 1 + 10·C^-0.05", prediction: { ...row, run: "demo.q-5", law: "L(N, D)", level: 0.9 },
     predictionErrorPct: 14.3, extrapolationFactor: 4.5, extrapolation: [row], predictionOtherN: null, tokensPerParam: null, tokensPerParamInterval: null,
-    chinchillaLaw: null, ordered: true, smallestRung: null, forecast: { error: "no law" }, notes: [],
+    chinchillaLaw: null, ordered: true, smallestRung: null, iclScore: [], icl: [], forecast: { error: "no law" }, notes: [],
     table: [{ run: "demo.q-5", params: 2e5, N: 1.5e5, D: 1e6, C: 1e12, finalValLoss: 3.5, endpoints: [[1e6, 3.5]], wallSeconds: 23 }],
     files: { json: "j", summary: "s", report: "r" },
     note: "too small for meaningful fits",

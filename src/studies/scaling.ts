@@ -20,6 +20,7 @@ import type { RunRecord } from "../store/types.js";
 import { type ExecutorHooks, LocalExecutor } from "../sweep/executor.js";
 import { ladderAnalysisSettings, loadLadder } from "../sweep/ladder.js";
 import { formatStamp, versionStamp } from "../util/version.js";
+import { inContextCurves } from "./in-context.js";
 import { planSweep, recordPlan, repetitionWarning, type SweepOptions } from "../sweep/sweep.js";
 import { writeFileAtomic } from "../util/files.js";
 import { decimalYear } from "../util/time.js";
@@ -99,6 +100,13 @@ export interface DemoResult {
   ordered: boolean;
   /** The smallest rung's last two endpoints: how much the loss still fell over the second half of its tokens. */
   smallestRung: { run: string; halfLoss: number; fullLoss: number; improvementPct: number } | null;
+  /**
+   * Each size's in-context learning score (Olsson et al. 2022; evals/icl.ts): mean validation loss late in the context
+   * minus early in it, in nats (negative: later tokens are predicted better from the context), smallest size first.
+   */
+  iclScore: number[];
+  /** The same per run, with the two bands' mean losses. */
+  icl: { run: string; score: number; early: number; late: number; bands: { early: [number, number]; late: [number, number] } }[];
   forecast: Pick<ForecastReport, "referenceLoss" | "targetLoss" | "computeMultiple" | "costUSD" | "yearWithinBudget" | "targetComputeFlops"> | { error: string };
   /** Why a part of the analysis is missing. */
   notes: string[];
@@ -184,6 +192,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       log(`demo: Chinchilla ${c.law}; compute-optimal ${c.tokensPerParam.toFixed(1)} tokens/parameter [${c.tokensPerParamInterval[0].toFixed(1)}, ${c.tokensPerParamInterval[1].toFixed(1)}] (${Math.round(100 * c.level)}%)`);
     }
 
+    // the in-context learning curve of every size: one evaluation pass each, stored with the run
+    log("demo: in-context learning curves (validation loss at each position of the context)");
+    const curves = await inContextCurves(store, "demo", { backend: opts.backend, threads: opts.threads, log });
+    for (const c of curves) log(`demo: ${c.run}: in-context learning score ${c.score.toFixed(4)} nats (loss ${c.late.toFixed(3)} late vs ${c.early.toFixed(3)} early in the context)`);
+
     const runsNow = store.listRuns({ sweep: "demo" });
     const costPerHour = opts.costPerHour ?? 0.1;
     const forecast = forecastFrom(after, store.getRun(target.id)!, costPerHour, log);
@@ -206,6 +219,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       chinchillaLaw: after.chinchilla?.law ?? null,
       ordered: table.every((r, i) => i === 0 || (r.finalValLoss !== null && table[i - 1].finalValLoss !== null && r.finalValLoss < table[i - 1].finalValLoss!)),
       smallestRung: smallestRung(table[0]),
+      iclScore: curves.map((c) => c.score),
+      icl: curves.map((c) => ({ run: c.run, score: c.score, early: c.early, late: c.late, bands: c.bands })),
       forecast, notes: after.notes, ...(opts.note ? { note: opts.note } : {}), table,
       files: { json: join(lab, "report", "demo.json"), summary: join(lab, "report", "demo.txt"), report: join(lab, "report", "index.html") },
     };
@@ -298,6 +313,10 @@ export function demoSummary(r: DemoResult): string {
       ? `Chinchilla L(N, D) on the endpoints (bootstrap by run): ${r.chinchillaLaw}; compute-optimal ${r.tokensPerParam!.toFixed(1)} tokens per parameter ` +
         `[${r.tokensPerParamInterval![0].toFixed(1)}, ${r.tokensPerParamInterval![1].toFixed(1)}] (90%)`
       : "Chinchilla L(N, D): none",
+    ...(r.icl.length
+      ? [`In-context learning score (mean loss at ${r.icl[0].bands.late.join("–")} minus at ${r.icl[0].bands.early.join("–")} tokens of context; negative: the context helps): ` +
+          r.icl.map((c, i) => `${r.table[i]?.run === c.run ? si(r.table[i].N) : c.run} ${c.score.toFixed(3)}`).join(", ")]
+      : []),
     "error" in r.forecast
       ? `Forecast: none (${r.forecast.error})`
       : `Forecast from the frontier: halving the largest model's reducible loss (${r.forecast.referenceLoss.toFixed(3)} → ${r.forecast.targetLoss.toFixed(3)}, floor ${r.frontierLaw?.match(/^L = ([0-9.]+)/)?.[1] ?? "?"}) ` +
