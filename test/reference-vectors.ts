@@ -1,7 +1,8 @@
 /**
  * The PyTorch reference-vector check as a function of a backend, so every backend (js, native, webgpu) runs the
- * same assertions: reference/gpt-tiny/{tiny,small}.safetensors hold float64 PyTorch results (weights,
- * batch, logits, per-token loss, every gradient, one AdamW step); each tensor must match within 1e-4 relative error.
+ * same assertions: reference/gpt-tiny/{tiny,small,sparse}.safetensors hold float64 PyTorch results (weights,
+ * batch, logits, per-token loss, every gradient, one AdamW step; `sparse` also the gradient norm, with GPT-3's
+ * alternating dense / banded attention); each tensor must match within 1e-4 relative error.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { relError, referenceDir } from "./helpers.js";
 export const REFERENCE_TOLERANCE = 1e-4;
 
 /** The reference files, smallest first. */
-export const REFERENCE_FILES = ["tiny", "small"] as const;
+export const REFERENCE_FILES = ["tiny", "small", "sparse"] as const;
 
 /** The worst tensor of a check. */
 export interface ReferenceResult {
@@ -34,8 +35,9 @@ export async function checkReferenceVectors(backend: AnyBackend, file: string): 
   const md = ref.metadata;
   const config = {
     vocabSize: Number(md.vocab), blockSize: Number(md.ctx), nLayer: Number(md.layers),
-    nHead: Number(md.heads), nEmbd: Number(md.d_model),
+    nHead: Number(md.heads), nEmbd: Number(md.d_model), localWindow: Number(md.local_window ?? 0),
   };
+  if (config.localWindow > 0) assert.equal(md.sparse_layers, "odd", "the model bands odd layers only");
   const B = Number(md.batch);
   const T = config.blockSize;
   const get = (n: string) => {
@@ -70,6 +72,11 @@ export async function checkReferenceVectors(backend: AnyBackend, file: string): 
   model.backward();
   const grads = await model.exportGrads();
   for (const s of model.layout) check("grad." + s.name, grads.get(s.name)!, get("grad." + s.name));
+  if (ref.tensors.has("grad_norm")) {
+    let sq = 0;
+    for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+    check("grad_norm", [Math.sqrt(sq)], get("grad_norm"));
+  }
 
   // One AdamW step from the reference gradients checks the optimizer in isolation (see model-reference.test.ts for
   // why stepping from our own float32 gradients would differ on the key biases).
