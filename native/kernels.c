@@ -448,6 +448,331 @@ void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float 
   run(p, attention_backward_job, &a, B * NH, B * NH > 1 ? (double)B * T * T * C : 0.0);
 }
 
+/* ------------------------------------------------------------------------------------------------ banded attention */
+
+/* GPT-3's locally banded layers: position t attends to keys (t - W, t]. att and scratch are BANDED, (B,NH,T,W):
+   entry [t][w] is the probability of key t - W + 1 + w (zero where that key is < 0).
+
+   Work is done in tiles of BAND_R rows (or keys) against the W + BAND_R - 1 keys (or rows) they touch, so only
+   BAND_R - 1 entries a row lie outside the band (3% at W = 128) and nothing is T x T. The tiles are too thin for
+   an efficient sgemm call, so two register-blocked microkernels do the products: `band_nt` (tile = A B^T, B
+   packed transposed: scores and dP) and `band_nn` (out = tile X, X packed contiguous: out, dq, dk, dv). Each head
+   first packs what it reads into per-chunk scratch (rows 3C apart would thrash L1's sets), then:
+   forward  per row block: scores -> softmax on each band -> att row, out = P v;
+   backward per row block: dP = dO v^T -> softmax backward -> dS (kept in scratch), dq = dS k;
+            per key block: the block's columns of P and dS gathered from the banded rows, dv = P^T dO, dk = dS^T q.
+   Every output element is written once by one thread in a fixed order (deterministic). */
+#define BAND_R 4
+
+#if defined(__GNUC__)
+#define SL_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SL_ALWAYS_INLINE inline
+#endif
+
+static long round8(long n) { return (n + 7) & ~7L; }
+
+/* tile (nr, ncols; ld ldt) = alpha * A (nr, K; ld lda) B^T, with B^T given as BT (K, >= ncols; ld ldb).
+   ncols is a multiple of 8 (BT is readable that far); nr <= BAND_R. */
+static SL_ALWAYS_INLINE void band_nt(int nr, float *tile, long ldt, const float *A, long lda, const float *BT, long ldb,
+                                     long K, long ncols, float alpha) {
+#ifdef SL_HAVE_AVX2
+  const __m256 va = _mm256_set1_ps(alpha);
+  long c0 = 0;
+  for (; c0 + 16 <= ncols; c0 += 16) {
+    __m256 acc[BAND_R][2];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (long d = 0; d < K; d++) {
+      const float *b = BT + d * ldb + c0;
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+      for (int r = 0; r < nr; r++) {
+        __m256 x = _mm256_broadcast_ss(A + r * lda + d);
+        acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < nr; r++) {
+      _mm256_storeu_ps(tile + r * ldt + c0, _mm256_mul_ps(va, acc[r][0]));
+      _mm256_storeu_ps(tile + r * ldt + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
+    }
+  }
+  for (; c0 < ncols; c0 += 8) {
+    __m256 acc[BAND_R];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (long d = 0; d < K; d++) {
+      __m256 b0 = _mm256_loadu_ps(BT + d * ldb + c0);
+      for (int r = 0; r < nr; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d), b0, acc[r]);
+    }
+    for (int r = 0; r < nr; r++) _mm256_storeu_ps(tile + r * ldt + c0, _mm256_mul_ps(va, acc[r]));
+  }
+#else
+  for (int r = 0; r < nr; r++) {
+    float *out = tile + r * ldt;
+    for (long c = 0; c < ncols; c++) out[c] = 0.0f;
+    for (long d = 0; d < K; d++) {
+      const float x = A[r * lda + d], *b = BT + d * ldb;
+      for (long c = 0; c < ncols; c++) out[c] += x * b[c];
+    }
+    for (long c = 0; c < ncols; c++) out[c] *= alpha;
+  }
+#endif
+}
+
+/* out (nr, n; ld ldo) = tile (nr, K; ld ldt) X (K, n; ld ldx), overwritten; nr <= BAND_R. */
+static SL_ALWAYS_INLINE void band_nn(int nr, float *out, long ldo, const float *tile, long ldt, const float *X,
+                                     long ldx, long K, long n) {
+  long c0 = 0;
+#ifdef SL_HAVE_AVX2
+  for (; c0 + 16 <= n; c0 += 16) {
+    __m256 acc[BAND_R][2];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k++) {
+      const float *x = X + k * ldx + c0;
+      __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+      for (int r = 0; r < nr; r++) {
+        __m256 p = _mm256_broadcast_ss(tile + r * ldt + k);
+        acc[r][0] = _mm256_fmadd_ps(p, x0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(p, x1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < nr; r++) {
+      _mm256_storeu_ps(out + r * ldo + c0, acc[r][0]);
+      _mm256_storeu_ps(out + r * ldo + c0 + 8, acc[r][1]);
+    }
+  }
+  for (; c0 + 8 <= n; c0 += 8) {
+    __m256 acc[BAND_R];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k++) {
+      __m256 x0 = _mm256_loadu_ps(X + k * ldx + c0);
+      for (int r = 0; r < nr; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(tile + r * ldt + k), x0, acc[r]);
+    }
+    for (int r = 0; r < nr; r++) _mm256_storeu_ps(out + r * ldo + c0, acc[r]);
+  }
+#endif
+  for (int r = 0; r < nr; r++) { /* the channels left over (all of them without AVX2) */
+    float *o = out + r * ldo;
+    for (long c = c0; c < n; c++) o[c] = 0.0f;
+    for (long k = 0; k < K; k++) {
+      const float p = tile[r * ldt + k], *x = X + k * ldx;
+      for (long c = c0; c < n; c++) o[c] += p * x[c];
+    }
+  }
+}
+
+/* Specialises the microkernels for full tiles (the compiler keeps a full tile's accumulators in registers). */
+static void band_nt_any(int nr, float *tile, long ldt, const float *A, long lda, const float *BT, long ldb, long K,
+                        long ncols, float alpha) {
+  if (nr == BAND_R) band_nt(BAND_R, tile, ldt, A, lda, BT, ldb, K, ncols, alpha);
+  else band_nt(nr, tile, ldt, A, lda, BT, ldb, K, ncols, alpha);
+}
+static void band_nn_any(int nr, float *out, long ldo, const float *tile, long ldt, const float *X, long ldx, long K,
+                        long n) {
+  if (nr == BAND_R) band_nn(BAND_R, out, ldo, tile, ldt, X, ldx, K, n);
+  else band_nn(nr, out, ldo, tile, ldt, X, ldx, K, n);
+}
+
+/* Rows [t0, t1) of src (T, hs; ld ld) into dst (T, hs) contiguous. */
+static void pack_rows(float *dst, const float *src, long ld, long t0, long t1, long hs) {
+  for (long t = t0; t < t1; t++) memcpy(dst + t * hs, src + t * ld, sizeof(float) * (size_t)hs);
+}
+
+/* Rows [t0, t1) of src (T, hs; ld ld) into columns [t0, t1) of dst = src^T (hs, LT). */
+static void pack_cols(float *dst, long LT, const float *src, long ld, long t0, long t1, long hs) {
+  for (long d = 0; d < hs; d++)
+    for (long t = t0; t < t1; t++) dst[d * LT + t] = src[t * ld + d];
+}
+
+/* Zeroes columns [T, LT) of a transposed pack (the microkernel reads whole groups of 8 columns). */
+static void pack_cols_tail(float *dst, long LT, long T, long hs) {
+  for (long d = 0; d < hs; d++) memset(dst + d * LT + T, 0, sizeof(float) * (size_t)(LT - T));
+}
+
+/* The tile of key block [j0, j0 + nr) against rows t = j0 + c, c in [0, ce), from banded rows A (T, W):
+   tile[r][c] = A[t][w] for key j0 + r = t - W + 1 + w (i.e. w = r - c + W - 1) inside the band, else 0. For a full
+   block the 4 keys of row t are contiguous in A, so the middle columns go through 4 x 4 transposes. */
+static void gather_keys(float *tile, long ld, const float *A, long W, long j0, int nr, long ce) {
+  long c = 0;
+#ifdef SL_HAVE_AVX2
+  if (nr == 4 && W >= 4) {
+    long mid1 = W < ce ? W : ce; /* columns [3, mid1) hold all 4 keys */
+    for (int r = 0; r < 4; r++)
+      for (long k = 0; k < 3 && k < ce; k++) tile[r * ld + k] = k >= r ? A[(j0 + k) * W + r - k + W - 1] : 0.0f;
+    for (c = 3; c + 4 <= mid1; c += 4) {
+      __m128 r0 = _mm_loadu_ps(A + (j0 + c) * W + W - 1 - c), r1 = _mm_loadu_ps(A + (j0 + c + 1) * W + W - 2 - c),
+             r2 = _mm_loadu_ps(A + (j0 + c + 2) * W + W - 3 - c), r3 = _mm_loadu_ps(A + (j0 + c + 3) * W + W - 4 - c);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(tile + c, r0);
+      _mm_storeu_ps(tile + ld + c, r1);
+      _mm_storeu_ps(tile + 2 * ld + c, r2);
+      _mm_storeu_ps(tile + 3 * ld + c, r3);
+    }
+    if (c < 3) c = 0;
+  }
+#endif
+  for (int r = 0; r < nr; r++) { /* the rest, one entry at a time */
+    float *row = tile + r * ld;
+    for (long k = c; k < ce; k++) row[k] = k >= r && k < r + W ? A[(j0 + k) * W + r - k + W - 1] : 0.0f;
+  }
+}
+
+typedef struct {
+  float *out, *att, *dqkv, *scratch;
+  const float *qkv, *dout, *catt;
+  long B, T, C, NH, W;
+  float *work; /* per-chunk scratch, `chunk_floats` each */
+  long chunk_floats;
+} band_args;
+
+/* Tile geometry of a block of rows [t0, t0 + nr): tile column c is key k0 + c; keys [k0 + cs, k0 + ce) exist and
+   are in some row's band; the tile's row length is band_ld(W). */
+static long band_ld(long W) { return round8(W + BAND_R - 1) + 8; }
+static void row_block(long t0, long nr, long W, long *k0, long *cs, long *ce) {
+  *k0 = t0 - W + 1;
+  *cs = *k0 < 0 ? -*k0 : 0;
+  *ce = t0 + nr - *k0;
+}
+/* The band of row t in that tile: columns [*lo, *lo + *len), len = min(t + 1, W). */
+static void band_cols(long t, long W, long k0, long *lo, long *len) {
+  long first = t - W + 1 > 0 ? t - W + 1 : 0;
+  *lo = first - k0;
+  *len = t - first + 1;
+}
+
+static void band_forward_head(const band_args *a, long task, float *work) {
+  const long T = a->T, C = a->C, NH = a->NH, C3 = 3 * C, hs = C / NH, W = a->W, LT = T + 8, ld = band_ld(W);
+  const float scale = 1.0f / sqrtf((float)hs);
+  long b = task / NH, h = task % NH;
+  const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+  float *P = a->att + task * T * W;
+  float *o = a->out + b * T * C + h * hs;
+  float *kT = work, *vp = kT + hs * LT, *S = vp + T * hs;
+  pack_cols_tail(kT, LT, T, hs);
+  for (long t0 = 0; t0 < T; t0 += BAND_R) {
+    int nr = (int)(T - t0 < BAND_R ? T - t0 : BAND_R);
+    long k0, cs, ce;
+    row_block(t0, nr, W, &k0, &cs, &ce);
+    /* packed just in time: the keys and values used from here on stay in cache */
+    pack_cols(kT, LT, k, C3, t0, t0 + nr, hs);
+    pack_rows(vp, v, C3, t0, t0 + nr, hs);
+    /* S = scale q k^T over the keys the block touches */
+    band_nt_any(nr, S + cs, ld, q + t0 * C3, C3, kT + k0 + cs, LT, hs, round8(ce - cs), scale);
+    for (int r = 0; r < nr; r++) {
+      long t = t0 + r, lo, len;
+      band_cols(t, W, k0, &lo, &len);
+      float *row = S + r * ld;
+      softmax_row(row + lo, len, ce - lo); /* zero right of the band */
+      if (lo > cs) memset(row + cs, 0, sizeof(float) * (size_t)(lo - cs));
+      float *pr = P + t * W; /* banded row: the band is right-aligned, keys before 0 are zero */
+      if (W > len) memset(pr, 0, sizeof(float) * (size_t)(W - len));
+      memcpy(pr + W - len, row + lo, sizeof(float) * (size_t)len);
+    }
+    /* out[t0:t0+nr] = P v */
+    band_nn_any(nr, o + t0 * C, C, S + cs, ld, vp + (k0 + cs) * hs, hs, ce - cs, hs);
+  }
+}
+
+/* dv and dk of key block [j0, j0 + nr): dv = P^T dO, dk = dS^T q over the rows whose bands hold the keys. */
+static void band_key_block(const band_args *a, long j0, const float *P, const float *dS, const float *dOp,
+                           const float *qp, float *dk, float *dv, float *tiles) {
+  const long T = a->T, C3 = 3 * a->C, hs = a->C / a->NH, W = a->W, ld = band_ld(W);
+  int nr = (int)(T - j0 < BAND_R ? T - j0 : BAND_R);
+  long ce = (j0 + nr - 1 + W < T ? j0 + nr - 1 + W : T) - j0; /* rows j0 .. j0 + ce - 1 */
+  float *Pc = tiles, *Sc = tiles + BAND_R * ld;
+  gather_keys(Pc, ld, P, W, j0, nr, ce);
+  gather_keys(Sc, ld, dS, W, j0, nr, ce);
+  band_nn_any(nr, dv + j0 * C3, C3, Pc, ld, dOp + j0 * hs, hs, ce, hs);
+  band_nn_any(nr, dk + j0 * C3, C3, Sc, ld, qp + j0 * hs, hs, ce, hs);
+}
+
+static void band_backward_head(const band_args *a, long task, float *work) {
+  const long T = a->T, C = a->C, NH = a->NH, C3 = 3 * C, hs = C / NH, W = a->W, LT = T + 8, ld = band_ld(W);
+  const float scale = 1.0f / sqrtf((float)hs);
+  long b = task / NH, h = task % NH;
+  const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+  const float *P = a->catt + task * T * W;
+  float *dS = a->scratch + task * T * W; /* banded like P */
+  const float *dO = a->dout + b * T * C + h * hs;
+  float *dq = a->dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+  float *vT = work, *kp = vT + hs * LT, *qp = kp + T * hs, *dOp = qp + T * hs, *D = dOp + T * hs;
+  float *keyTiles = D + BAND_R * ld;
+  pack_cols_tail(vT, LT, T, hs);
+  long j0 = 0; /* next key block */
+  for (long t0 = 0; t0 < T; t0 += BAND_R) {
+    int nr = (int)(T - t0 < BAND_R ? T - t0 : BAND_R);
+    long k0, cs, ce;
+    row_block(t0, nr, W, &k0, &cs, &ce);
+    pack_cols(vT, LT, v, C3, t0, t0 + nr, hs);
+    pack_rows(kp, k, C3, t0, t0 + nr, hs);
+    pack_rows(qp, q, C3, t0, t0 + nr, hs);
+    pack_rows(dOp, dO, C, t0, t0 + nr, hs);
+    /* rows: dP = dO v^T; dS = P (dP - sum(P dP)) scale on each band; dq = dS k */
+    band_nt_any(nr, D + cs, ld, dOp + t0 * hs, hs, vT + k0 + cs, LT, hs, round8(ce - cs), 1.0f);
+    for (int r = 0; r < nr; r++) {
+      long t = t0 + r, lo, len;
+      band_cols(t, W, k0, &lo, &len);
+      float *row = D + r * ld, *d = row + lo, *ds = dS + t * W;
+      const float *pr = P + t * W + W - len;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (long j = 0; j < len; j++) dot += pr[j] * d[j];
+#pragma omp simd
+      for (long j = 0; j < len; j++) d[j] = pr[j] * (d[j] - dot) * scale;
+      if (lo > cs) memset(row + cs, 0, sizeof(float) * (size_t)(lo - cs));
+      if (ce > lo + len) memset(d + len, 0, sizeof(float) * (size_t)(ce - lo - len));
+      if (W > len) memset(ds, 0, sizeof(float) * (size_t)(W - len));
+      memcpy(ds + W - len, d, sizeof(float) * (size_t)len);
+    }
+    band_nn_any(nr, dq + t0 * C3, C3, D + cs, ld, kp + (k0 + cs) * hs, hs, ce - cs, hs);
+    /* keys whose rows are all done (rows up to j0 + BAND_R - 2 + W), while those rows are still in cache */
+    for (; j0 < T && j0 + BAND_R - 2 + W < t0 + nr; j0 += BAND_R) band_key_block(a, j0, P, dS, dOp, qp, dk, dv, keyTiles);
+  }
+  for (; j0 < T; j0 += BAND_R) band_key_block(a, j0, P, dS, dOp, qp, dk, dv, keyTiles);
+}
+
+static void band_forward_job(void *ctx, long chunk, long nchunks) {
+  const band_args *a = ctx;
+  long lo, hi;
+  sl_split(a->B * a->NH, chunk, nchunks, 1, &lo, &hi);
+  for (long task = lo; task < hi; task++) band_forward_head(a, task, a->work + chunk * a->chunk_floats);
+}
+
+static void band_backward_job(void *ctx, long chunk, long nchunks) {
+  const band_args *a = ctx;
+  long lo, hi;
+  sl_split(a->B * a->NH, chunk, nchunks, 1, &lo, &hi);
+  for (long task = lo; task < hi; task++) band_backward_head(a, task, a->work + chunk * a->chunk_floats);
+}
+
+/* Runs a banded job over chunks of heads (a few per thread, for balance), each chunk with its own packed copies and
+   tiles: hs x (T + 8) transposed, three (T, hs) row copies and two tiles (what the backward needs). */
+static int band_run(sl_pool *p, sl_pool_fn fn, band_args *a) {
+  const long heads = a->B * a->NH, hs = a->C / a->NH;
+  double work = (double)a->B * a->T * (a->W + BAND_R) * a->C;
+  long nchunks = 4L * sl_pool_threads(p);
+  if (nchunks > heads) nchunks = heads;
+  if (serial(p, work)) nchunks = 1;
+  a->chunk_floats = hs * (a->T + 8) + 3 * a->T * hs + 3 * BAND_R * band_ld(a->W);
+  a->chunk_floats = (a->chunk_floats + 15) & ~15L; /* 64-byte aligned chunks */
+  a->work = sl_pool_scratch(p, sizeof(float) * (size_t)a->chunk_floats * (size_t)nchunks);
+  if (!a->work) return 0;
+  run(p, fn, a, nchunks, nchunks > 1 ? work : 0.0);
+  return 1;
+}
+
+int sl_attention_band_forward(sl_pool *p, float *out, float *att, const float *qkv, long B, long T, long C, long NH,
+                              long W) {
+  band_args a = {.out = out, .att = att, .qkv = qkv, .B = B, .T = T, .C = C, .NH = NH, .W = W};
+  return band_run(p, band_forward_job, &a);
+}
+
+int sl_attention_band_backward(sl_pool *p, float *dqkv, float *scratch, const float *dout, const float *qkv,
+                               const float *att, long B, long T, long C, long NH, long W) {
+  band_args a = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .catt = att, .B = B, .T = T, .C = C,
+                 .NH = NH, .W = W};
+  return band_run(p, band_backward_job, &a);
+}
+
 /* ------------------------------------------------------------------------------------------------ elementwise */
 
 #define GELU_S 0.7978845608028654f /* sqrt(2/pi) */
