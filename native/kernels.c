@@ -583,24 +583,33 @@ static void pack_cols(float *dst, long LT, const float *src, long ld, long t0, l
     for (long t = t0; t < t1; t++) dst[d * LT + t] = src[t * ld + d];
 }
 
+/* Asks for rows [t0, t1) of src (ld apart, hs floats each) ahead of their packing (rows 3C apart defeat the
+   hardware prefetcher's reach). */
+static void prefetch_rows(const float *src, long ld, long t0, long t1, long T, long hs) {
+  for (long t = t0; t < t1 && t < T; t++)
+    for (long d = 0; d < hs; d += 16) __builtin_prefetch(src + t * ld + d);
+}
+
 /* Zeroes columns [T, LT) of a transposed pack (the microkernel reads whole groups of 8 columns). */
 static void pack_cols_tail(float *dst, long LT, long T, long hs) {
   for (long d = 0; d < hs; d++) memset(dst + d * LT + T, 0, sizeof(float) * (size_t)(LT - T));
 }
 
-/* The tile of key block [j0, j0 + nr) against rows t = j0 + c, c in [0, ce), from banded rows A (T, W):
+/* The tile of key block [j0, j0 + nr) against rows t = j0 + c, c in [0, ce), from banded rows A (W floats each;
+   row t at A + (t & mask) * W, mask = -1 for a whole array or size - 1 for a ring of 2^k rows):
    tile[r][c] = A[t][w] for key j0 + r = t - W + 1 + w (i.e. w = r - c + W - 1) inside the band, else 0. For a full
    block the 4 keys of row t are contiguous in A, so the middle columns go through 4 x 4 transposes. */
-static void gather_keys(float *tile, long ld, const float *A, long W, long j0, int nr, long ce) {
+static void gather_keys(float *tile, long ld, const float *A, long mask, long W, long j0, int nr, long ce) {
+#define ROW(t) (A + ((t) & mask) * W)
   long c = 0;
 #ifdef SL_HAVE_AVX2
   if (nr == 4 && W >= 4) {
     long mid1 = W < ce ? W : ce; /* columns [3, mid1) hold all 4 keys */
     for (int r = 0; r < 4; r++)
-      for (long k = 0; k < 3 && k < ce; k++) tile[r * ld + k] = k >= r ? A[(j0 + k) * W + r - k + W - 1] : 0.0f;
+      for (long k = 0; k < 3 && k < ce; k++) tile[r * ld + k] = k >= r ? ROW(j0 + k)[r - k + W - 1] : 0.0f;
     for (c = 3; c + 4 <= mid1; c += 4) {
-      __m128 r0 = _mm_loadu_ps(A + (j0 + c) * W + W - 1 - c), r1 = _mm_loadu_ps(A + (j0 + c + 1) * W + W - 2 - c),
-             r2 = _mm_loadu_ps(A + (j0 + c + 2) * W + W - 3 - c), r3 = _mm_loadu_ps(A + (j0 + c + 3) * W + W - 4 - c);
+      __m128 r0 = _mm_loadu_ps(ROW(j0 + c) + W - 1 - c), r1 = _mm_loadu_ps(ROW(j0 + c + 1) + W - 2 - c),
+             r2 = _mm_loadu_ps(ROW(j0 + c + 2) + W - 3 - c), r3 = _mm_loadu_ps(ROW(j0 + c + 3) + W - 4 - c);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
       _mm_storeu_ps(tile + c, r0);
       _mm_storeu_ps(tile + ld + c, r1);
@@ -612,8 +621,9 @@ static void gather_keys(float *tile, long ld, const float *A, long W, long j0, i
 #endif
   for (int r = 0; r < nr; r++) { /* the rest, one entry at a time */
     float *row = tile + r * ld;
-    for (long k = c; k < ce; k++) row[k] = k >= r && k < r + W ? A[(j0 + k) * W + r - k + W - 1] : 0.0f;
+    for (long k = c; k < ce; k++) row[k] = k >= r && k < r + W ? ROW(j0 + k)[r - k + W - 1] : 0.0f;
   }
+#undef ROW
 }
 
 typedef struct {
@@ -622,6 +632,7 @@ typedef struct {
   long B, T, C, NH, W;
   float *work; /* per-chunk scratch, `chunk_floats` each */
   long chunk_floats;
+  long ring_rows; /* rows of the backward's dS ring (a power of 2), or 0: dS in `scratch` */
 } band_args;
 
 /* Tile geometry of a block of rows [t0, t0 + nr): tile column c is key k0 + c; keys [k0 + cs, k0 + ce) exist and
@@ -655,6 +666,8 @@ static void band_forward_head(const band_args *a, long task, float *work) {
     /* packed just in time: the keys and values used from here on stay in cache */
     pack_cols(kT, LT, k, C3, t0, t0 + nr, hs);
     pack_rows(vp, v, C3, t0, t0 + nr, hs);
+    prefetch_rows(k, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    prefetch_rows(v, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
     /* S = scale q k^T over the keys the block touches */
     band_nt_any(nr, S + cs, ld, q + t0 * C3, C3, kT + k0 + cs, LT, hs, round8(ce - cs), scale);
     for (int r = 0; r < nr; r++) {
@@ -673,14 +686,14 @@ static void band_forward_head(const band_args *a, long task, float *work) {
 }
 
 /* dv and dk of key block [j0, j0 + nr): dv = P^T dO, dk = dS^T q over the rows whose bands hold the keys. */
-static void band_key_block(const band_args *a, long j0, const float *P, const float *dS, const float *dOp,
-                           const float *qp, float *dk, float *dv, float *tiles) {
+static void band_key_block(const band_args *a, long j0, const float *P, const float *dS, long dSmask,
+                           const float *dOp, const float *qp, float *dk, float *dv, float *tiles) {
   const long T = a->T, C3 = 3 * a->C, hs = a->C / a->NH, W = a->W, ld = band_ld(W);
   int nr = (int)(T - j0 < BAND_R ? T - j0 : BAND_R);
   long ce = (j0 + nr - 1 + W < T ? j0 + nr - 1 + W : T) - j0; /* rows j0 .. j0 + ce - 1 */
   float *Pc = tiles, *Sc = tiles + BAND_R * ld;
-  gather_keys(Pc, ld, P, W, j0, nr, ce);
-  gather_keys(Sc, ld, dS, W, j0, nr, ce);
+  gather_keys(Pc, ld, P, -1L, W, j0, nr, ce);
+  gather_keys(Sc, ld, dS, dSmask, W, j0, nr, ce);
   band_nn_any(nr, dv + j0 * C3, C3, Pc, ld, dOp + j0 * hs, hs, ce, hs);
   band_nn_any(nr, dk + j0 * C3, C3, Sc, ld, qp + j0 * hs, hs, ce, hs);
 }
@@ -691,11 +704,15 @@ static void band_backward_head(const band_args *a, long task, float *work) {
   long b = task / NH, h = task % NH;
   const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
   const float *P = a->catt + task * T * W;
-  float *dS = a->scratch + task * T * W; /* banded like P */
+  /* dS, banded like P: the rows the key blocks still need live in a ring in the chunk's memory (cache-resident,
+     never written back) when one fits, else in the caller's scratch */
+  float *dS = a->ring_rows ? NULL : a->scratch + task * T * W;
+  const long dSmask = a->ring_rows ? a->ring_rows - 1 : -1L;
   const float *dO = a->dout + b * T * C + h * hs;
   float *dq = a->dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
   float *vT = work, *kp = vT + hs * LT, *qp = kp + T * hs, *dOp = qp + T * hs, *D = dOp + T * hs;
   float *keyTiles = D + BAND_R * ld;
+  if (!dS) dS = keyTiles + 2 * BAND_R * ld;
   pack_cols_tail(vT, LT, T, hs);
   long j0 = 0; /* next key block */
   for (long t0 = 0; t0 < T; t0 += BAND_R) {
@@ -706,12 +723,15 @@ static void band_backward_head(const band_args *a, long task, float *work) {
     pack_rows(kp, k, C3, t0, t0 + nr, hs);
     pack_rows(qp, q, C3, t0, t0 + nr, hs);
     pack_rows(dOp, dO, C, t0, t0 + nr, hs);
+    for (int m = 0; m < 3; m++) prefetch_rows(q + m * C, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    prefetch_rows(dO, C, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    prefetch_rows(P, W, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, W);
     /* rows: dP = dO v^T; dS = P (dP - sum(P dP)) scale on each band; dq = dS k */
     band_nt_any(nr, D + cs, ld, dOp + t0 * hs, hs, vT + k0 + cs, LT, hs, round8(ce - cs), 1.0f);
     for (int r = 0; r < nr; r++) {
       long t = t0 + r, lo, len;
       band_cols(t, W, k0, &lo, &len);
-      float *row = D + r * ld, *d = row + lo, *ds = dS + t * W;
+      float *row = D + r * ld, *d = row + lo, *ds = dS + (t & dSmask) * W;
       const float *pr = P + t * W + W - len;
       float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
@@ -725,9 +745,9 @@ static void band_backward_head(const band_args *a, long task, float *work) {
     }
     band_nn_any(nr, dq + t0 * C3, C3, D + cs, ld, kp + (k0 + cs) * hs, hs, ce - cs, hs);
     /* keys whose rows are all done (rows up to j0 + BAND_R - 2 + W), while those rows are still in cache */
-    for (; j0 < T && j0 + BAND_R - 2 + W < t0 + nr; j0 += BAND_R) band_key_block(a, j0, P, dS, dOp, qp, dk, dv, keyTiles);
+    for (; j0 < T && j0 + BAND_R - 2 + W < t0 + nr; j0 += BAND_R) band_key_block(a, j0, P, dS, dSmask, dOp, qp, dk, dv, keyTiles);
   }
-  for (; j0 < T; j0 += BAND_R) band_key_block(a, j0, P, dS, dOp, qp, dk, dv, keyTiles);
+  for (; j0 < T; j0 += BAND_R) band_key_block(a, j0, P, dS, dSmask, dOp, qp, dk, dv, keyTiles);
 }
 
 static void band_forward_job(void *ctx, long chunk, long nchunks) {
@@ -752,7 +772,10 @@ static int band_run(sl_pool *p, sl_pool_fn fn, band_args *a) {
   long nchunks = 4L * sl_pool_threads(p);
   if (nchunks > heads) nchunks = heads;
   if (serial(p, work)) nchunks = 1;
-  a->chunk_floats = hs * (a->T + 8) + 3 * a->T * hs + 3 * BAND_R * band_ld(a->W);
+  long ring = 1;
+  while (ring < a->W + 2 * BAND_R) ring *= 2;
+  a->ring_rows = ring * a->W <= (1L << 17) ? ring : 0; /* at most 512 KB */
+  a->chunk_floats = hs * (a->T + 8) + 3 * a->T * hs + 3 * BAND_R * band_ld(a->W) + a->ring_rows * a->W;
   a->chunk_floats = (a->chunk_floats + 15) & ~15L; /* 64-byte aligned chunks */
   a->work = sl_pool_scratch(p, sizeof(float) * (size_t)a->chunk_floats * (size_t)nchunks);
   if (!a->work) return 0;
