@@ -15,6 +15,7 @@ import { loadNativeBackend, NativeBackend } from "../src/engine/native.js";
 import { applyOpenBlasCoreType, openBlasCoreForCpuinfo } from "../src/engine/openblas-env.js";
 import { Rng } from "../src/util/rng.js";
 import { randInts, randn, assertClose } from "./helpers.js";
+import { compareBandedAttention } from "./banded-compare.js";
 import { compareProducts, KERNEL_SHAPES, type Shape } from "./kernel-compare.js";
 
 const TOL = 1e-4;
@@ -33,6 +34,8 @@ const close = (name: string, a: Float32Array, b: Float32Array, tol = TOL) => ass
 const shapes: Shape[] = KERNEL_SHAPES;
 
 describe("native backend vs js backend", { skip }, () => {
+  // a band too wide for the backward's cache-resident ring of dS rows (W = 300): dS goes through the caller's scratch
+  compareBandedAttention("B1 T600 C16 NH2", { B: 1, T: 600, C: 16, NH: 2, V: 1 }, nativeBackend, js);
   for (const s of shapes) {
     const { B, T, C, NH, V } = s;
     const N = B * T;
@@ -76,6 +79,7 @@ describe("native backend vs js backend", { skip }, () => {
     });
 
     compareProducts(label, s, nativeBackend, js);
+    compareBandedAttention(label, s, nativeBackend, js);
 
     test(`gelu, residual (${label})`, () => {
       const nb = nativeBackend();

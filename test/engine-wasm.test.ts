@@ -17,6 +17,7 @@ import { WasmBackend } from "../src/engine/wasm.js";
 import { type GemmOperand, WasmGemm, wasmSimdAvailable } from "../src/engine/wasm-gemm.js";
 import { Rng } from "../src/util/rng.js";
 import { randn } from "./helpers.js";
+import { compareBandedAttention } from "./banded-compare.js";
 import { compareProducts, KERNEL_SHAPES } from "./kernel-compare.js";
 
 /** Element (r, c) of an operand. */
@@ -128,7 +129,10 @@ test("wasm: createBackend('wasm') and bad backends", async () => {
 describe("wasm backend vs js backend", () => {
   const js = new JsBackend();
   const wasm = new WasmBackend();
-  for (const s of KERNEL_SHAPES) compareProducts(`B${s.B} T${s.T} C${s.C} NH${s.NH} V${s.V}`, s, () => wasm, js);
+  for (const s of KERNEL_SHAPES) {
+    compareProducts(`B${s.B} T${s.T} C${s.C} NH${s.NH} V${s.V}`, s, () => wasm, js);
+    compareBandedAttention(`B${s.B} T${s.T} C${s.C} NH${s.NH}`, s, () => wasm, js);
+  }
 });
 
 test("gelu (js and wasm): the exp form equals 0.5·x·(1 + tanh u) and its derivative, with no NaN at large |x|", () => {

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import type { AdamWStep } from "../src/engine/backend.js";
+import { type AdamWStep, attentionWidth } from "../src/engine/backend.js";
 import { BackendUnavailableError, createBackend } from "../src/engine/index.js";
 import { JsBackend } from "../src/engine/js.js";
 import { type GpuTensor, type WebGpuBackend, createWebGpuBackend } from "../src/engine/webgpu/backend.js";
@@ -24,6 +24,7 @@ import { resolveTrainConfig } from "../src/train/config.js";
 import { train } from "../src/train/loop.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { Rng } from "../src/util/rng.js";
+import { bandWindows } from "./banded-compare.js";
 import { randInts, randn, assertClose } from "./helpers.js";
 import { REFERENCE_FILES, checkReferenceVectors } from "./reference-vectors.js";
 
@@ -187,6 +188,30 @@ for (const s of shapes) {
     const dqkv = new Float32Array(N * 3 * C), scratch = new Float32Array(B * NH * T * T);
     js.attentionBackward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
     close("dqkv (overwritten)", await down(gdqkv), dqkv);
+  });
+
+  test(`webgpu kernels vs js: banded attention at W = ${bandWindows(T).join(", ")} (${label})`, { skip }, async () => {
+    const be = gpu();
+    const rng = new Rng(7);
+    const qkv = randn(rng, N * 3 * C), dout = randn(rng, N * C);
+    const gqkv = up(qkv, pad), gdout = up(dout, pad);
+    const dense = { out: new Float32Array(0), att: new Float32Array(0), dqkv: new Float32Array(0) };
+    for (const W of [0, ...bandWindows(T)]) {
+      const n = B * NH * T * attentionWidth(T, W);
+      const gout = up(randn(rng, N * C), pad), gatt = up(randn(rng, n), pad);
+      const gdqkv = up(randn(rng, N * 3 * C), pad), gscratch = up(randn(rng, n), pad);
+      be.attentionForward(gout, gatt, gqkv, B, T, C, NH, W);
+      be.attentionBackward(gdqkv, gscratch, gdout, gqkv, gatt, B, T, C, NH, W);
+      const got = { out: await down(gout), att: await down(gatt), dqkv: await down(gdqkv) };
+      const jsAtt = new Float32Array(n), jsOut = new Float32Array(N * C), jsDqkv = new Float32Array(N * 3 * C);
+      js.attentionForward(jsOut, jsAtt, qkv, B, T, C, NH, W);
+      js.attentionBackward(jsDqkv, new Float32Array(n), dout, qkv, jsAtt, B, T, C, NH, W);
+      close(`W ${W}: out`, got.out, jsOut);
+      close(`W ${W}: att`, got.att, jsAtt);
+      close(`W ${W}: dqkv (overwritten)`, got.dqkv, jsDqkv);
+      if (W === 0) Object.assign(dense, got);
+      else if (W >= T) assert.deepEqual(got, dense, `W ${W} ≥ T is the dense kernel`);
+    }
   });
 
   test(`webgpu kernels vs js: cross-entropy, sum of squares, AdamW with clipping (${label})`, { skip }, async () => {
