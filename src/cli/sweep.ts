@@ -26,7 +26,9 @@ Plans:
   curves   every size for the same --tokens budget; full learning curves → the L(C) frontier (Kaplan et al.)
   isoflop  each --budgets C × every size with D = C / 6N (Chinchilla approach 2); sizes with < 20 steps dropped
   grid     sizes × --tokens budgets × --seeds
-Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), tiny-test, or a .json file.
+Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), cpu-s-local (cpu-s with
+GPT-3's alternating attention, odd layers over the last 64 tokens), tiny-test, or a .json file (a ladder or size
+"localWindow" W gives the odd layers a band of W keys).
 
 Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints. --dry-run prints the
 plan (runs, FLOPs, epochs over the data) and the time it would take here, from a measured tokens/s of each size.
