@@ -496,14 +496,22 @@ static SL_ALWAYS_INLINE void band_nt(int nr, float *tile, long ldt, const float 
       _mm256_storeu_ps(tile + r * ldt + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
     }
   }
-  for (; c0 < ncols; c0 += 8) {
-    __m256 acc[BAND_R];
-    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
-    for (long d = 0; d < K; d++) {
-      __m256 b0 = _mm256_loadu_ps(BT + d * ldb + c0);
-      for (int r = 0; r < nr; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d), b0, acc[r]);
+  for (; c0 < ncols; c0 += 8) { /* 8 columns: even and odd d in separate accumulators, to keep both FMA pipes busy */
+    __m256 acc[BAND_R][2];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    long d = 0;
+    for (; d + 2 <= K; d += 2) {
+      __m256 b0 = _mm256_loadu_ps(BT + d * ldb + c0), b1 = _mm256_loadu_ps(BT + (d + 1) * ldb + c0);
+      for (int r = 0; r < nr; r++) {
+        acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d), b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d + 1), b1, acc[r][1]);
+      }
     }
-    for (int r = 0; r < nr; r++) _mm256_storeu_ps(tile + r * ldt + c0, _mm256_mul_ps(va, acc[r]));
+    if (d < K) {
+      __m256 b0 = _mm256_loadu_ps(BT + d * ldb + c0);
+      for (int r = 0; r < nr; r++) acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d), b0, acc[r][0]);
+    }
+    for (int r = 0; r < nr; r++) _mm256_storeu_ps(tile + r * ldt + c0, _mm256_mul_ps(va, _mm256_add_ps(acc[r][0], acc[r][1])));
   }
 #else
   for (int r = 0; r < nr; r++) {
