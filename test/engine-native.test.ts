@@ -245,6 +245,10 @@ describe("native backend rejects bad input with an Error", { skip }, () => {
     assert.throws(() => nb.layernormForward(f(12), f(4), f(3), f(12), f(3), f(3), 4, 3), /rstd has 3 elements/);
     assert.throws(() => nb.attentionForward(f(24), f(32), f(72), 1, 4, 6, 4), /not divisible by NH/);
     assert.throws(() => nb.attentionBackward(f(72), f(31), f(24), f(72), f(32), 1, 4, 6, 2), /scratch has 31 elements/);
+    // banded: att is (B,NH,T,W); a window must be a non-negative integer
+    assert.throws(() => nb.attentionForward(f(24), f(15), f(72), 1, 4, 6, 2, 2), /att has 15 elements, needs at least 16/);
+    assert.throws(() => nb.attentionBackward(f(72), f(16), f(24), f(72), f(15), 1, 4, 6, 2, 2), /att has 15 elements, needs at least 16/);
+    assert.throws(() => nb.attentionForward(f(24), f(32), f(72), 1, 4, 6, 2, -1), /window = -1 must be an integer/);
     assert.throws(() => nb.geluForward(f(5), f(4), 5), /inp has 4 elements/);
     assert.throws(() => nb.sumSquares(f(0), f(4), 4), /out has 0 elements/);
     assert.throws(() => nb.adamw(f(4), f(4), f(4), f(3), 4, { lr: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, step: 1, maxNorm: 0 }, null), /v has 3 elements/);
