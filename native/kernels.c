@@ -455,12 +455,13 @@ void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float 
 
    Work is done in tiles of BAND_R rows (or keys) against the W + BAND_R - 1 keys (or rows) they touch, so only
    BAND_R - 1 entries a row lie outside the band (3% at W = 128) and nothing is T x T. The tiles are too thin for
-   an efficient sgemm call, so two register-blocked microkernels do the products: `band_nt` (tile = A B^T, B
-   packed transposed: scores and dP) and `band_nn` (out = tile X, X packed contiguous: out, dq, dk, dv). Each head
-   first packs what it reads into per-chunk scratch (rows 3C apart would thrash L1's sets), then:
+   an efficient sgemm call, so a register-blocked microkernel, `band_mm`, does every product: scores and dP against
+   a transposed pack of k or v, and out, dq, dk, dv as a tile times packed rows. Each head packs what it reads into
+   per-chunk scratch just in time (rows 3C apart would thrash L1's sets), then:
    forward  per row block: scores -> softmax on each band -> att row, out = P v;
-   backward per row block: dP = dO v^T -> softmax backward -> dS (kept in scratch), dq = dS k;
-            per key block: the block's columns of P and dS gathered from the banded rows, dv = P^T dO, dk = dS^T q.
+   backward per row block: dP = dO v^T -> softmax backward -> dS (a cache-resident ring), dq = dS k;
+            per key block, as soon as its rows are done: the block's columns of P and dS gathered from the banded
+            rows, dv = P^T dO, dk = dS^T q.
    Every output element is written once by one thread in a fixed order (deterministic). */
 #define BAND_R 4
 
@@ -472,112 +473,66 @@ void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float 
 
 static long round8(long n) { return (n + 7) & ~7L; }
 
-/* tile (nr, ncols; ld ldt) = alpha * A (nr, K; ld lda) B^T, with B^T given as BT (K, >= ncols; ld ldb).
-   ncols is a multiple of 8 (BT is readable that far); nr <= BAND_R. */
-static SL_ALWAYS_INLINE void band_nt(int nr, float *tile, long ldt, const float *A, long lda, const float *BT, long ldb,
-                                     long K, long ncols, float alpha) {
+/* C (nr, N; ld ldc) = alpha * A (nr, K; ld lda) B (K, N; ld ldb), overwritten; nr <= BAND_R. Register-blocked
+   over 16 (then 8) columns of C: each k broadcasts A's nr entries against a row of B. The band's two products are
+   both this: scores and dP as q (or dO) times a transposed pack of k (or v), and out, dq, dk, dv as a tile of
+   probabilities (or dS) times packed rows. */
+static SL_ALWAYS_INLINE void band_mm(int nr, float *Cm, long ldc, const float *A, long lda, const float *B, long ldb,
+                                     long K, long N, float alpha) {
+  long c0 = 0;
 #ifdef SL_HAVE_AVX2
   const __m256 va = _mm256_set1_ps(alpha);
-  long c0 = 0;
-  for (; c0 + 16 <= ncols; c0 += 16) {
+  for (; c0 + 16 <= N; c0 += 16) {
     __m256 acc[BAND_R][2];
     for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (long d = 0; d < K; d++) {
-      const float *b = BT + d * ldb + c0;
+    for (long k = 0; k < K; k++) {
+      const float *b = B + k * ldb + c0;
       __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
       for (int r = 0; r < nr; r++) {
-        __m256 x = _mm256_broadcast_ss(A + r * lda + d);
+        __m256 x = _mm256_broadcast_ss(A + r * lda + k);
         acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
         acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
       }
     }
     for (int r = 0; r < nr; r++) {
-      _mm256_storeu_ps(tile + r * ldt + c0, _mm256_mul_ps(va, acc[r][0]));
-      _mm256_storeu_ps(tile + r * ldt + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
+      _mm256_storeu_ps(Cm + r * ldc + c0, _mm256_mul_ps(va, acc[r][0]));
+      _mm256_storeu_ps(Cm + r * ldc + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
     }
   }
-  for (; c0 < ncols; c0 += 8) { /* 8 columns: even and odd d in separate accumulators, to keep both FMA pipes busy */
+  for (; c0 + 8 <= N; c0 += 8) { /* 8 columns: even and odd k in separate accumulators, to keep both FMA pipes busy */
     __m256 acc[BAND_R][2];
     for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    long d = 0;
-    for (; d + 2 <= K; d += 2) {
-      __m256 b0 = _mm256_loadu_ps(BT + d * ldb + c0), b1 = _mm256_loadu_ps(BT + (d + 1) * ldb + c0);
+    long k = 0;
+    for (; k + 2 <= K; k += 2) {
+      __m256 b0 = _mm256_loadu_ps(B + k * ldb + c0), b1 = _mm256_loadu_ps(B + (k + 1) * ldb + c0);
       for (int r = 0; r < nr; r++) {
-        acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d), b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d + 1), b1, acc[r][1]);
+        acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k), b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k + 1), b1, acc[r][1]);
       }
     }
-    if (d < K) {
-      __m256 b0 = _mm256_loadu_ps(BT + d * ldb + c0);
-      for (int r = 0; r < nr; r++) acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + d), b0, acc[r][0]);
+    if (k < K) {
+      __m256 b0 = _mm256_loadu_ps(B + k * ldb + c0);
+      for (int r = 0; r < nr; r++) acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k), b0, acc[r][0]);
     }
-    for (int r = 0; r < nr; r++) _mm256_storeu_ps(tile + r * ldt + c0, _mm256_mul_ps(va, _mm256_add_ps(acc[r][0], acc[r][1])));
-  }
-#else
-  for (int r = 0; r < nr; r++) {
-    float *out = tile + r * ldt;
-    for (long c = 0; c < ncols; c++) out[c] = 0.0f;
-    for (long d = 0; d < K; d++) {
-      const float x = A[r * lda + d], *b = BT + d * ldb;
-      for (long c = 0; c < ncols; c++) out[c] += x * b[c];
-    }
-    for (long c = 0; c < ncols; c++) out[c] *= alpha;
+    for (int r = 0; r < nr; r++) _mm256_storeu_ps(Cm + r * ldc + c0, _mm256_mul_ps(va, _mm256_add_ps(acc[r][0], acc[r][1])));
   }
 #endif
-}
-
-/* out (nr, n; ld ldo) = tile (nr, K; ld ldt) X (K, n; ld ldx), overwritten; nr <= BAND_R. */
-static SL_ALWAYS_INLINE void band_nn(int nr, float *out, long ldo, const float *tile, long ldt, const float *X,
-                                     long ldx, long K, long n) {
-  long c0 = 0;
-#ifdef SL_HAVE_AVX2
-  for (; c0 + 16 <= n; c0 += 16) {
-    __m256 acc[BAND_R][2];
-    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int r = 0; r < nr; r++) { /* the columns left over (all of them without AVX2) */
+    float *o = Cm + r * ldc;
+    for (long c = c0; c < N; c++) o[c] = 0.0f;
     for (long k = 0; k < K; k++) {
-      const float *x = X + k * ldx + c0;
-      __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
-      for (int r = 0; r < nr; r++) {
-        __m256 p = _mm256_broadcast_ss(tile + r * ldt + k);
-        acc[r][0] = _mm256_fmadd_ps(p, x0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(p, x1, acc[r][1]);
-      }
+      const float x = A[r * lda + k], *b = B + k * ldb;
+      for (long c = c0; c < N; c++) o[c] += x * b[c];
     }
-    for (int r = 0; r < nr; r++) {
-      _mm256_storeu_ps(out + r * ldo + c0, acc[r][0]);
-      _mm256_storeu_ps(out + r * ldo + c0 + 8, acc[r][1]);
-    }
-  }
-  for (; c0 + 8 <= n; c0 += 8) {
-    __m256 acc[BAND_R];
-    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
-    for (long k = 0; k < K; k++) {
-      __m256 x0 = _mm256_loadu_ps(X + k * ldx + c0);
-      for (int r = 0; r < nr; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(tile + r * ldt + k), x0, acc[r]);
-    }
-    for (int r = 0; r < nr; r++) _mm256_storeu_ps(out + r * ldo + c0, acc[r]);
-  }
-#endif
-  for (int r = 0; r < nr; r++) { /* the channels left over (all of them without AVX2) */
-    float *o = out + r * ldo;
-    for (long c = c0; c < n; c++) o[c] = 0.0f;
-    for (long k = 0; k < K; k++) {
-      const float p = tile[r * ldt + k], *x = X + k * ldx;
-      for (long c = c0; c < n; c++) o[c] += p * x[c];
-    }
+    for (long c = c0; c < N; c++) o[c] *= alpha;
   }
 }
 
-/* Specialises the microkernels for full tiles (the compiler keeps a full tile's accumulators in registers). */
-static void band_nt_any(int nr, float *tile, long ldt, const float *A, long lda, const float *BT, long ldb, long K,
-                        long ncols, float alpha) {
-  if (nr == BAND_R) band_nt(BAND_R, tile, ldt, A, lda, BT, ldb, K, ncols, alpha);
-  else band_nt(nr, tile, ldt, A, lda, BT, ldb, K, ncols, alpha);
-}
-static void band_nn_any(int nr, float *out, long ldo, const float *tile, long ldt, const float *X, long ldx, long K,
-                        long n) {
-  if (nr == BAND_R) band_nn(BAND_R, out, ldo, tile, ldt, X, ldx, K, n);
-  else band_nn(nr, out, ldo, tile, ldt, X, ldx, K, n);
+/* {@link band_mm} with full tiles specialised (the compiler keeps a full tile's accumulators in registers). */
+static void band_mm_any(int nr, float *Cm, long ldc, const float *A, long lda, const float *B, long ldb, long K, long N,
+                        float alpha) {
+  if (nr == BAND_R) band_mm(BAND_R, Cm, ldc, A, lda, B, ldb, K, N, alpha);
+  else band_mm(nr, Cm, ldc, A, lda, B, ldb, K, N, alpha);
 }
 
 /* Rows [t0, t1) of src (T, hs; ld ld) into dst (T, hs) contiguous. */
@@ -643,13 +598,15 @@ typedef struct {
   long ring_rows; /* rows of the backward's dS ring (a power of 2), or 0: dS in `scratch` */
 } band_args;
 
-/* Tile geometry of a block of rows [t0, t0 + nr): tile column c is key k0 + c; keys [k0 + cs, k0 + ce) exist and
-   are in some row's band; the tile's row length is band_ld(W). */
+/* Tile geometry of the block of rows [t0, t0 + nr), nr = min(BAND_R, T - t0): tile column c is key k0 + c; keys
+   [k0 + cs, k0 + ce) exist and are in some row's band; the tile's row length is band_ld(W). Returns nr. */
 static long band_ld(long W) { return round8(W + BAND_R - 1) + 8; }
-static void row_block(long t0, long nr, long W, long *k0, long *cs, long *ce) {
+static int row_block(long T, long t0, long W, long *k0, long *cs, long *ce) {
+  int nr = (int)(T - t0 < BAND_R ? T - t0 : BAND_R);
   *k0 = t0 - W + 1;
   *cs = *k0 < 0 ? -*k0 : 0;
   *ce = t0 + nr - *k0;
+  return nr;
 }
 /* The band of row t in that tile: columns [*lo, *lo + *len), len = min(t + 1, W). */
 static void band_cols(long t, long W, long k0, long *lo, long *len) {
@@ -668,16 +625,15 @@ static void band_forward_head(const band_args *a, long task, float *work) {
   float *kT = work, *vp = kT + hs * LT, *S = vp + T * hs;
   pack_cols_tail(kT, LT, T, hs);
   for (long t0 = 0; t0 < T; t0 += BAND_R) {
-    int nr = (int)(T - t0 < BAND_R ? T - t0 : BAND_R);
     long k0, cs, ce;
-    row_block(t0, nr, W, &k0, &cs, &ce);
+    int nr = row_block(T, t0, W, &k0, &cs, &ce);
     /* packed just in time: the keys and values used from here on stay in cache */
     pack_cols(kT, LT, k, C3, t0, t0 + nr, hs);
     pack_rows(vp, v, C3, t0, t0 + nr, hs);
     prefetch_rows(k, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
     prefetch_rows(v, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
     /* S = scale q k^T over the keys the block touches */
-    band_nt_any(nr, S + cs, ld, q + t0 * C3, C3, kT + k0 + cs, LT, hs, round8(ce - cs), scale);
+    band_mm_any(nr, S + cs, ld, q + t0 * C3, C3, kT + k0 + cs, LT, hs, round8(ce - cs), scale);
     for (int r = 0; r < nr; r++) {
       long t = t0 + r, lo, len;
       band_cols(t, W, k0, &lo, &len);
@@ -689,7 +645,7 @@ static void band_forward_head(const band_args *a, long task, float *work) {
       memcpy(pr + W - len, row + lo, sizeof(float) * (size_t)len);
     }
     /* out[t0:t0+nr] = P v */
-    band_nn_any(nr, o + t0 * C, C, S + cs, ld, vp + (k0 + cs) * hs, hs, ce - cs, hs);
+    band_mm_any(nr, o + t0 * C, C, S + cs, ld, vp + (k0 + cs) * hs, hs, ce - cs, hs, 1.0f);
   }
 }
 
@@ -702,8 +658,8 @@ static void band_key_block(const band_args *a, long j0, const float *P, const fl
   float *Pc = tiles, *Sc = tiles + BAND_R * ld;
   gather_keys(Pc, ld, P, -1L, W, j0, nr, ce);
   gather_keys(Sc, ld, dS, dSmask, W, j0, nr, ce);
-  band_nn_any(nr, dv + j0 * C3, C3, Pc, ld, dOp + j0 * hs, hs, ce, hs);
-  band_nn_any(nr, dk + j0 * C3, C3, Sc, ld, qp + j0 * hs, hs, ce, hs);
+  band_mm_any(nr, dv + j0 * C3, C3, Pc, ld, dOp + j0 * hs, hs, ce, hs, 1.0f);
+  band_mm_any(nr, dk + j0 * C3, C3, Sc, ld, qp + j0 * hs, hs, ce, hs, 1.0f);
 }
 
 static void band_backward_head(const band_args *a, long task, float *work) {
@@ -724,9 +680,8 @@ static void band_backward_head(const band_args *a, long task, float *work) {
   pack_cols_tail(vT, LT, T, hs);
   long j0 = 0; /* next key block */
   for (long t0 = 0; t0 < T; t0 += BAND_R) {
-    int nr = (int)(T - t0 < BAND_R ? T - t0 : BAND_R);
     long k0, cs, ce;
-    row_block(t0, nr, W, &k0, &cs, &ce);
+    int nr = row_block(T, t0, W, &k0, &cs, &ce);
     pack_cols(vT, LT, v, C3, t0, t0 + nr, hs);
     pack_rows(kp, k, C3, t0, t0 + nr, hs);
     pack_rows(qp, q, C3, t0, t0 + nr, hs);
@@ -735,7 +690,7 @@ static void band_backward_head(const band_args *a, long task, float *work) {
     prefetch_rows(dO, C, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
     prefetch_rows(P, W, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, W);
     /* rows: dP = dO v^T; dS = P (dP - sum(P dP)) scale on each band; dq = dS k */
-    band_nt_any(nr, D + cs, ld, dOp + t0 * hs, hs, vT + k0 + cs, LT, hs, round8(ce - cs), 1.0f);
+    band_mm_any(nr, D + cs, ld, dOp + t0 * hs, hs, vT + k0 + cs, LT, hs, round8(ce - cs), 1.0f);
     for (int r = 0; r < nr; r++) {
       long t = t0 + r, lo, len;
       band_cols(t, W, k0, &lo, &len);
@@ -751,7 +706,7 @@ static void band_backward_head(const band_args *a, long task, float *work) {
       if (W > len) memset(ds, 0, sizeof(float) * (size_t)(W - len));
       memcpy(ds + W - len, d, sizeof(float) * (size_t)len);
     }
-    band_nn_any(nr, dq + t0 * C3, C3, D + cs, ld, kp + (k0 + cs) * hs, hs, ce - cs, hs);
+    band_mm_any(nr, dq + t0 * C3, C3, D + cs, ld, kp + (k0 + cs) * hs, hs, ce - cs, hs, 1.0f);
     /* keys whose rows are all done (rows up to j0 + BAND_R - 2 + W), while those rows are still in cache */
     for (; j0 < T && j0 + BAND_R - 2 + W < t0 + nr; j0 += BAND_R) band_key_block(a, j0, P, dS, dSmask, dOp, qp, dk, dv, keyTiles);
   }
