@@ -528,7 +528,7 @@ static SL_ALWAYS_INLINE void band_mm(int nr, float *Cm, long ldc, const float *A
   }
 }
 
-/* {@link band_mm} with full tiles specialised (the compiler keeps a full tile's accumulators in registers). */
+/* band_mm with full tiles specialised (the compiler keeps a full tile's accumulators in registers). */
 static void band_mm_any(int nr, float *Cm, long ldc, const float *A, long lda, const float *B, long ldb, long K, long N,
                         float alpha) {
   if (nr == BAND_R) band_mm(BAND_R, Cm, ldc, A, lda, B, ldb, K, N, alpha);
