@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -301,6 +301,32 @@ test("a worker refuses a job queued by another version and stops with a one-line
   } finally {
     await q.close();
     conn.disconnect();
+    await redis.kill();
+  }
+});
+
+test("a sweep of a banded ladder through a worker trains GPT-3's alternating attention (the window travels with the job)", { skip, timeout: 120_000 }, async () => {
+  const data = await tinyCorpusData();
+  const redis = new RedisServer(await freePort());
+  await redis.start();
+  const artifacts = mkdtempSync(join(tmpdir(), "sl-art-"));
+  const w = new WorkerProc("L", redis.url, artifacts);
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "sl-dlab-"));
+    const ladder = join(dir, "banded.json");
+    writeFileSync(ladder, JSON.stringify({
+      blockSize: 16, batchTokens: 256, localWindow: 4,
+      sizes: [{ name: "a", nLayer: 2, nHead: 2, nEmbd: 8 }, { name: "b", nLayer: 2, nHead: 2, nEmbd: 16, localWindow: 2 }],
+    }));
+    const lab = join(dir, "lab");
+    const r = await runSweep({ lab, sweep: "w", plan: "curves", ladder, data, tokens: [256 * 20] }, new RedisExecutor({ url: redis.url, pollMs: 100 }));
+    assert.deepEqual(r.outcomes.map((o) => o.status), ["done", "done"], w.stderr);
+    const l = openLab(lab);
+    const windows = l.listRuns({ sweep: "w" }).map((run) => JSON.parse(readFileSync(join(lab, run.dir, "config.json"), "utf8")).model.localWindow);
+    l.close();
+    assert.deepEqual(windows, [4, 2]);
+  } finally {
+    await w.stop();
     await redis.kill();
   }
 });
