@@ -482,6 +482,25 @@ static SL_ALWAYS_INLINE void band_mm(int nr, float *Cm, long ldc, const float *A
   long c0 = 0;
 #ifdef SL_HAVE_AVX2
   const __m256 va = _mm256_set1_ps(alpha);
+  for (; c0 + 24 <= N; c0 += 24) {
+    __m256 acc[BAND_R][3];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = acc[r][2] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k++) {
+      const float *b = B + k * ldb + c0;
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
+      for (int r = 0; r < nr; r++) {
+        __m256 x = _mm256_broadcast_ss(A + r * lda + k);
+        acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        acc[r][2] = _mm256_fmadd_ps(x, b2, acc[r][2]);
+      }
+    }
+    for (int r = 0; r < nr; r++) {
+      _mm256_storeu_ps(Cm + r * ldc + c0, _mm256_mul_ps(va, acc[r][0]));
+      _mm256_storeu_ps(Cm + r * ldc + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
+      _mm256_storeu_ps(Cm + r * ldc + c0 + 16, _mm256_mul_ps(va, acc[r][2]));
+    }
+  }
   for (; c0 + 16 <= N; c0 += 16) {
     __m256 acc[BAND_R][2];
     for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -542,7 +561,21 @@ static void pack_rows(float *dst, const float *src, long ld, long t0, long t1, l
 
 /* Rows [t0, t1) of src (T, hs; ld ld) into columns [t0, t1) of dst = src^T (hs, LT). */
 static void pack_cols(float *dst, long LT, const float *src, long ld, long t0, long t1, long hs) {
-  for (long d = 0; d < hs; d++)
+  long d0 = 0;
+#ifdef SL_HAVE_AVX2
+  if (t1 - t0 == 4) { /* 4 rows: 4 x 4 transposes, one 4-float store per d */
+    const float *s0 = src + t0 * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+    for (; d0 + 4 <= hs; d0 += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + d0), r1 = _mm_loadu_ps(s1 + d0), r2 = _mm_loadu_ps(s2 + d0), r3 = _mm_loadu_ps(s3 + d0);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(dst + d0 * LT + t0, r0);
+      _mm_storeu_ps(dst + (d0 + 1) * LT + t0, r1);
+      _mm_storeu_ps(dst + (d0 + 2) * LT + t0, r2);
+      _mm_storeu_ps(dst + (d0 + 3) * LT + t0, r3);
+    }
+  }
+#endif
+  for (long d = d0; d < hs; d++)
     for (long t = t0; t < t1; t++) dst[d * LT + t] = src[t * ld + d];
 }
 
