@@ -2,7 +2,8 @@
  * Sweeps across worker processes through a real redis-server on 127.0.0.1 (BullMQ): two workers complete a sweep
  * and a restarted coordinator re-attaches without duplicates; a worker SIGKILLed mid-run hands its run to the
  * other, which resumes it from the shared checkpoint; a Redis restart mid-sweep (without its data) is survived;
- * a job queued by another version is refused. Every run ends exactly once in the store.
+ * a job queued by another version is refused; a banded ladder's attention window reaches the worker's runs. Every
+ * run ends exactly once in the store.
  * Skipped only where redis-server is missing and CI is not "true".
  */
 import assert from "node:assert/strict";
