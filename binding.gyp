@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "scaling_lab",
-      "sources": ["native/addon.c", "native/pool.c", "native/kernels.c"],
+      "sources": ["native/addon.c", "native/pool.c", "native/kernels.c", "native/classifier.c"],
       "defines": ["NAPI_VERSION=8"],
       "include_dirs": ["/usr/include/openblas"],
       "libraries": ["-lopenblas", "-lpthread", "-lm"],

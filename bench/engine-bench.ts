@@ -3,6 +3,7 @@
  * peer (../shared/peers/torch_gpt.py bench) when /usr/bin/python3 has torch. One JSON line per config:
  * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
  *
+ * `--ladder NAME [--tokens N] [--vocab V]`: per-rung speed of a ladder as the demo trains it (bench/ladder-bench.ts).
  * Flags: --config A|B|C (default A and B; C is GPT-2 small, for GPUs), --backend native|wasm|js|auto|webgpu, --steps N,
  * --warmup N, --json (JSON lines only), --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra
  * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
@@ -23,6 +24,8 @@ import { flopsPerToken } from "../src/model/accounting.js";
 import { GPT } from "../src/model/gpt.js";
 import { syntheticStep } from "../src/model/synthetic-step.js";
 import { attentionBench } from "./attention-bench.js";
+import { sgemmCeiling } from "./ceiling.js";
+import { ladderBench } from "./ladder-bench.js";
 import { repoRoot } from "./paths.js";
 
 /** A benchmark configuration (issue 2's configs A and B). */
@@ -55,6 +58,10 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     "no-peer": { type: "boolean", default: false },
     "gc-steps": { type: "string", default: "0" },
+    ladder: { type: "string" },
+    tokens: { type: "string" },
+    vocab: { type: "string" },
+    threads: { type: "string" },
   },
 });
 
@@ -66,33 +73,6 @@ const log = (s: string) => {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-/**
- * The sgemm ceiling of this backend: GFLOP/s of its matmul at a large GPT shape (best of a few). Device backends
- * only record kernels, so each timing ends with a one-element read, over enough products to hide that round trip.
- */
-async function sgemmCeiling(be: AnyBackend): Promise<number> {
-  const N = be.name === "webgpu" ? 4096 : 2048, C = 768, OC = 3072;
-  const a = be.alloc(N * C), w = be.alloc(OC * C), out = be.alloc(N * OC);
-  const host = new Float32Array(OC * C).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
-  be.write(w, host);
-  be.write(a, host.subarray(0, N * C));
-  const sync = () => be.read(be.view(out, 0, 1));
-  let t0 = performance.now();
-  be.matmulForward(out, a, w, null, N, C, OC); // warm-up (compiles the kernel on a GPU)
-  await sync();
-  const warm = (performance.now() - t0) / 1000;
-  const reps = be.name === "webgpu" ? Math.max(1, Math.min(20, Math.round(0.2 / warm))) : 1;
-  const trials = warm > 2 ? 1 : 5;
-  let best = Infinity;
-  for (let i = 0; i < trials; i++) {
-    t0 = performance.now();
-    for (let r = 0; r < reps; r++) be.matmulForward(out, a, w, null, N, C, OC);
-    await sync();
-    best = Math.min(best, (performance.now() - t0) / reps);
-  }
-  return (2 * N * C * OC) / (best / 1000) / 1e9;
 }
 
 async function benchOurs(be: AnyBackend, c: BenchConfig, steps: number, warmup: number) {
@@ -145,6 +125,13 @@ async function main() {
     const record = await attentionBench(be, { repeats: Number(values.repeats), steps: Number(values.steps ?? "5"), log });
     console.log(JSON.stringify(record));
     be.dispose();
+    return;
+  }
+  if (values.ladder) {
+    await ladderBench({
+      ladder: values.ladder, tokens: values.tokens ? Number(values.tokens) : undefined, vocab: values.vocab ? Number(values.vocab) : undefined,
+      backend: values.backend, threads: values.threads ? Number(values.threads) : undefined, json: values.json,
+    });
     return;
   }
   const names = values.config ? values.config.toUpperCase().split(",") : DEFAULT_CONFIGS;

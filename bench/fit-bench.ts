@@ -31,7 +31,7 @@ const epoch: Record<string, [number, number]> = {
   alpha: [0.317, 0.373],
   beta: [0.331, 0.415],
 };
-const fit = report.fit as unknown as Record<string, number>;
+const fit: Record<string, number> = { E: report.fit.E, A: report.fit.A, B: report.fit.B, alpha: report.fit.alpha, beta: report.fit.beta };
 console.log(`points ${points.length}, workers ${workers}, bootstrap ${replicates}`);
 console.log(`fit alone (4,500 starts):          ${((t1 - t0) / 1000).toFixed(2)} s`);
 console.log(`fit + ${replicates} bootstrap resamples: ${((t2 - t1) / 1000).toFixed(2)} s  (target ≤ 30 s on 2 cores)`);
@@ -41,4 +41,4 @@ for (const k of Object.keys(epoch)) {
   const f = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(4));
   console.log(`${k.padEnd(8)} ${f(fit[k]).padStart(9)}   (${f(iv[0])}, ${f(iv[1])})`.padEnd(48) + `(${epoch[k][0]}, ${epoch[k][1]})`);
 }
-console.log(`failed resamples: ${report.bootstrap!.failures}; fit-alone objective ${(fitOnly.fit as { objective: number }).objective.toExponential(6)}`);
+console.log(`failed resamples: ${report.bootstrap!.failures}; fit-alone objective ${fitOnly.fit.objective.toExponential(6)}`);

@@ -462,6 +462,23 @@ static napi_value js_crossentropy_backward(napi_env env, napi_callback_info info
   return NULL;
 }
 
+static napi_value js_classifier(napi_env env, napi_callback_info info) {
+  BEGIN("classifier", 11);
+  long N = dim(&a, 8, "N", 1), C = dim(&a, 9, "C", 1), V = dim(&a, 10, "V", 1);
+  float *losses = f32(&a, 1, "losses", N);
+  float *dinp = f32_or_null(&a, 2, "dinp", mul(N, C));
+  float *dwte = f32_or_null(&a, 3, "dwte", mul(V, C));
+  float *inp = f32(&a, 4, "inp", mul(N, C));
+  float *wte = f32(&a, 5, "wte", mul(V, C));
+  int32_t *targets = i32(&a, 6, "targets", N);
+  double scale = num(&a, 7, "scale");
+  if (!a.ok || !check_tokens(&a, targets, N, V, "target", 1)) return NULL;
+  if ((dinp == NULL) != (dwte == NULL)) return throw_range(env, "classifier", "dinp and dwte must both be given or both be null");
+  if (!sl_classifier(pool, losses, dinp, dwte, inp, wte, targets, N, C, V, (float)scale))
+    return throw_range(env, "classifier", "out of memory");
+  return NULL;
+}
+
 static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
   BEGIN("sumSquares", 4);
   long n = count(&a, 3, "n");
@@ -618,6 +635,7 @@ NAPI_MODULE_INIT() {
       {"residualForward", js_residual_forward},
       {"crossEntropyForward", js_crossentropy_forward},
       {"crossEntropyBackward", js_crossentropy_backward},
+      {"classifier", js_classifier},
       {"sumSquares", js_sum_squares},
       {"adamw", js_adamw},
       {"gemm", js_gemm},

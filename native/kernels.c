@@ -75,14 +75,23 @@ static void gemm_part(const gemm_args *g, long i, long n) {
 
 static void gemm_job(void *ctx, long i, long n) { gemm_part((const gemm_args *)ctx, i, n); }
 
-/* One part per thread: every part repacks the shared operand, so more parts would only add packing work. */
-static long gemm_chunks(sl_pool *p, double work) { return serial(p, work) ? 1 : sl_pool_threads(p); }
+/* Parts of a product. The count depends only on the shape (never on the thread count): OpenBLAS's result for an
+   element can change with the size of the block it is computed in, so the same blocks on 1 or 8 threads keep a run's
+   numbers independent of how many threads trained it. Every part repacks the shared operand, so parts stay large:
+   one per SL_GEMM_PART_ROWS rows of the longer output side, at most SL_GEMM_MAX_PARTS. */
+#define SL_GEMM_PART_ROWS 256L
+#define SL_GEMM_MAX_PARTS 8L
+static long gemm_chunks(double work, long M, long N) {
+  if (work < SL_SERIAL_WORK) return 1;
+  long side = M >= N ? M : N, parts = side / SL_GEMM_PART_ROWS;
+  return parts < 2 ? 2 : parts > SL_GEMM_MAX_PARTS ? SL_GEMM_MAX_PARTS : parts;
+}
 
 void sl_gemm(sl_pool *p, int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
              const float *B, long ldb, float beta, float *C, long ldc) {
   gemm_args g = {transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   double work = (double)M * N * (K + 1) / 16.0;
-  run(p, gemm_job, &g, gemm_chunks(p, work), work);
+  run(p, gemm_job, &g, gemm_chunks(work, M, N), work);
 }
 
 /* ------------------------------------------------------------------------------------------------ encoder */
@@ -269,7 +278,7 @@ void sl_matmul_forward(sl_pool *p, float *out, const float *inp, const float *we
                        long C, long OC) {
   mm_args a = {.out = out, .inp = inp, .weight = weight, .bias = bias, .N = N, .C = C, .OC = OC};
   double work = (double)N * C * OC / 16.0;
-  run(p, matmul_forward_job, &a, gemm_chunks(p, work), work);
+  run(p, matmul_forward_job, &a, gemm_chunks(work, N, OC), work);
 }
 
 /* One job for the three products: part `chunk` of dinp, of dweight and of the dbias columns. */
@@ -304,7 +313,7 @@ int sl_matmul_backward(sl_pool *p, float *dinp, float *dweight, float *dbias, co
                .N = N, .C = C, .OC = OC};
   if (dbias && !(a.colsum = sl_pool_scratch(p, sizeof(double) * (size_t)OC))) return 0;
   double work = (double)N * C * OC / 8.0;
-  run(p, matmul_backward_job, &a, gemm_chunks(p, work), work);
+  run(p, matmul_backward_job, &a, gemm_chunks(work, N > OC ? N : OC, C), work);
   return 1;
 }
 

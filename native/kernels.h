@@ -55,6 +55,12 @@ void sl_crossentropy_forward(sl_pool *p, float *losses, float *probs, const floa
                              long N, long V);
 void sl_crossentropy_backward(sl_pool *p, float *dlogits, const float *probs, const int32_t *targets, float scale,
                               long N, long V);
+/* The output head and its loss fused, a cache-sized block of rows at a time (native/classifier.c): losses (N) =
+   cross-entropy of softmax(inp (N,C) @ wte (V,C)^T) against targets (target < 0: loss 0); with dinp and dwte
+   non-NULL also the backward of sum(losses)·scale: dinp (N,C) overwritten, dwte (V,C) accumulated.
+   Returns 0 when the scratch memory could not be allocated. */
+int sl_classifier(sl_pool *p, float *losses, float *dinp, float *dwte, const float *inp, const float *wte,
+                  const int32_t *targets, long N, long C, long V, float scale);
 
 /* Returns the sum of squares, accumulated in double over chunks fixed by n (deterministic). */
 double sl_sum_squares(sl_pool *p, const float *x, long n);

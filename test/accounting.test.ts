@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { assertOneLineError, cliPath, runCli } from "./helpers.js";
 import {
-  PF_DAY,
   attentionFlopsPerToken,
   bandedKeysPerToken,
   findPreset,
@@ -17,6 +16,7 @@ import {
   reportedParams,
   trainingFlops,
 } from "../src/model/accounting.js";
+import { PF_DAY } from "../src/util/units.js";
 
 
 /** Brown et al. (2020) Table D.1: total train compute (PF-days, FLOPs) and params (M), 300B tokens. */
@@ -74,16 +74,20 @@ test("paramCounts matches a hand count of every tensor", () => {
   assert.throws(() => paramCounts({ ...s, nLayer: 0 }), /nLayer must be a positive integer/);
 });
 
-test("Kaplan per-token FLOPs: forward 2N + 2·nLayer·nCtx·d, training 3× forward", () => {
+test("per-token model FLOPs: forward 2N + 2·V·d (the head) + 2·nLayer·nCtx·d, training 3× forward", () => {
   const s = findPreset("gpt3-small")!.shape;
   const n = paramCounts(s).nonEmbedding;
   const f = flopsPerToken(s);
   assert.equal(f.attention, 2 * 12 * 2048 * 768);
-  assert.equal(f.forward, 2 * n + f.attention);
+  assert.equal(f.head, 2 * s.vocabSize * 768);
+  assert.equal(f.forward, 2 * n + f.head + f.attention);
   assert.equal(f.training, 3 * f.forward);
   assert.equal(flopsPerToken(s, 1024).attention, f.attention / 2);
+  // hand count for a tiny shape: V 512, T 128, d 32, 1 layer: N = 12·32² + 13·32 + 2·32 = 12,768
+  const tiny = flopsPerToken({ vocabSize: 512, blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 32 });
+  assert.equal(tiny.forward, 2 * 12_768 + 2 * 512 * 32 + 2 * 128 * 32);
   const k = trainingFlops(s, 1e9, { params: "nonEmbedding", attention: true });
-  assert.equal(k.flops, f.training * 1e9);
+  assert.equal(k.flops, 3 * (f.forward - f.head) * 1e9, "Kaplan's convention leaves the head out");
   assert.equal(k.pfDays, k.flops / PF_DAY);
   assert.equal(PF_DAY, 1e15 * 86400);
 });
@@ -98,7 +102,7 @@ test("GPT-3's alternating attention, counted by hand: banded layers over min(t +
   assert.equal(alt.attention, 2 * 128 * (2 * 16 + 2 * (58 / 16))); // 10048
   assert.equal(alt.attention, 10048);
   const n = paramCounts(s).nonEmbedding;
-  assert.equal(alt.forward, 2 * n + 10048, "the window changes no parameter");
+  assert.equal(alt.forward, 2 * n + 2 * 50 * 128 + 10048, "the window changes no parameter (2N + head + attention)");
   assert.equal(alt.training, 3 * alt.forward);
   // the band never reaches past the context: W ≥ nCtx is the dense model; one layer has no odd (banded) layer
   assert.deepEqual(flopsPerToken({ ...s, localWindow: 16 }), dense);

@@ -1,6 +1,7 @@
 /**
  * The demo end to end on a tiny ladder through the CLI: the --json contract (last line holds runs, wallSeconds,
- * frontierR2, predictionErrorPct), the summary files, and a re-run that reuses the finished runs.
+ * frontierR2, predictionErrorPct, extrapolationFactor, tokensPerParam and its interval), the summary files, and a
+ * re-run that reuses the finished runs.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -16,13 +17,17 @@ test("scaling-lab demo --json on a tiny ladder: contract, files, and a re-run th
   const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const last = JSON.parse(out.trim().split("\n").pop()!);
   assert.equal(last.runs, 5);
-  for (const k of ["wallSeconds", "frontierR2", "predictionErrorPct"]) assert.equal(typeof last[k], "number", k);
+  for (const k of ["wallSeconds", "frontierR2", "predictionErrorPct", "extrapolationFactor", "tokensPerParam"]) assert.equal(typeof last[k], "number", k);
   assert.ok(last.frontierR2 > 0 && last.frontierR2 <= 1);
   assert.ok(Math.abs(last.predictionErrorPct) < 50);
+  assert.ok(last.extrapolationFactor >= 4, "the tiny ladder predicts from endpoints with ≤ 1/4 of the target's compute");
+  const [lo, hi] = last.tokensPerParamInterval;
+  assert.ok(lo <= last.tokensPerParam && last.tokensPerParam <= hi);
   assert.ok(existsSync(join(lab, "report", "demo.json")) && existsSync(join(lab, "report", "demo.txt")));
   const again = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const second = JSON.parse(again.trim().split("\n").pop()!);
-  assert.equal(second.trainSeconds, last.trainSeconds, "no run was trained again");
+  assert.equal(second.trainSeconds, 0, "no run was trained again");
+  assert.ok(Math.abs(second.reusedSeconds - last.trainSeconds) < 1e-6, "the earlier training is reported as reused");
   assert.equal(second.prediction.actual, last.prediction.actual);
 });
 

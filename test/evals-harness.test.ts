@@ -15,6 +15,7 @@ import { after, before, test } from "node:test";
 import { bytesTokenizer, saveTokenizer } from "../src/data/index.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
 import { arithmeticTokens, buildExamples, evaluateTask, resolveTask, scoreExamples } from "../src/evals/index.js";
+import { runAccounting } from "../src/model/accounting.js";
 import { GPT } from "../src/model/gpt.js";
 import { type StWriteTensor, writeSafetensors } from "../src/model/safetensors.js";
 import { generate } from "../src/model/sample.js";
@@ -199,7 +200,7 @@ test("results go to the run store: one model with --lab, every run of a sweep wi
     for (const id of ["small", "also-small"]) {
       const dir = join(labDir, "runs", id);
       cpSync(runDir, dir, { recursive: true });
-      lab.importRunFolder(id, dir, { sweep: "emergence" });
+      lab.importRunFolder(id, dir, { sweep: "emergence", accounting: runAccounting });
     }
   } finally {
     lab.close();

@@ -28,12 +28,14 @@ import {
   onEvalSide,
   parseArithmeticItem,
   promptText,
+  registerArithmeticSource,
   resolveTask,
   sampleProblems,
   scramble,
   wordTask,
 } from "../src/evals/index.js";
 import { Rng } from "../src/util/rng.js";
+import { runCli } from "./helpers.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "sl-evals-"));
 
@@ -238,13 +240,24 @@ test("the arithmetic stream never contains an evaluation item and mixes in at th
   assert.ok(mixed.slice(0, 499).every((x) => x >= 200), "arithmetic goes in at document boundaries");
   assert.equal(arithmeticTokens(tok, { tasks: ["2da"], problems: 16 }).filter((x) => x === tok.eotId).length, 1);
 
-  // as a prepare source
+  // as a prepare source: registered explicitly, never by importing evals/
+  assert.throws(() => resolveSource("arithmetic:2da+3ds:64"), /unknown source "arithmetic:2da\+3ds:64"/);
+  registerArithmeticSource();
   const src = resolveSource("arithmetic:2da+3ds:64");
   const srcDocs = [];
   for await (const d of src.documents()) srcDocs.push(d);
   assert.equal(srcDocs.length, 4);
   assert.throws(() => resolveSource("arithmetic:7dz"), (e: Error) => e.name === "DataError" && /unknown arithmetic task "7dz"/.test(e.message));
   assert.throws(() => resolveSource("arithmetic:2da:lots"), /bad problem count "lots"/);
+});
+
+test("`scaling-lab prepare` resolves an arithmetic: source (the public path registers it)", () => {
+  const out = join(tmp(), "data");
+  const r = runCli(["prepare", "--source", "arithmetic:2da+3ds:64", "--tokenizer", "bytes", "--val-fraction", "0", "--out", out, "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as { documents: { train: number }; sources: { name: string; spec: string }[] };
+  assert.equal(result.sources[0].spec, "arithmetic:2da+3ds:64");
+  assert.equal(result.documents.train, 4, "64 problems, 16 to a document");
 });
 
 test("pattern matcher finds every occurrence at word boundaries, across chunk edges", () => {

@@ -3,7 +3,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type ScalingPoint,
-  SeededRandom,
   bootstrap,
   chinchillaLoss,
   fitFrontier,
@@ -16,9 +15,10 @@ import {
   predict,
   runFit,
 } from "../src/fit/index.js";
+import { Rng } from "../src/util/rng.js";
 
 test("pure power law L = k·C^−α is recovered from noisy points", () => {
-  const rng = new SeededRandom(1);
+  const rng = new Rng(1);
   const points: ScalingPoint[] = [];
   for (let i = 0; i < 40; i++) {
     const C = 10 ** (-6 + (10 * i) / 39);
@@ -34,7 +34,7 @@ test("pure power law L = k·C^−α is recovered from noisy points", () => {
 
 test("power law with an irreducible term recovers E, k and α", () => {
   const points: ScalingPoint[] = [];
-  const rng = new SeededRandom(2);
+  const rng = new Rng(2);
   for (let i = 0; i < 30; i++) {
     const N = 10 ** (5 + (5 * i) / 29);
     points.push({ N, loss: (1.5 + 30 * N ** -0.3) * Math.exp(0.002 * rng.normal()) });
@@ -91,7 +91,7 @@ function isoflopRuns(budgets: number[], noise = 0, seed = 1): ScalingPoint[] {
   const p = { E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28 };
   const G = ((p.alpha * p.A) / (p.beta * p.B)) ** (1 / (p.alpha + p.beta));
   const a = p.beta / (p.alpha + p.beta);
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   const out: ScalingPoint[] = [];
   for (const C of budgets) {
     const centre = G * (C / 6) ** a;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { assertOneLineError, runCli } from "./helpers.js";
 import { FitError } from "../src/fit/index.js";
 import { chinchillaComputeLaw, gpt3FrontierLaw, lawFromFitJson, powerComputeLaw, runForecast } from "../src/forecast/index.js";
-import { PF_DAY } from "../src/model/accounting.js";
+import { PF_DAY } from "../src/util/units.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "scaling-lab-forecast-"));
 

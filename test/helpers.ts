@@ -7,7 +7,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareDataset } from "../src/data/prepare.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
+import { type GPTShape, runAccounting } from "../src/model/accounting.js";
 import { Rng } from "../src/util/rng.js";
+
+// measured speeds (src/sweep/speed.ts) go to a fresh cache per test process, not the user's ~/.cache
+process.env.SCALING_LAB_CACHE ??= mkdtempSync(join(tmpdir(), "sl-cache-"));
 
 /** The repository root (tests run from dist/test/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -97,4 +101,9 @@ let tinyDir: string | undefined;
 export function assertClose(name: string, actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
   const e = relError(actual, expected);
   assert.ok(e <= tol, `${name}: relative error ${e.toExponential(2)} > ${tol}`);
+}
+
+/** A planRun input with the accounting of its model added (what sweep planning computes for real runs). */
+export function planned<T extends { config: { model: GPTShape } }>(input: T): T & { accounting: ReturnType<typeof runAccounting> } {
+  return { ...input, accounting: runAccounting(input.config.model) };
 }

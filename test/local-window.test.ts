@@ -17,11 +17,11 @@ import { makePlan } from "../src/sweep/plan.js";
 import { runSweep } from "../src/sweep/sweep.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { modelPreset, resolveTrainConfig, type TrainConfigInput } from "../src/train/config.js";
-import type { MetricRow } from "../src/train/loop.js";
+import type { MetricRecord } from "../src/util/run-folder.js";
 import { runTraining } from "../src/train/run.js";
 import { assertOneLineError, runCli, testBackends, tinyCorpusData } from "./helpers.js";
 
-const readMetrics = (dir: string): MetricRow[] =>
+const readMetrics = (dir: string): MetricRecord[] =>
   readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
 /** A 2-layer model (layer 1 banded) on the tiny corpus: 24 steps of 4 × 16 tokens. */

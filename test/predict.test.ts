@@ -11,6 +11,7 @@ import { test } from "node:test";
 import { openLab } from "../src/store/index.js";
 import { PredictError, predictHeldOut } from "../src/sweep/predict.js";
 import { Rng } from "../src/util/rng.js";
+import { planned } from "./helpers.js";
 
 const law = (N: number) => 1.7 + (2e4 / N) ** 0.3;
 
@@ -21,7 +22,7 @@ function syntheticLab(shapes: [number, number][], opts: { trainLargest: boolean;
   const rng = new Rng(3);
   shapes.forEach(([nLayer, nEmbd], i) => {
     const config = { model: { vocabSize: 256, blockSize: 64, nLayer, nHead: nEmbd / 16, nEmbd }, tokens: 4096 * 100, batchTokens: 4096, seed: 1 };
-    const run = lab.planRun({ id: `syn.r${i}`, sweep: "syn", config });
+    const run = lab.planRun(planned({ id: `syn.r${i}`, sweep: "syn", config }));
     if (i === shapes.length - 1 && !opts.trainLargest) return;
     const loss = law(run.N) * (1 + 0.002 * rng.normal()) + (nLayer === 1 ? (opts.oneLayerBias ?? 0) : 0);
     lab.markRunning(run.id, { backend: "js" });

@@ -11,6 +11,7 @@ import { GPT } from "../src/model/gpt.js";
 import { type Lab, type MetricRecord, openLab } from "../src/store/index.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { resolveTrainConfig, type TrainConfig } from "../src/train/config.js";
+import { planned } from "./helpers.js";
 
 /** The law the fixture curves follow. */
 export const LAW = { E: 1.8, A: 60, alpha: 0.34, B: 120, beta: 0.3 };
@@ -82,7 +83,7 @@ export async function makeFixtureLab(dir: string, opts: FixtureOptions = {}): Pr
     for (const [i, s] of sizes.entries()) {
       const id = `${sweep}.${s.name}`;
       const config = fixtureConfig(s, steps * BATCH, lab.runDir(id));
-      const run = lab.planRun({ id, sweep, name: s.name, config, extra: { size: s.name } });
+      const run = lab.planRun(planned({ id, sweep, name: s.name, config, extra: { size: s.name } }));
       ids.push(id);
       lab.markRunning(id, { backend: "js", machine: "fixture" });
       const isLive = opts.running === true && i === sizes.length - 1;
@@ -134,9 +135,9 @@ export function makeIsoflopLab(dir: string, sweep = "iso"): void {
       for (const s of sizes) {
         const id = `${sweep}.${s.name}.c${C}`;
         const config = fixtureConfig(s, BATCH * 4);
-        const planned = lab.planRun({ id, sweep, name: s.name, config, extra: { size: s.name, budget: C } });
-        const D = C / (6 * planned.N);
-        const loss = fixtureLoss(planned.N, D);
+        const run = lab.planRun(planned({ id, sweep, name: s.name, config, extra: { size: s.name, budget: C } }));
+        const D = C / (6 * run.N);
+        const loss = fixtureLoss(run.N, D);
         lab.markRunning(id, { backend: "js", machine: "fixture" });
         const rows: MetricRecord[] = [1, 2].map((k) => ({
           step: k, tokens: (D * k) / 2, flops: (C * k) / 2, lr: 1e-3, trainLoss: loss + 0.1 / k, valLoss: loss + 0.05 * (2 - k),

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { powerComputeLaw, runForecast } from "../src/forecast/index.js";
-import { PF_DAY } from "../src/model/accounting.js";
+import { PF_DAY } from "../src/util/units.js";
 import { findFonts, ReportError, ReportInputError, prefixSvgIds, writeReport } from "../src/report/index.js";
 import { thinCurve } from "../src/report/data.js";
 import { loadFontMetrics } from "../src/report/fontmetrics.js";

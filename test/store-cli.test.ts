@@ -15,6 +15,7 @@ import { openDatabase } from "../src/store/sqlite.js";
 import { parseCsv } from "../src/fit/index.js";
 import { UserError } from "../src/cli/command.js";
 import { runsCommand } from "../src/cli/runs.js";
+import { planned } from "./helpers.js";
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 
@@ -29,9 +30,9 @@ function makeLab(): string {
   const dir = join(mkdtempSync(join(tmpdir(), "sl-runs-cli-")), "lab");
   const lab = openLab(dir);
   lab.ensureSweep({ name: "ladder", plan: "curves", ladder: "cpu-xs" });
-  lab.planRun({ id: "xs-0", sweep: "ladder", config: { model: shape, tokens: 10240, batchTokens: 1024, seed: 1 } });
-  lab.planRun({ id: "xs-1", sweep: "ladder", config: { model: { ...shape, nEmbd: 128, nHead: 4 }, tokens: 10240, batchTokens: 1024, seed: 1 } });
-  lab.planRun({ id: "odd", name: "odd, \"quoted\"", config: { model: shape, tokens: 1024, batchTokens: 1024 } });
+  lab.planRun(planned({ id: "xs-0", sweep: "ladder", config: { model: shape, tokens: 10240, batchTokens: 1024, seed: 1 } }));
+  lab.planRun(planned({ id: "xs-1", sweep: "ladder", config: { model: { ...shape, nEmbd: 128, nHead: 4 }, tokens: 10240, batchTokens: 1024, seed: 1 } }));
+  lab.planRun(planned({ id: "odd", name: "odd, \"quoted\"", config: { model: shape, tokens: 1024, batchTokens: 1024 } }));
   lab.markRunning("xs-0", { backend: "native", machine: "box, 2 cores" });
   lab.finishRun("xs-0", { tokens: 10240, flops: 1e12, finalTrainLoss: 3.1, finalValLoss: 3.25, bestValLoss: 3.2, elapsed: 83 });
   lab.failRun("odd", "diverged at step 3");
@@ -46,7 +47,7 @@ test("runs prints a readable table with shape, N, D, C, status, losses, wall tim
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0], /^id\s+sweep\s+shape\s+N\s+D\s+C\s+status\s+final val\s+best val\s+wall\s+backend$/);
   const xs0 = lines.find((l) => l.startsWith("xs-0"))!;
-  assert.match(xs0, /ladder\s+2L·64d·2h \(ctx 64\)\s+100k\s+10\.2k\s+6\.65e9\s+done\s+3\.2500\s+3\.2000\s+1m23s\s+native/);
+  assert.match(xs0, /ladder\s+2L·64d·2h \(ctx 64\)\s+100k\s+10\.2k\s+7\.66e9\s+done\s+3\.2500\s+3\.2000\s+1m23s\s+native/);
   assert.match(lines.find((l) => l.startsWith("xs-1"))!, /planned\s+-\s+-\s+-\s+-$/);
   assert.match(lines[lines.length - 1], /3 runs in .*: 1 planned, 1 done, 1 failed/);
 

@@ -32,9 +32,10 @@ while (!existsSync(process.env.GO)) Atomics.wait(nap, 0, 0, 5);
 const lab = openLab(process.env.LAB);
 lab.ensureSweep({ name: "race", plan: "grid" });
 const config = { model: { vocabSize: 16, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 }, tokens: 2560, batchTokens: 256, seed: 1 };
+const accounting = { params: 4080, N: 3312, flopsPerToken: 22944 }; // runAccounting(config.model)
 const row = (step, loss) => ({ step, tokens: step * 256, flops: step * 1e6, lr: 1e-3, trainLoss: loss, gradNorm: 1, elapsed: 0.1, tokensPerSec: 100 });
 const claims = [];
-lab.planRun({ id: "shared-1", sweep: "race", config });
+lab.planRun({ id: "shared-1", sweep: "race", config, accounting });
 const other = w === "a" ? "b" : "a";
 for (let i = 0; i < ITER; i++) {
   // lockstep: wait until the other process has reached the previous iteration, so the writes really overlap
@@ -43,8 +44,8 @@ for (let i = 0; i < ITER; i++) {
     if (Date.now() > deadline) throw new Error("worker " + other + " stopped before iteration " + (i - 1));
     Atomics.wait(nap, 0, 0, 1);
   }
-  lab.planRun({ id: "shared-" + i, sweep: "race", config });
-  lab.planRun({ id: w + "-" + i, sweep: "race", config });
+  lab.planRun({ id: "shared-" + i, sweep: "race", config, accounting });
+  lab.planRun({ id: w + "-" + i, sweep: "race", config, accounting });
   // disjoint steps on one shared run, from both processes
   lab.appendMetrics("shared-0", Array.from({ length: ROWS }, (_, k) => row(offset + i * ROWS + k + 1, 3)));
   // the same steps on another shared run, from both processes: upserts, never duplicates

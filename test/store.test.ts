@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { flopsPerToken, paramCounts } from "../src/model/accounting.js";
+import { flopsPerToken, paramCounts, runAccounting } from "../src/model/accounting.js";
 import {
   LabError,
   type MetricRecord,
@@ -20,9 +20,10 @@ import {
 import { migrate } from "../src/store/schema.js";
 import { openDatabase } from "../src/store/sqlite.js";
 import { resolveTrainConfig, type TrainConfig } from "../src/train/config.js";
-import { type MetricRow, type TrainSummary, train } from "../src/train/loop.js";
+import { type TrainSummary, train } from "../src/train/loop.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { createBackend } from "../src/engine/index.js";
+import { planned } from "./helpers.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "sl-store-"));
 
@@ -53,14 +54,14 @@ test("openLab creates DIR/lab.sqlite and DIR/runs in WAL mode at the current sch
   assert.throws(() => openLab(join(dir, "nope"), { create: false }), isLabError("not-found", /no lab at .*nope.*--lab/));
 });
 
-test("sweeps and runs round-trip; planRun is idempotent by id and derives shape, N, D, C", () => {
+test("sweeps and runs round-trip; planRun is idempotent by id and records shape, N, D, C from the config and its accounting", () => {
   const lab = openLab(tmp());
   try {
     const s = lab.ensureSweep({ name: "curves-1", plan: "curves", ladder: "cpu-xs", spec: { tokens: 2560 } });
     assert.deepEqual(lab.ensureSweep({ name: "curves-1", plan: "other" }), s, "an existing sweep is returned unchanged");
     assert.deepEqual(s.spec, { tokens: 2560 });
     const cfg = config();
-    const run = lab.planRun({ id: "nano-s1", sweep: "curves-1", config: cfg, extra: { budget: 1 } });
+    const run = lab.planRun(planned({ id: "nano-s1", sweep: "curves-1", config: cfg, extra: { budget: 1 } }));
     const counts = paramCounts(cfg.model);
     assert.equal(run.status, "planned");
     assert.equal(run.N, counts.nonEmbedding);
@@ -74,21 +75,25 @@ test("sweeps and runs round-trip; planRun is idempotent by id and derives shape,
     assert.deepEqual(run.extra, { budget: 1 });
 
     lab.markRunning("nano-s1", { backend: "js", machine: "test" });
-    const again = lab.planRun({ id: "nano-s1", sweep: "curves-1", config: config({ tokens: 999 * 256 }) });
+    const again = lab.planRun(planned({ id: "nano-s1", sweep: "curves-1", config: config({ tokens: 999 * 256 }) }));
     assert.equal(again.status, "running", "planRun returns the existing run unchanged");
     assert.equal(again.D, 2560);
     assert.equal(lab.listRuns().length, 1);
 
-    lab.planRun({ id: "solo", config: config({ model: { ...cfg.model, nEmbd: 32 } }) });
+    lab.planRun(planned({ id: "solo", config: config({ model: { ...cfg.model, nEmbd: 32 } }) }));
     assert.deepEqual(lab.listRuns({ sweep: "curves-1" }).map((r) => r.id), ["nano-s1"]);
     assert.deepEqual(lab.listRuns({ status: "planned" }).map((r) => r.id), ["solo"]);
     assert.deepEqual(lab.listRuns({ status: ["planned", "running"] }).map((r) => r.id).sort(), ["nano-s1", "solo"]);
     assert.equal(lab.getRun("solo")!.sweep, null);
     assert.equal(lab.getRun("missing"), undefined);
 
-    assert.throws(() => lab.planRun({ id: "x", sweep: "nope", config: cfg }), isLabError("unknown-sweep", /no sweep "nope".*known: curves-1/));
-    assert.throws(() => lab.planRun({ id: "../evil", config: cfg }), isLabError("invalid", /invalid run id/));
-    assert.throws(() => lab.planRun({ id: "bad-shape", config: { ...cfg, model: { ...cfg.model, nLayer: 0 } } }), isLabError("invalid", /nLayer/));
+    assert.throws(() => lab.planRun(planned({ id: "x", sweep: "nope", config: cfg })), isLabError("unknown-sweep", /no sweep "nope".*known: curves-1/));
+    assert.throws(() => lab.planRun(planned({ id: "../evil", config: cfg })), isLabError("invalid", /invalid run id/));
+    assert.throws(() => lab.planRun({ id: "bad-shape", config: { ...cfg, model: { ...cfg.model, nLayer: 0 } }, accounting: runAccounting(cfg.model) }), isLabError("invalid", /nLayer/));
+    assert.throws(
+      () => lab.planRun({ id: "no-counts", config: cfg, accounting: { params: 0, N: 1, flopsPerToken: Number.NaN } }),
+      isLabError("invalid", /accounting needs positive params, N and flopsPerToken/),
+    );
     assert.throws(() => lab.markRunning("missing", { backend: "js" }), isLabError("unknown-run", /no run "missing"/));
     assert.throws(() => lab.listRuns({ status: "weird" as never }), isLabError("invalid", /unknown run status "weird"/));
   } finally {
@@ -99,7 +104,7 @@ test("sweeps and runs round-trip; planRun is idempotent by id and derives shape,
 test("appendMetrics upserts by (run, step), tracks progress, and truncateMetrics cuts after a step", () => {
   const lab = openLab(tmp());
   try {
-    lab.planRun({ id: "r", config: config() });
+    lab.planRun(planned({ id: "r", config: config() }));
     assert.equal(lab.appendMetrics("r", [row(1), row(2), row(3, { valLoss: 4.5 })]), 3);
     // a resumed run re-logs steps 3 and 4: step 3 is replaced, not duplicated
     lab.appendMetrics("r", [row(3, { trainLoss: 4.4, valLoss: 4.2 }), row(4)]);
@@ -132,8 +137,8 @@ test("appendMetrics upserts by (run, step), tracks progress, and truncateMetrics
 test("finishRun, failRun and claimRun record the lifecycle", () => {
   const lab = openLab(tmp());
   try {
-    lab.planRun({ id: "a", config: config() });
-    lab.planRun({ id: "b", config: config() });
+    lab.planRun(planned({ id: "a", config: config() }));
+    lab.planRun(planned({ id: "b", config: config() }));
     const claimed = lab.claimRun("a", { backend: "js", machine: "m1" });
     assert.equal(claimed?.status, "running");
     assert.equal(claimed?.attempts, 1);
@@ -144,7 +149,7 @@ test("finishRun, failRun and claimRun record the lifecycle", () => {
     assert.equal(stale?.attempts, 2);
     const summary: TrainSummary = {
       status: "done", steps: 10, tokens: 2560, flops: 1.5e8, finalTrainLoss: 2.5, finalValLoss: 2.6, bestValLoss: 2.55,
-      elapsed: 12.5, params: 1, nonEmbeddingParams: 1, backend: "native",
+      elapsed: 12.5, params: 1, nonEmbeddingParams: 1, backend: "native", endpoints: [],
     };
     const done = lab.finishRun("a", summary);
     assert.equal(done.status, "done");
@@ -173,9 +178,9 @@ test("frontierPoints and runPoints give fit points (val or train loss) per step 
     lab.ensureSweep({ name: "s" });
     const small = config();
     const big = config({ model: { ...small.model, nEmbd: 32 } });
-    lab.planRun({ id: "small", sweep: "s", config: small });
-    lab.planRun({ id: "big", sweep: "s", config: big });
-    lab.planRun({ id: "broken", sweep: "s", config: big });
+    lab.planRun(planned({ id: "small", sweep: "s", config: small }));
+    lab.planRun(planned({ id: "big", sweep: "s", config: big }));
+    lab.planRun(planned({ id: "broken", sweep: "s", config: big }));
     lab.appendMetrics("small", [row(1), row(2, { valLoss: 4 }), row(3), row(4, { valLoss: 3.5 })]);
     lab.appendMetrics("big", [row(1), row(2, { valLoss: 3.8 })]);
     lab.appendMetrics("broken", [row(1, { valLoss: 9 })]);
@@ -202,7 +207,7 @@ test("evals upsert per (model, task, shots, n) and filter by model, task and swe
   const lab = openLab(tmp());
   try {
     lab.ensureSweep({ name: "s" });
-    lab.planRun({ id: "r1", sweep: "s", config: config() });
+    lab.planRun(planned({ id: "r1", sweep: "s", config: config() }));
     lab.recordEval({ model: "r1", task: "copy", shots: 0, n: 100, accuracy: 0.2, meanLogLik: -3 });
     const e = lab.recordEval({ model: "r1", task: "copy", shots: 0, n: 100, accuracy: 0.25, meanLogLik: -2.9, extra: { seed: 1 } });
     assert.equal(e.accuracy, 0.25);
@@ -230,9 +235,9 @@ test("importRunFolder stores a real training run: done, stopped, and killed (sum
     // done: the loop's own types go straight into the store
     const out = join(root, "done");
     const summary: TrainSummary = await train(cfg, data(), { outDir: out, backend });
-    const loopRows: MetricRow[] = parseMetricsJsonl(readFileSync(join(out, "metrics.jsonl"), "utf8")) as MetricRow[];
+    const loopRows: MetricRecord[] = parseMetricsJsonl(readFileSync(join(out, "metrics.jsonl"), "utf8"));
     lab.ensureSweep({ name: "imp" });
-    const run = lab.importRunFolder("done-run", out, { sweep: "imp" });
+    const run = lab.importRunFolder("done-run", out, { sweep: "imp", accounting: runAccounting });
     assert.equal(run.status, "done");
     assert.equal(run.sweep, "imp");
     assert.equal(run.tokensDone, summary.tokens);
@@ -249,25 +254,25 @@ test("importRunFolder stores a real training run: done, stopped, and killed (sum
     const inLab = lab.runDir("stopped-run");
     const s2 = await train(cfg, data(), { outDir: inLab, backend, maxStepsThisRun: 4 });
     assert.equal(s2.status, "stopped");
-    const stopped = lab.importRunFolder("stopped-run", inLab);
+    const stopped = lab.importRunFolder("stopped-run", inLab, { accounting: runAccounting });
     assert.equal(stopped.status, "stopped");
     assert.equal(stopped.tokensDone, 4 * cfg.batchTokens);
     assert.equal(stopped.dir, "runs/stopped-run");
 
     // killed after a resume wrote more metrics: the old summary is stale, the metrics are the truth
     writeFileSync(join(inLab, "metrics.jsonl"), readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").slice(0, 7).join("\n") + "\n{\"step\": 8, \"tok");
-    const killed = lab.importRunFolder("stopped-run", inLab);
+    const killed = lab.importRunFolder("stopped-run", inLab, { accounting: runAccounting });
     assert.equal(killed.status, "stopped");
     assert.equal(lab.metrics("stopped-run").length, 7, "the half-written line is skipped");
     assert.equal(killed.tokensDone, 7 * cfg.batchTokens);
     // no summary and nothing logged: still planned
     rmSync(join(inLab, "summary.json"));
     writeFileSync(join(inLab, "metrics.jsonl"), "");
-    assert.equal(lab.importRunFolder("stopped-run", inLab).status, "stopped", "an existing run keeps its last state");
+    assert.equal(lab.importRunFolder("stopped-run", inLab, { accounting: runAccounting }).status, "stopped", "an existing run keeps its last state");
     assert.equal(lab.metrics("stopped-run").length, 0);
-    const fresh = lab.importRunFolder("fresh", inLab);
+    const fresh = lab.importRunFolder("fresh", inLab, { accounting: runAccounting });
     assert.equal(fresh.status, "planned");
-    assert.throws(() => lab.importRunFolder("x", join(root, "nothing")), isLabError("invalid", /no config.json in/));
+    assert.throws(() => lab.importRunFolder("x", join(root, "nothing"), { accounting: runAccounting }), isLabError("invalid", /no config.json in/));
   } finally {
     lab.close();
     backend.dispose();
@@ -285,7 +290,7 @@ test("an older lab is migrated and keeps its data; a newer one is refused with o
   try {
     assert.equal(lab.schemaVersion(), MIGRATIONS[MIGRATIONS.length - 1].version);
     assert.equal(lab.getSweep("old")?.created, "2020-01-01T00:00:00Z");
-    lab.planRun({ id: "r", sweep: "old", config: config() });
+    lab.planRun(planned({ id: "r", sweep: "old", config: config() }));
     assert.equal(lab.getRun("r")?.attempts, 0);
     lab.recordEval({ model: "r", task: "t", shots: 0, n: 1, accuracy: 1 });
   } finally {
@@ -308,16 +313,16 @@ test("a database locked by another connection gives a one-line 'locked' error an
   const dir = tmp();
   const lab = openLab(dir, { busyTimeoutMs: 150 });
   try {
-    lab.planRun({ id: "kept", config: config() });
+    lab.planRun(planned({ id: "kept", config: config() }));
     const other = openDatabase(join(dir, "lab.sqlite"));
     other.exec("BEGIN EXCLUSIVE");
     other.prepare("UPDATE runs SET name = 'other' WHERE id = 'kept'").run();
-    assert.throws(() => lab.planRun({ id: "blocked", config: config() }), isLabError("locked", /locked by another process.*wait/));
+    assert.throws(() => lab.planRun(planned({ id: "blocked", config: config() })), isLabError("locked", /locked by another process.*wait/));
     assert.throws(() => lab.appendMetrics("kept", [row(1)]), isLabError("locked", /locked/));
     assert.equal(lab.getRun("kept")?.name, "kept", "readers still see the last committed state (WAL)");
     other.exec("COMMIT");
     other.close();
-    lab.planRun({ id: "blocked", config: config() });
+    lab.planRun(planned({ id: "blocked", config: config() }));
     lab.appendMetrics("kept", [row(1)]);
     assert.deepEqual(lab.listRuns().map((r) => [r.id, r.name]).sort(), [["blocked", "blocked"], ["kept", "other"]]);
     assert.equal(lab.metrics("kept").length, 1);

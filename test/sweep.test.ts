@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { flopsPerToken } from "../src/model/accounting.js";
 import { openLab } from "../src/store/index.js";
-import { LocalExecutor, cliPath } from "../src/sweep/executor.js";
+import { LocalExecutor, cliPath, sideBySide } from "../src/sweep/executor.js";
 import { LadderError, loadLadder, sizeParams } from "../src/sweep/ladder.js";
 import { makePlan, PlanError } from "../src/sweep/plan.js";
 import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
@@ -84,6 +84,62 @@ test("a sweep trains every run once, and a re-run skips finished runs", async ()
     assert.ok(run.finalValLoss !== null && run.finalValLoss > 0);
   }
   l.close();
+});
+
+test("a wsd sweep with cooldown branches records each run's endpoints in the store once", async () => {
+  const data = await tinyCorpusData();
+  const lab = mkdtempSync(join(tmpdir(), "sl-lab-ep-"));
+  const opts: SweepOptions = {
+    lab, sweep: "e", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 24], sizes: ["t-1", "t-2"],
+    overrides: { schedule: "wsd", branches: [0.5], minLrFraction: 0 },
+  };
+  await runSweep(opts, new LocalExecutor({ threads: 2 }));
+  await runSweep(opts, new LocalExecutor({ threads: 2 }));
+  const l = openLab(lab);
+  const pts = l.endpointPoints("e");
+  assert.deepEqual(pts.map((p) => p.D), [256 * 12, 256 * 24, 256 * 12, 256 * 24]);
+  for (const p of pts) assert.ok(p.loss > 0 && p.params! > p.N && p.C > 0);
+  const run = l.listRuns({ sweep: "e" })[0];
+  assert.equal(pts.find((p) => p.run === run.id && p.D === 256 * 24)!.loss, run.finalValLoss, "the final endpoint is the run's final val loss");
+  l.close();
+});
+
+test("runs trained side by side on one thread each end with the same losses as runs trained alone on two", async () => {
+  const data = await tinyCorpusData();
+  const curves = async (concurrency: number) => {
+    const lab = mkdtempSync(join(tmpdir(), `sl-lab-c${concurrency}-`));
+    await runSweep({ lab, sweep: "c", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 20], sizes: ["t-2", "t-3"], overrides: { backend: process.env.SCALING_LAB_SKIP_NATIVE === "1" ? "wasm" : "native" } },
+      new LocalExecutor({ threads: 2, concurrency }));
+    const l = openLab(lab);
+    const out = l.listRuns({ sweep: "c" }).map((r) => l.metrics(r.id).map((m) => m.trainLoss));
+    l.close();
+    return out;
+  };
+  assert.deepEqual(await curves(2), await curves(1));
+});
+
+test("the executor trains small runs side by side when one thread each out-trains all threads on one", () => {
+  assert.equal(sideBySide(1.0, 0.6, 2), true, "2 × 0.9 / 1.0 > 1 / 0.6");
+  assert.equal(sideBySide(1.0, 0.5, 2), false, "perfect scaling: one run on both cores");
+  assert.equal(sideBySide(1.0, 0.25, 4), false, "4 cores at perfect scaling");
+  assert.equal(sideBySide(1.0, 0.4, 4), true, "4 cores scaling 2.5×");
+});
+
+test("the local executor splits SCALING_LAB_THREADS between its runs when --threads is not given", async () => {
+  const data = await tinyCorpusData();
+  const lab = mkdtempSync(join(tmpdir(), "sl-lab-"));
+  const opts: SweepOptions = { lab, sweep: "env", plan: "curves", ladder: "tiny-test", data, tokens: [256 * 20], sizes: ["t-1"] };
+  const before = process.env.SCALING_LAB_THREADS;
+  process.env.SCALING_LAB_THREADS = "3";
+  try {
+    const r = await runSweep(opts, new LocalExecutor({ pollMs: 100 }));
+    assert.deepEqual(r.outcomes.map((o) => o.status), ["done"]);
+    const cfg = JSON.parse(readFileSync(join(lab, "runs", r.runs[0].id, "sweep-config.json"), "utf8")) as { threads: number };
+    assert.equal(cfg.threads, 3, "the run's config carries SCALING_LAB_THREADS, not the core count");
+  } finally {
+    if (before === undefined) delete process.env.SCALING_LAB_THREADS;
+    else process.env.SCALING_LAB_THREADS = before;
+  }
 });
 
 test("a run killed with SIGKILL resumes from its checkpoint with an identical loss curve", async () => {

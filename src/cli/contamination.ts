@@ -42,19 +42,19 @@ export const contaminationCommand: Command = {
       seed: { type: "string" },
       split: { type: "string" },
     });
-    const str = (k: string) => v[k] as string | undefined;
-    if (!str("task")) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da)");
-    if (!str("data")) throw new UserError("--data DIR is required (a directory made by scaling-lab prepare)");
-    const split = str("split") ?? "train";
+    const { task: taskList, data } = v;
+    if (!taskList) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da)");
+    if (!data) throw new UserError("--data DIR is required (a directory made by scaling-lab prepare)");
+    const split = v.split ?? "train";
     if (split !== "train" && split !== "val" && split !== "all") throw new UserError(`--split must be train, val or all, got "${split}"`);
-    const n = intFlag("n", str("n"), 2000, 1);
-    const seed = intFlag("seed", str("seed"), 1234, 0);
+    const n = intFlag("n", v.n, 2000, 1);
+    const seed = intFlag("seed", v.seed, 1234, 0);
     const reports: ContaminationReport[] = [];
     try {
-      const tasks: EvalTask[] = resolveTasks(str("task")!);
+      const tasks: EvalTask[] = resolveTasks(taskList);
       for (const task of tasks) {
         const { test } = task.split(n, seed, 0);
-        reports.push(auditContamination(str("data")!, task, test, { split, onProgress: (m) => process.stderr.write(`contamination: ${m}\n`) }));
+        reports.push(auditContamination(data, task, test, { split, onProgress: (m) => process.stderr.write(`contamination: ${m}\n`) }));
       }
     } catch (e) {
       if (e instanceof EvalError || e instanceof DataError) throw new UserError(e.message);

@@ -1,5 +1,6 @@
 /** `scaling-lab demo` — the whole scaling experiment on the built-in corpus, end to end. */
-import { runDemo } from "../sweep/demo.js";
+import { DEFAULT_LAB_DIR } from "../store/index.js";
+import { demoSummary, runDemo } from "../studies/scaling.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import { parseTokenCount } from "../data/mixture.js";
 import { Progress, si } from "./progress.js";
@@ -33,14 +34,14 @@ export const demoCommand: Command = {
     });
     const progress = new Progress("demo", process.stderr, false, (x) => `${si(x)}FLOP`);
     const result = await runDemo({
-      lab: (v.lab as string | undefined) ?? "./lab",
-      tokens: v.tokens ? parseTokenCount(v.tokens as string) : undefined,
-      vocab: v.vocab ? intFlag("vocab", v.vocab as string, 2048, 257) : undefined,
-      ladder: v.ladder as string | undefined,
-      backend: v.backend as string | undefined,
-      threads: v.threads ? intFlag("threads", v.threads as string, 1, 1) : undefined,
-      sizes: v.sizes ? (v.sizes as string).split(",") : undefined,
-      costPerHour: numberFlag("cost-per-hour", v["cost-per-hour"] as string | undefined, 0.1),
+      lab: v.lab ?? DEFAULT_LAB_DIR,
+      tokens: v.tokens ? parseTokenCount(v.tokens) : undefined,
+      vocab: v.vocab ? intFlag("vocab", v.vocab, 2048, 257) : undefined,
+      ladder: v.ladder,
+      backend: v.backend,
+      threads: v.threads ? intFlag("threads", v.threads, 1, 1) : undefined,
+      sizes: v.sizes ? v.sizes.split(",") : undefined,
+      costPerHour: numberFlag("cost-per-hour", v["cost-per-hour"], 0.1),
       log: (l) => progress.log(l),
       hooks: {
         onProgress: sweepProgress(progress),
@@ -53,7 +54,7 @@ export const demoCommand: Command = {
       void _t;
       printJson(rest);
     } else {
-      process.stdout.write("\n" + (await import("../sweep/demo.js")).demoSummary(result));
+      process.stdout.write("\n" + demoSummary(result));
       console.log(`files: ${result.files.summary}, ${result.files.json}`);
       console.log(`report: ${result.files.report}`);
     }

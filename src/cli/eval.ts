@@ -10,6 +10,7 @@ import { EvalError, type EvalResult, type EvalTask, evaluateTasks, listTasks, re
 import { paramCounts } from "../model/accounting.js";
 import { type Lab } from "../store/index.js";
 import { loadModel, type LoadedModel } from "../train/load-model.js";
+import { CHECKPOINT_FILE, SUMMARY_FILE } from "../util/run-folder.js";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
 import { openLabForCli, labUserError } from "./runs.js";
 import { asUserError } from "./train.js";
@@ -83,7 +84,7 @@ function parseShots(raw: string): number[] {
 
 /** Training compute of a run directory from its summary.json (flops, tokens), if present. */
 function runCompute(dir: string): { C: number | null; D: number | null } {
-  const path = join(dir, "summary.json");
+  const path = join(dir, SUMMARY_FILE);
   if (!existsSync(path)) return { C: null, D: null };
   try {
     const s = JSON.parse(readFileSync(path, "utf8")) as { flops?: number; tokens?: number };
@@ -181,32 +182,31 @@ export const evalCommand: Command = {
       "no-bos": { type: "boolean" },
       backend: { type: "string" },
     });
-    const str = (k: string) => v[k] as string | undefined;
-    if (!str("task")) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da; see scaling-lab eval --help for the list)");
-    if (!str("model") === !str("sweep")) throw new UserError("give exactly one of --model DIR (one model) or --sweep NAME --lab DIR (every run of a sweep)");
-    if (str("sweep") && !str("lab")) throw new UserError("--sweep needs --lab DIR (the lab that holds the sweep)");
-    const shots = parseShots(str("shots") ?? "0,1,8");
-    const n = intFlag("n", str("n"), 2000, 1);
-    const seed = intFlag("seed", str("seed"), 1234, 0);
-    const poolSize = intFlag("pool", str("pool"), 1000, 1);
+    const { task: taskList, model, sweep, lab: labDir } = v;
+    if (!taskList) throw new UserError("--task NAME is required (e.g. --task arithmetic-2da; see scaling-lab eval --help for the list)");
+    if (!model === !sweep) throw new UserError("give exactly one of --model DIR (one model) or --sweep NAME --lab DIR (every run of a sweep)");
+    if (sweep && !labDir) throw new UserError("--sweep needs --lab DIR (the lab that holds the sweep)");
+    const shots = parseShots(v.shots ?? "0,1,8");
+    const n = intFlag("n", v.n, 2000, 1);
+    const seed = intFlag("seed", v.seed, 1234, 0);
+    const poolSize = intFlag("pool", v.pool, 1000, 1);
     let tasks: EvalTask[];
     try {
-      tasks = resolveTasks(str("task")!);
+      tasks = resolveTasks(taskList);
     } catch (e) {
       return evalUserError(e);
     }
-    const backend = await createBackend(str("backend") ?? "auto").catch(asUserError);
+    const backend = await createBackend(v.backend ?? "auto").catch(asUserError);
     let lab: Lab | undefined;
     try {
-      lab = str("lab") ? openLabForCli(str("lab"), { create: !str("sweep") }) : undefined;
+      lab = labDir ? openLabForCli(labDir, { create: !sweep }) : undefined;
       const targets: Target[] = [];
-      if (str("sweep")) {
-        const sweep = str("sweep")!;
+      if (sweep) {
         let runs;
         try {
           if (!lab!.getSweep(sweep)) {
             const known = lab!.listSweeps().map((s) => s.name);
-            throw new UserError(`no sweep "${sweep}" in ${lab!.dir}; known sweeps: ${known.join(", ") || "none"} (see scaling-lab runs --lab ${str("lab")})`);
+            throw new UserError(`no sweep "${sweep}" in ${lab!.dir}; known sweeps: ${known.join(", ") || "none"} (see scaling-lab runs --lab ${labDir})`);
           }
           runs = lab!.listRuns({ sweep });
         } catch (e) {
@@ -214,12 +214,11 @@ export const evalCommand: Command = {
         }
         for (const run of runs) {
           const dir = resolve(lab!.dir, run.dir);
-          if (run.status === "done" && existsSync(join(dir, "checkpoint.safetensors"))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
+          if (run.status === "done" && existsSync(join(dir, CHECKPOINT_FILE))) targets.push({ id: run.id, path: dir, C: run.flopsDone || run.C, D: run.tokensDone || run.D });
           else process.stderr.write(`eval: skipping run ${run.id} (${run.status}${run.status === "done" ? ", no checkpoint" : ""}; only finished runs are evaluated)\n`);
         }
         if (targets.length === 0) throw new UserError(`sweep "${sweep}" has no finished run with a checkpoint yet; run scaling-lab sweep --sweep ${sweep} to finish it`);
-      } else {
-        const model = str("model")!;
+      } else if (model) {
         const inLab = lab && !existsSync(model) ? lab.getRun(model) : undefined;
         if (inLab) targets.push({ id: inLab.id, path: resolve(lab!.dir, inLab.dir), C: inLab.flopsDone || inLab.C, D: inLab.tokensDone || inLab.D });
         else targets.push({ id: model, path: model, C: null, D: null });
@@ -235,7 +234,7 @@ export const evalCommand: Command = {
           all.push(r);
         }
       }
-      if (v.json) printJson(all.length === 1 ? all[0] : { ...all[0], ...(str("sweep") ? { sweep: str("sweep") } : {}), results: all });
+      if (v.json) printJson(all.length === 1 ? all[0] : { ...all[0], ...(sweep ? { sweep } : {}), results: all });
       else printTable(all);
       return 0;
     } finally {

@@ -1,11 +1,11 @@
 /**
  * `scaling-lab fit <kind>`: fits a scaling law (chinchilla, power, frontier, isoflop) to points from a CSV
- * file or from another registered point source (the run store plugs in with {@link registerPointSource}),
- * optionally bootstrapped, with derived quantities and predictions. All math is in src/fit/.
+ * file or from a sweep in the lab store, optionally bootstrapped, with derived quantities and predictions.
+ * All math is in src/fit/.
  */
 import { readFileSync } from "node:fs";
-import { LabError, openLab } from "../store/index.js";
-import { type Command, type ParsedFlags, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
+import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
+import { type Command, type FlagValues, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import {
   type CsvPointOptions,
   FIT_KINDS,
@@ -19,27 +19,51 @@ import {
   runFit,
 } from "../fit/index.js";
 
-/** Flag values as parsed. */
-export type FlagValues = ParsedFlags["values"];
+/** The flags of `fit`. */
+const FIT_FLAGS = {
+  csv: { type: "string" },
+  "n-col": { type: "string" },
+  "d-col": { type: "string" },
+  "c-col": { type: "string" },
+  "loss-col": { type: "string" },
+  "run-col": { type: "string" },
+  "drop-highest": { type: "string" },
+  sweep: { type: "string" },
+  lab: { type: "string" },
+  loss: { type: "string" },
+  x: { type: "string" },
+  irreducible: { type: "boolean" },
+  "huber-delta": { type: "string" },
+  "group-tolerance": { type: "string" },
+  "c-unit": { type: "string" },
+  bootstrap: { type: "string" },
+  "bootstrap-starts": { type: "string" },
+  level: { type: "string" },
+  seed: { type: "string" },
+  workers: { type: "string" },
+  "predict-n": { type: "string" },
+  "predict-d": { type: "string" },
+  "predict-c": { type: "string" },
+} as const;
 
-/**
- * A source of points for `fit`: the CSV reader is built in; the run store registers one for
- * `--sweep NAME --lab DIR`. `applies` says whether the flags select this source; `load` returns the points.
- */
-export interface PointSource {
+/** The parsed flags of `fit`. */
+type FitFlags = FlagValues<typeof FIT_FLAGS>;
+
+/** A source of points for `fit` (a CSV file or a sweep). `applies` says whether the flags select it. */
+interface PointSource {
   /** Short name shown in output ("csv", "sweep"). */
   name: string;
   /** Whether the parsed flags select this source. */
-  applies(values: FlagValues): boolean;
+  applies(values: FitFlags): boolean;
   /** Loads the points; `require` lists the quantities the fit kind needs. Throws UserError on bad input. */
-  load(values: FlagValues, require: ("N" | "D" | "C" | "run")[]): Promise<{ points: ScalingPoint[]; description: string }>;
+  load(values: FitFlags, kind: FitKind, require: ("N" | "D" | "C" | "run")[]): Promise<{ points: ScalingPoint[]; description: string }>;
 }
 
 const csvSource: PointSource = {
   name: "csv",
-  applies: (v) => typeof v.csv === "string",
-  async load(v, require) {
-    const file = v.csv as string;
+  applies: (v) => v.csv !== undefined,
+  async load(v, _kind, require) {
+    const file = v.csv!;
     let text: string;
     try {
       text = readFileSync(file, "utf8");
@@ -49,13 +73,13 @@ const csvSource: PointSource = {
     const opts: CsvPointOptions = {
       source: file,
       require,
-      dropHighest: intFlag("drop-highest", v["drop-highest"] as string | undefined, 0, 0),
+      dropHighest: intFlag("drop-highest", v["drop-highest"], 0, 0),
     };
-    if (v["n-col"] !== undefined) opts.n = v["n-col"] as string;
-    if (v["d-col"] !== undefined) opts.d = v["d-col"] as string;
-    if (v["c-col"] !== undefined) opts.c = v["c-col"] as string;
-    if (v["loss-col"] !== undefined) opts.loss = v["loss-col"] as string;
-    if (v["run-col"] !== undefined) opts.run = v["run-col"] as string;
+    if (v["n-col"] !== undefined) opts.n = v["n-col"];
+    if (v["d-col"] !== undefined) opts.d = v["d-col"];
+    if (v["c-col"] !== undefined) opts.c = v["c-col"];
+    if (v["loss-col"] !== undefined) opts.loss = v["loss-col"];
+    if (v["run-col"] !== undefined) opts.run = v["run-col"];
     const points = pointsFromCsv(text, opts);
     return { points, description: file };
   },
@@ -69,9 +93,9 @@ const csvSource: PointSource = {
 const sweepSource: PointSource = {
   name: "sweep",
   applies: (v) => v.sweep !== undefined,
-  async load(v) {
-    const sweep = v.sweep as string;
-    const labDir = (v.lab as string | undefined) ?? "./lab";
+  async load(v, kind) {
+    const sweep = v.sweep!;
+    const labDir = v.lab ?? DEFAULT_LAB_DIR;
     const loss = v.loss === "train" ? "train" : "val";
     let lab;
     try {
@@ -80,10 +104,9 @@ const sweepSource: PointSource = {
       throw new UserError((e as Error).message);
     }
     try {
-      const kind = v._kind as string;
       const raw = kind === "frontier" ? lab.frontierPoints(sweep, { loss }) : lab.runPoints(sweep, { loss });
       const points: ScalingPoint[] = raw.map((p) => ({ N: p.N, D: p.D, C: p.C, loss: p.loss, run: p.run }));
-      const drop = intFlag("drop-highest", v["drop-highest"] as string | undefined, 0, 0);
+      const drop = intFlag("drop-highest", v["drop-highest"], 0, 0);
       const kept = drop > 0 ? [...points].sort((a, b) => a.loss - b.loss).slice(0, Math.max(0, points.length - drop)) : points;
       return { points: kept, description: `sweep ${sweep} in ${labDir} (${kind === "frontier" ? "learning curves" : "finished runs"}, ${loss} loss)` };
     } catch (e) {
@@ -96,11 +119,6 @@ const sweepSource: PointSource = {
 };
 
 const sources: PointSource[] = [csvSource, sweepSource];
-
-/** Registers a point source; it is tried before the built-in ones (so a real `--sweep` source replaces the placeholder). */
-export function registerPointSource(source: PointSource): void {
-  sources.unshift(source);
-}
 
 const HELP = `scaling-lab fit <kind> — fit a scaling law to measured losses, with bootstrap intervals.
 
@@ -150,57 +168,28 @@ export const fitCommand: Command = {
   summary: "fit chinchilla / power / frontier / isoflop laws with bootstrap intervals",
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseFlags(
-      "fit",
-      argv,
-      {
-        csv: { type: "string" },
-        "n-col": { type: "string" },
-        "d-col": { type: "string" },
-        "c-col": { type: "string" },
-        "loss-col": { type: "string" },
-        "run-col": { type: "string" },
-        "drop-highest": { type: "string" },
-        sweep: { type: "string" },
-        lab: { type: "string" },
-        loss: { type: "string" },
-        x: { type: "string" },
-        irreducible: { type: "boolean" },
-        "huber-delta": { type: "string" },
-        "group-tolerance": { type: "string" },
-        "c-unit": { type: "string" },
-        bootstrap: { type: "string" },
-        "bootstrap-starts": { type: "string" },
-        level: { type: "string" },
-        seed: { type: "string" },
-        workers: { type: "string" },
-        "predict-n": { type: "string" },
-        "predict-d": { type: "string" },
-        "predict-c": { type: "string" },
-      },
-      true,
-    );
+    const { values, positionals } = parseFlags("fit", argv, FIT_FLAGS, true);
     const kind = positionals[0] as FitKind | undefined;
     if (!kind || !FIT_KINDS.includes(kind) || positionals.length > 1) {
       throw new UserError(`give one fit kind: ${FIT_KINDS.join(", ")} (e.g. scaling-lab fit chinchilla --csv runs.csv)`);
     }
-    const variable = ((values.x as string | undefined) ?? "C").toUpperCase() as PowerVariable;
+    const variable = (values.x ?? "C").toUpperCase() as PowerVariable;
     if (!["C", "N", "D"].includes(variable)) throw new UserError(`--x must be C, N or D, got "${values.x}"`);
-    const cUnit = ((values["c-unit"] as string | undefined) ?? "flop").toLowerCase();
+    const cUnit = (values["c-unit"] ?? "flop").toLowerCase();
     if (cUnit !== "flop" && cUnit !== "pf-day") throw new UserError(`--c-unit must be flop or pf-day, got "${values["c-unit"]}"`);
-    const bootstrapStarts = (values["bootstrap-starts"] as string | undefined) ?? "warm";
+    const bootstrapStarts = values["bootstrap-starts"] ?? "warm";
     if (bootstrapStarts !== "warm" && bootstrapStarts !== "grid") {
       throw new UserError(`--bootstrap-starts must be warm or grid, got "${bootstrapStarts}"`);
     }
-    const level = numberFlag("level", values.level as string | undefined, 0.95);
+    const level = numberFlag("level", values.level, 0.95);
     if (!(level > 0 && level < 1)) throw new UserError(`--level must be between 0 and 1 (e.g. 0.95), got ${level}`);
-    const huberRaw = values["huber-delta"] as string | undefined;
+    const huberRaw = values["huber-delta"];
     const huberDelta = huberRaw === undefined ? undefined : numberFlag("huber-delta", huberRaw, 1e-3);
     if (huberDelta !== undefined && !(huberDelta > 0)) throw new UserError(`--huber-delta must be positive, got ${huberRaw}`);
-    const groupRaw = values["group-tolerance"] as string | undefined;
+    const groupRaw = values["group-tolerance"];
     const groupTolerance = groupRaw === undefined ? undefined : numberFlag("group-tolerance", groupRaw, 0.1);
     if (groupTolerance !== undefined && !(groupTolerance >= 0)) throw new UserError(`--group-tolerance must be ≥ 0, got ${groupRaw}`);
-    const workersRaw = values.workers as string | undefined;
+    const workersRaw = values.workers;
     const predictQueries = parsePredictions(values, kind, variable);
 
     const source = sources.find((s) => s.applies(values));
@@ -208,16 +197,16 @@ export const fitCommand: Command = {
     let report: FitReport;
     let description: string;
     try {
-      const loaded = await source.load({ ...values, _kind: kind }, requirements(kind, variable));
+      const loaded = await source.load(values, kind, requirements(kind, variable));
       description = loaded.description;
       report = await runFit(kind, loaded.points, {
         variable,
         irreducible: Boolean(values.irreducible),
         ...(huberDelta !== undefined ? { huberDelta } : {}),
         ...(groupTolerance !== undefined ? { groupTolerance } : {}),
-        bootstrap: intFlag("bootstrap", values.bootstrap as string | undefined, 0, 0),
+        bootstrap: intFlag("bootstrap", values.bootstrap, 0, 0),
         bootstrapStarts,
-        seed: intFlag("seed", values.seed as string | undefined, 0, 0),
+        seed: intFlag("seed", values.seed, 0, 0),
         level,
         ...(workersRaw !== undefined ? { workers: intFlag("workers", workersRaw, 1, 0) } : {}),
         predict: predictQueries,
@@ -249,10 +238,10 @@ function parseList(name: string, raw: string | undefined): number[] | undefined 
   return xs;
 }
 
-function parsePredictions(values: FlagValues, kind: FitKind, variable: PowerVariable): PredictQuery[] {
-  const ns = parseList("predict-n", values["predict-n"] as string | undefined);
-  const ds = parseList("predict-d", values["predict-d"] as string | undefined);
-  const cs = parseList("predict-c", values["predict-c"] as string | undefined);
+function parsePredictions(values: FitFlags, kind: FitKind, variable: PowerVariable): PredictQuery[] {
+  const ns = parseList("predict-n", values["predict-n"]);
+  const ds = parseList("predict-d", values["predict-d"]);
+  const cs = parseList("predict-c", values["predict-c"]);
   const out: PredictQuery[] = [];
   if (kind === "chinchilla") {
     if ((ns === undefined) !== (ds === undefined)) throw new UserError("give --predict-n and --predict-d together (lists of the same length)");
@@ -285,27 +274,27 @@ export function fitReportJson(
   delete params.kind;
   const out: Record<string, unknown> = { kind: report.kind, source: meta.source, input: meta.description };
   if (fit.kind === "power" || fit.kind === "frontier") out.cUnit = fit.variable === "C" ? meta.cUnit : undefined;
-  if (fit.kind === "chinchilla") {
+  if (report.kind === "chinchilla") {
     // The optimiser's coordinates a, b, e are log A, log B, log E; name them so (a, b are IsoFLOP exponents).
-    const { a, b, e } = fit;
+    const { a, b, e } = report.fit;
     delete params.optima;
     delete params.a;
     delete params.b;
     delete params.e;
     Object.assign(out, params, { logA: a, logB: b, logE: e });
     Object.assign(out, {
-      G: report.optimal!.G,
-      nOptExponent: report.optimal!.nExponent,
-      dOptExponent: report.optimal!.dExponent,
-      lossExponent: report.optimal!.lossExponent,
-      K: report.optimal!.K,
+      G: report.optimal.G,
+      nOptExponent: report.optimal.nExponent,
+      dOptExponent: report.optimal.dExponent,
+      lossExponent: report.optimal.lossExponent,
+      K: report.optimal.K,
     });
   } else {
     Object.assign(out, params);
   }
   if (report.bootstrap) {
     const bs = report.bootstrap;
-    out.intervals = { ...bs.intervals, ...(report.optimalIntervals ?? {}) };
+    out.intervals = { ...bs.intervals, ...(report.kind === "chinchilla" ? report.optimalIntervals : {}) };
     out.bootstrap = {
       replicates: bs.replicates,
       failures: bs.failures,

@@ -2,7 +2,7 @@
  * `scaling-lab flops`: parameter counts and training compute of a model shape or a GPT-3 preset.
  * Every number comes from src/model/accounting.ts.
  */
-import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
+import { type Command, type FlagValues, UserError, intFlag, parseFlags, printJson } from "./command.js";
 import {
   ACCOUNTING_CONVENTIONS,
   type AccountingConvention,
@@ -47,33 +47,36 @@ Examples:
 
 const PARAM_NAMES: Record<string, ParamChoice> = { total: "total", "non-embedding": "nonEmbedding", reported: "reported" };
 
+/** The flags of `flops`. */
+const FLOPS_FLAGS = {
+  preset: { type: "string" },
+  "n-layer": { type: "string" },
+  "n-embd": { type: "string" },
+  "n-head": { type: "string" },
+  "vocab-size": { type: "string" },
+  "block-size": { type: "string" },
+  tokens: { type: "string" },
+  convention: { type: "string" },
+  params: { type: "string" },
+  attention: { type: "boolean" },
+  "n-ctx": { type: "string" },
+  "local-window": { type: "string" },
+} as const;
+
 /** The `flops` command. */
 export const flopsCommand: Command = {
   name: "flops",
   summary: "parameter counts and training FLOPs / PF-days of a shape or GPT-3 preset",
   help: HELP,
   async run(argv) {
-    const { values } = parseFlags("flops", argv, {
-      preset: { type: "string" },
-      "n-layer": { type: "string" },
-      "n-embd": { type: "string" },
-      "n-head": { type: "string" },
-      "vocab-size": { type: "string" },
-      "block-size": { type: "string" },
-      tokens: { type: "string" },
-      convention: { type: "string" },
-      params: { type: "string" },
-      attention: { type: "boolean" },
-      "n-ctx": { type: "string" },
-      "local-window": { type: "string" },
-    });
+    const { values } = parseFlags("flops", argv, FLOPS_FLAGS);
     const opts = accountingFromFlags(values);
-    const window = values["local-window"] !== undefined ? intFlag("local-window", values["local-window"] as string, 0, 0) : 0;
-    const tokensFlag = values.tokens as string | undefined;
+    const window = values["local-window"] !== undefined ? intFlag("local-window", values["local-window"], 0, 0) : 0;
+    const tokensFlag = values.tokens;
     if (tokensFlag !== undefined && !(Number(tokensFlag) > 0)) {
       throw new UserError(`--tokens must be a positive number of training tokens, got "${tokensFlag}" (e.g. --tokens 3e11)`);
     }
-    const preset = values.preset as string | undefined;
+    const preset = values.preset;
     if (preset?.toLowerCase() === "all") {
       const rows = gpt3Presets().map((p) => describe(p.name, p.label, withWindow(p.shape, window), tokensFlag ? Number(tokensFlag) : p.tokens, opts));
       if (values.json) printJson({ convention: opts.name, formula: opts.formula, models: rows });
@@ -101,11 +104,11 @@ export const flopsCommand: Command = {
         throw new UserError("give a shape: --preset NAME, or --n-layer L and --n-embd d (see scaling-lab flops --help)");
       }
       shape = {
-        nLayer: intFlag("n-layer", values["n-layer"] as string, 0, 1),
-        nEmbd: intFlag("n-embd", values["n-embd"] as string, 0, 1),
-        nHead: intFlag("n-head", values["n-head"] as string | undefined, 1, 1),
-        vocabSize: intFlag("vocab-size", values["vocab-size"] as string | undefined, 50257, 1),
-        blockSize: intFlag("block-size", values["block-size"] as string | undefined, 2048, 1),
+        nLayer: intFlag("n-layer", values["n-layer"], 0, 1),
+        nEmbd: intFlag("n-embd", values["n-embd"], 0, 1),
+        nHead: intFlag("n-head", values["n-head"], 1, 1),
+        vocabSize: intFlag("vocab-size", values["vocab-size"], 50257, 1),
+        blockSize: intFlag("block-size", values["block-size"], 2048, 1),
       };
       if (tokens === undefined) throw new UserError("--tokens is required for a custom shape (e.g. --tokens 1e9)");
     }
@@ -125,8 +128,8 @@ interface ResolvedAccounting extends FlopsOptions {
   formula: string;
 }
 
-function accountingFromFlags(values: Record<string, unknown>): ResolvedAccounting {
-  const conv = ((values.convention as string | undefined) ?? "6nd").toLowerCase();
+function accountingFromFlags(values: FlagValues<typeof FLOPS_FLAGS>): ResolvedAccounting {
+  const conv = (values.convention ?? "6nd").toLowerCase();
   if (!(conv in ACCOUNTING_CONVENTIONS)) {
     throw new UserError(`unknown --convention "${conv}" (choose one of: ${Object.keys(ACCOUNTING_CONVENTIONS).join(", ")})`);
   }
@@ -135,7 +138,7 @@ function accountingFromFlags(values: Record<string, unknown>): ResolvedAccountin
   let attention: boolean = base.attention;
   let name: string = conv;
   if (values.params !== undefined) {
-    const p = PARAM_NAMES[String(values.params).toLowerCase()];
+    const p = PARAM_NAMES[values.params.toLowerCase()];
     if (!p) throw new UserError(`unknown --params "${values.params}" (choose total, non-embedding or reported)`);
     if (p !== params) name += `, params=${values.params}`;
     params = p;
@@ -144,7 +147,7 @@ function accountingFromFlags(values: Record<string, unknown>): ResolvedAccountin
     attention = true;
     name += ", +attention";
   }
-  const nCtx = values["n-ctx"] !== undefined ? intFlag("n-ctx", values["n-ctx"] as string, 0, 1) : undefined;
+  const nCtx = values["n-ctx"] !== undefined ? intFlag("n-ctx", values["n-ctx"], 0, 1) : undefined;
   const nWord = params === "nonEmbedding" ? "non-embedding params" : params === "reported" ? "total params as reported" : "total params";
   const formula = `C = (6·N${attention ? " + 6·nLayer·nCtx·d" : ""})·D, N = ${nWord}; PF-days = C / 8.64e19`;
   return { params, attention, ...(nCtx !== undefined ? { nCtx } : {}), name, formula };

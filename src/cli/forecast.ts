@@ -39,49 +39,55 @@ Examples:
   scaling-lab forecast --target-fraction 0.5 --budget 1e10
   scaling-lab fit chinchilla --csv runs.csv --bootstrap 200 --json > law.json && scaling-lab forecast --fit law.json --target-loss 2.0`;
 
+/** The flags of `forecast` (all take a value). */
+const FORECAST_FLAGS = {
+  fit: { type: "string" },
+  "law-k": { type: "string" },
+  "law-alpha": { type: "string" },
+  "law-e": { type: "string" },
+  "law-unit": { type: "string" },
+  "reference-name": { type: "string" },
+  "reference-pf-days": { type: "string" },
+  "reference-cost": { type: "string" },
+  "reference-year": { type: "string" },
+  "reference-loss": { type: "string" },
+  "target-loss": { type: "string" },
+  "target-fraction": { type: "string" },
+  budget: { type: "string" },
+  "halving-months": { type: "string" },
+  "tokens-per-param": { type: "string" },
+  "data-stock": { type: "string" },
+  "data-stock-year": { type: "string" },
+  "data-doubling-years": { type: "string" },
+  samples: { type: "string" },
+  seed: { type: "string" },
+  interval: { type: "string" },
+  "halving-months-range": { type: "string" },
+  "data-doubling-range": { type: "string" },
+} as const;
+
+/** A flag of `forecast`. */
+type ForecastFlag = keyof typeof FORECAST_FLAGS;
+
 /** The `forecast` command. */
 export const forecastCommand: Command = {
   name: "forecast",
   summary: "compute multiple, cost, year and data needed for a target loss (with Monte-Carlo intervals)",
   help: HELP,
   async run(argv) {
-    const { values } = parseFlags("forecast", argv, {
-      fit: { type: "string" },
-      "law-k": { type: "string" },
-      "law-alpha": { type: "string" },
-      "law-e": { type: "string" },
-      "law-unit": { type: "string" },
-      "reference-name": { type: "string" },
-      "reference-pf-days": { type: "string" },
-      "reference-cost": { type: "string" },
-      "reference-year": { type: "string" },
-      "reference-loss": { type: "string" },
-      "target-loss": { type: "string" },
-      "target-fraction": { type: "string" },
-      budget: { type: "string" },
-      "halving-months": { type: "string" },
-      "tokens-per-param": { type: "string" },
-      "data-stock": { type: "string" },
-      "data-stock-year": { type: "string" },
-      "data-doubling-years": { type: "string" },
-      samples: { type: "string" },
-      seed: { type: "string" },
-      interval: { type: "string" },
-      "halving-months-range": { type: "string" },
-      "data-doubling-range": { type: "string" },
-    });
-    const opt = (name: string): number | undefined => {
-      const raw = values[name] as string | undefined;
+    const { values } = parseFlags("forecast", argv, FORECAST_FLAGS);
+    const opt = (name: ForecastFlag): number | undefined => {
+      const raw = values[name];
       return raw === undefined ? undefined : numberFlag(name, raw, NaN);
     };
     const req: ForecastRequest = {};
-    const lawFlags = ["law-k", "law-alpha", "law-e", "law-unit"].filter((f) => values[f] !== undefined);
+    const lawFlags = (["law-k", "law-alpha", "law-e", "law-unit"] as const).filter((f) => values[f] !== undefined);
     if (values.fit !== undefined && lawFlags.length > 0) {
       throw new UserError(`give either --fit FILE or --law-* flags, not both (got --fit and --${lawFlags[0]})`);
     }
     try {
       if (values.fit !== undefined) {
-        const file = values.fit as string;
+        const file = values.fit;
         let json: unknown;
         try {
           json = JSON.parse(readFileSync(file, "utf8"));
@@ -94,7 +100,7 @@ export const forecastCommand: Command = {
         req.lawSamples = samples;
         req.lawSource = `--fit ${file}${samples.length ? ` (${samples.length} bootstrap samples)` : ""}`;
       } else if (lawFlags.length > 0) {
-        const unit = ((values["law-unit"] as string | undefined) ?? "pf-day").toLowerCase();
+        const unit = (values["law-unit"] ?? "pf-day").toLowerCase();
         if (unit !== "pf-day" && unit !== "flop") throw new UserError(`--law-unit must be pf-day or flop, got "${values["law-unit"]}"`);
         req.law = powerComputeLaw(opt("law-k") ?? 2.57, opt("law-alpha") ?? 0.048, opt("law-e") ?? 0, unit);
         req.lawSource = "set with --law-k/--law-alpha/--law-e/--law-unit";
@@ -102,8 +108,8 @@ export const forecastCommand: Command = {
       if (values["target-loss"] !== undefined && values["target-fraction"] !== undefined) {
         throw new UserError("give --target-loss or --target-fraction, not both");
       }
-      if (values["reference-name"] !== undefined) req.referenceName = values["reference-name"] as string;
-      const numeric: [keyof ForecastRequest, string][] = [
+      if (values["reference-name"] !== undefined) req.referenceName = values["reference-name"];
+      const numeric: [keyof ForecastRequest, ForecastFlag][] = [
         ["referencePfDays", "reference-pf-days"],
         ["referenceCostUSD", "reference-cost"],
         ["referenceYear", "reference-year"],
@@ -122,10 +128,10 @@ export const forecastCommand: Command = {
         const v = opt(flag);
         if (v !== undefined) (req as Record<string, unknown>)[key] = v;
       }
-      req.samples = intFlag("samples", values.samples as string | undefined, 2000, 0);
-      req.seed = intFlag("seed", values.seed as string | undefined, 0, 0);
-      const range = (flag: string): [number, number] | undefined => {
-        const raw = values[flag] as string | undefined;
+      req.samples = intFlag("samples", values.samples, 2000, 0);
+      req.seed = intFlag("seed", values.seed, 0, 0);
+      const range = (flag: ForecastFlag): [number, number] | undefined => {
+        const raw = values[flag];
         if (raw === undefined) return undefined;
         const xs = raw.split(",").map((s) => Number(s.trim()));
         if (xs.length !== 2 || !xs.every((x) => x > 0 && Number.isFinite(x)) || xs[0] > xs[1]) {

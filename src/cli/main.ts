@@ -4,6 +4,7 @@
  * user errors print as one line naming the fix, with exit status 2.
  */
 import { commands } from "./commands.js";
+import { ThreadCountError } from "../util/threads.js";
 import { UserError } from "./command.js";
 
 function usage(): string {
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (e) {
-    if (e instanceof UserError) {
+    if (e instanceof UserError || e instanceof ThreadCountError) {
       console.error(`scaling-lab ${name}: ${e.message}`);
       return 2;
     }

@@ -1,5 +1,5 @@
 /** `scaling-lab predict` — predict the largest run's loss of a sweep from the smaller ones, before training it. */
-import { LabError, openLab } from "../store/index.js";
+import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
 import { FitError } from "../fit/index.js";
 import { type PredictLaw, PredictError, predictHeldOut } from "../sweep/predict.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
@@ -32,22 +32,22 @@ export const predictCommand: Command = {
       bootstrap: { type: "string" }, level: { type: "string" }, seed: { type: "string" }, "min-layers": { type: "string" },
     });
     if (!v.sweep) throw new UserError("--sweep NAME is required");
-    const law = ((v.law as string | undefined) ?? "params") as PredictLaw;
+    const law = (v.law ?? "params") as PredictLaw;
     if (!["params", "compute", "chinchilla"].includes(law)) throw new UserError(`--law must be params, compute or chinchilla, got "${law}"`);
-    const level = numberFlag("level", v.level as string | undefined, 0.9);
+    const level = numberFlag("level", v.level, 0.9);
     if (!(level > 0 && level < 1)) throw new UserError("--level must be between 0 and 1");
     let lab;
     try {
-      lab = openLab((v.lab as string | undefined) ?? "./lab", { create: false });
+      lab = openLab(v.lab ?? DEFAULT_LAB_DIR, { create: false });
     } catch (e) {
       throw new UserError((e as Error).message);
     }
     try {
-      const r = await predictHeldOut(lab, v.sweep as string, {
-        law, level, bootstrap: intFlag("bootstrap", v.bootstrap as string | undefined, 200, 0),
-        seed: intFlag("seed", v.seed as string | undefined, 0, 0),
-        minLayers: intFlag("min-layers", v["min-layers"] as string | undefined, 2, 1),
-        belowCompute: v.below !== undefined ? numberFlag("below", v.below as string, 0) : undefined,
+      const r = await predictHeldOut(lab, v.sweep, {
+        law, level, bootstrap: intFlag("bootstrap", v.bootstrap, 200, 0),
+        seed: intFlag("seed", v.seed, 0, 0),
+        minLayers: intFlag("min-layers", v["min-layers"], 2, 1),
+        belowCompute: v.below !== undefined ? numberFlag("below", v.below, 0) : undefined,
       }).catch((e) => {
         if (e instanceof PredictError || e instanceof FitError || e instanceof LabError) throw new UserError(e.message);
         throw e;

@@ -5,6 +5,7 @@ import { DataError } from "../data/errors.js";
 import { mixtureEpochs, parseTokenCount, parseWeights } from "../data/mixture.js";
 import { prepareDataset } from "../data/prepare.js";
 import { splitSourceList } from "../data/glob.js";
+import { registerArithmeticSource } from "../evals/index.js";
 import { type Command, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 
 const HELP = `scaling-lab prepare — tokenize a corpus into shards for training
@@ -42,6 +43,7 @@ export const prepareCommand: Command = {
   summary: "tokenize a corpus (builtin, txt, jsonl, parquet; mixtures) into shards with a manifest",
   help: HELP,
   async run(argv: string[]): Promise<number> {
+    registerArithmeticSource(); // --source arithmetic:TASKS[:PROBLEMS]
     const { values } = parseFlags("prepare", argv, {
       source: { type: "string" },
       out: { type: "string" },
@@ -56,24 +58,22 @@ export const prepareCommand: Command = {
       "plan-tokens": { type: "string" },
       seed: { type: "string" },
     });
-    const str = (k: string) => values[k] as string | undefined;
-    const source = str("source");
-    const out = str("out");
+    const { source, out } = values;
     if (!source) throw new UserError("--source is required; e.g. --source builtin (see scaling-lab prepare --help)");
     if (!out) throw new UserError("--out is required; e.g. --out data/builtin (see scaling-lab prepare --help)");
-    const tokenizer = str("tokenizer") ?? "bpe";
-    const vocab = intFlag("vocab", str("vocab"), 4096, 1);
-    if (str("vocab") !== undefined && tokenizer !== "bpe") {
+    const tokenizer = values.tokenizer ?? "bpe";
+    const vocab = intFlag("vocab", values.vocab, 4096, 1);
+    if (values.vocab !== undefined && tokenizer !== "bpe") {
       throw new UserError(`--vocab only applies to --tokenizer bpe (${tokenizer} has a fixed vocab); drop --vocab or use --tokenizer bpe`);
     }
-    const valFraction = numberFlag("val-fraction", str("val-fraction"), 0.01);
+    const valFraction = numberFlag("val-fraction", values["val-fraction"], 0.01);
     if (!(valFraction >= 0 && valFraction < 1)) throw new UserError(`--val-fraction must be in [0, 1), got ${valFraction}`);
     const json = values.json === true;
     try {
       const sourceCount = splitSourceList(source).length;
-      const weights = str("weights") !== undefined ? parseWeights(str("weights")!, sourceCount) : undefined;
-      const planned = str("plan-tokens") !== undefined ? parseTokenCount(str("plan-tokens")!) : undefined;
-      const trainMb = numberFlag("tokenizer-train-mb", str("tokenizer-train-mb"), 0);
+      const weights = values.weights !== undefined ? parseWeights(values.weights, sourceCount) : undefined;
+      const planned = values["plan-tokens"] !== undefined ? parseTokenCount(values["plan-tokens"]) : undefined;
+      const trainMb = numberFlag("tokenizer-train-mb", values["tokenizer-train-mb"], 0);
       if (trainMb < 0) throw new UserError(`--tokenizer-train-mb must be ≥ 0, got ${trainMb}`);
       const result = await prepareDataset({
         sources: source,
@@ -82,10 +82,10 @@ export const prepareCommand: Command = {
         vocabSize: vocab,
         outDir: out,
         valFraction,
-        textField: str("text-field") ?? "text",
-        seed: intFlag("seed", str("seed"), 0),
-        docChars: intFlag("doc-chars", str("doc-chars"), 65536),
-        shardTokens: intFlag("shard-tokens", str("shard-tokens"), 1 << 26, 1),
+        textField: values["text-field"] ?? "text",
+        seed: intFlag("seed", values.seed, 0),
+        docChars: intFlag("doc-chars", values["doc-chars"], 65536),
+        shardTokens: intFlag("shard-tokens", values["shard-tokens"], 1 << 26, 1),
         tokenizerTrainChars: Math.round(trainMb * 1e6),
         onProgress: (m) => process.stderr.write(`prepare: ${m}\n`),
       });

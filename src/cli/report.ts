@@ -38,22 +38,22 @@ export const reportCommand: Command = {
       lab: { type: "string" }, sweep: { type: "string" }, out: { type: "string" }, "cost-per-hour": { type: "string" },
       "target-loss": { type: "string" }, budget: { type: "string" }, "halving-months": { type: "string" }, bootstrap: { type: "string" },
     });
-    const positive = (name: string): number | undefined => {
-      const raw = v[name] as string | undefined;
+    const positive = (name: "cost-per-hour" | "target-loss" | "budget" | "halving-months"): number | undefined => {
+      const raw = v[name];
       if (raw === undefined) return undefined;
       const x = numberFlag(name, raw, NaN);
       if (!(x > 0)) throw new UserError(`--${name} must be a positive number, got "${raw}"`);
       return x;
     };
     const result = await writeReport({
-      lab: (v.lab as string | undefined) ?? DEFAULT_LAB_DIR,
-      sweep: v.sweep as string | undefined,
-      out: v.out as string | undefined,
+      lab: v.lab ?? DEFAULT_LAB_DIR,
+      sweep: v.sweep,
+      out: v.out,
       costPerHour: positive("cost-per-hour"),
       targetLoss: positive("target-loss"),
       budgetUSD: positive("budget"),
       halvingMonths: positive("halving-months"),
-      bootstrap: intFlag("bootstrap", v.bootstrap as string | undefined, 200, 0),
+      bootstrap: intFlag("bootstrap", v.bootstrap, 200, 0),
       log: (l) => process.stderr.write(l + "\n"),
     }).catch((e: unknown) => {
       if (e instanceof LabError || e instanceof ReportError || e instanceof ReportInputError) throw new UserError(e.message);

@@ -3,6 +3,7 @@
  * written by `scaling-lab train` into the lab. Also the helpers other commands use to open a lab with one-line
  * errors ({@link openLabForCli}, {@link withLab}).
  */
+import { runAccounting } from "../model/accounting.js";
 import { type Command, UserError, parseFlags, printJson } from "./command.js";
 import {
   DEFAULT_LAB_DIR,
@@ -102,16 +103,16 @@ export const runsCommand: Command = {
       id: { type: "string" },
     });
     if (values.json && values.csv) throw new UserError("choose one output: --json or --csv");
-    const labDir = values.lab as string | undefined;
-    const sweep = values.sweep as string | undefined;
+    const labDir = values.lab;
+    const sweep = values.sweep;
 
     if (values.import !== undefined) {
-      const folder = values.import as string;
+      const folder = values.import;
       if (values.csv || values.status) throw new UserError("--import takes --id, --sweep, --lab and --json only");
-      const id = (values.id as string | undefined) ?? folderName(folder);
+      const id = values.id ?? folderName(folder);
       const run = await withLab(labDir, {}, (lab) => {
         if (sweep !== undefined && !lab.getSweep(sweep)) lab.ensureSweep({ name: sweep, plan: "import" });
-        return lab.importRunFolder(id, folder, sweep !== undefined ? { sweep } : {});
+        return lab.importRunFolder(id, folder, { accounting: runAccounting, ...(sweep !== undefined ? { sweep } : {}) });
       });
       if (values.json) printJson({ imported: run });
       else console.log(`imported ${folder} as run ${run.id} (${run.status}, ${run.tokensDone} tokens, final val ${run.finalValLoss ?? "-"})`);
@@ -119,7 +120,7 @@ export const runsCommand: Command = {
     }
     if (values.id !== undefined) throw new UserError("--id goes with --import DIR");
 
-    const status = values.status !== undefined ? parseStatuses(values.status as string) : undefined;
+    const status = values.status !== undefined ? parseStatuses(values.status) : undefined;
     const { dir, runs } = await withLab(labDir, { create: false }, (lab) => {
       if (sweep !== undefined && !lab.getSweep(sweep)) {
         const known = lab.listSweeps().map((s) => s.name);

@@ -30,26 +30,26 @@ export const sampleCommand: Command = {
     });
     if (!v.model) throw new UserError("--model RUN_DIR is required");
     const opts = {
-      maxTokens: intFlag("max-tokens", v["max-tokens"] as string | undefined, 200, 1),
-      temperature: numberFlag("temperature", v.temperature as string | undefined, 0.8),
-      topK: intFlag("top-k", v["top-k"] as string | undefined, 40, 0),
-      topP: numberFlag("top-p", v["top-p"] as string | undefined, 0.95),
-      seed: intFlag("seed", v.seed as string | undefined, 0, 0),
+      maxTokens: intFlag("max-tokens", v["max-tokens"], 200, 1),
+      temperature: numberFlag("temperature", v.temperature, 0.8),
+      topK: intFlag("top-k", v["top-k"], 40, 0),
+      topP: numberFlag("top-p", v["top-p"], 0.95),
+      seed: intFlag("seed", v.seed, 0, 0),
     };
     if (opts.temperature < 0) throw new UserError("--temperature must be ≥ 0 (0 = greedy)");
     if (!(opts.topP > 0 && opts.topP <= 1)) throw new UserError("--top-p must be in (0, 1]");
-    const backend = await createBackend((v.backend as string) ?? "auto").catch(asUserError);
+    const backend = await createBackend(v.backend ?? "auto").catch(asUserError);
     try {
       let loaded;
       try {
-        loaded = loadModel(v.model as string, backend, windowOption(v));
+        loaded = loadModel(v.model, backend, windowOption(v));
       } catch (e) {
         asUserError(e);
       }
       const { model, tokenizer } = loaded;
-      const prompt = v.prompt ? tokenizer.encode(v.prompt as string) : [tokenizer.eotId];
+      const prompt = v.prompt ? tokenizer.encode(v.prompt) : [tokenizer.eotId];
       if (prompt.length === 0) prompt.push(tokenizer.eotId);
-      if (!v.json && v.prompt) process.stdout.write(v.prompt as string);
+      if (!v.json && v.prompt) process.stdout.write(v.prompt);
       const generated: number[] = [];
       let printed = "";
       const ids = await generate(model, prompt, { ...opts, stopToken: tokenizer.eotId }, (id) => {

@@ -32,11 +32,11 @@ export const scoreCommand: Command = {
     });
     if (!v.model) throw new UserError("--model DIR is required (a run directory or an HF GPT-2 folder)");
     if (!v.text === !v.tokens) throw new UserError("give exactly one of --text FILE or --tokens 1,2,3");
-    const backend = await createBackend((v.backend as string) ?? "auto").catch(asUserError);
+    const backend = await createBackend(v.backend ?? "auto").catch(asUserError);
     try {
       const { model, tokenizer, kind } = (() => {
         try {
-          return loadModel(v.model as string, backend, windowOption(v));
+          return loadModel(v.model, backend, windowOption(v));
         } catch (e) {
           return asUserError(e);
         }
@@ -44,14 +44,15 @@ export const scoreCommand: Command = {
       let ids: number[];
       let text: string | null = null;
       if (v.tokens) {
-        ids = (v.tokens as string).split(",").map((s) => Number(s.trim()));
+        ids = v.tokens.split(",").map((s) => Number(s.trim()));
         const bad = ids.findIndex((x) => !Number.isInteger(x) || x < 0 || x >= model.config.vocabSize);
-        if (bad >= 0) throw new UserError(`--tokens entry ${bad + 1} ("${(v.tokens as string).split(",")[bad]}") is not a token id in [0, ${model.config.vocabSize})`);
+        if (bad >= 0) throw new UserError(`--tokens entry ${bad + 1} ("${v.tokens.split(",")[bad]}") is not a token id in [0, ${model.config.vocabSize})`);
       } else {
+        const file = v.text!; // exactly one of --text and --tokens, checked above
         try {
-          text = new TextDecoder("utf-8", { fatal: true }).decode(readFileSync(v.text as string));
+          text = new TextDecoder("utf-8", { fatal: true }).decode(readFileSync(file));
         } catch (e) {
-          throw new UserError(`cannot read ${v.text} as UTF-8 text (${(e as Error).message.split("\n")[0]}); convert it to UTF-8`);
+          throw new UserError(`cannot read ${file} as UTF-8 text (${(e as Error).message.split("\n")[0]}); convert it to UTF-8`);
         }
         ids = tokenizer.encode(text);
       }

@@ -32,13 +32,13 @@ export const serveCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values: v } = parseFlags("serve", argv, { lab: { type: "string" }, port: { type: "string" }, host: { type: "string" } });
-    const lab = resolve((v.lab as string | undefined) ?? DEFAULT_LAB_DIR);
+    const lab = resolve(v.lab ?? DEFAULT_LAB_DIR);
     if (!existsSync(lab) || !statSync(lab).isDirectory()) {
       throw new UserError(`no lab directory at ${lab}; pass --lab DIR of a lab (or create it: scaling-lab demo --lab DIR)`);
     }
-    const port = intFlag("port", v.port as string | undefined, DEFAULT_PORT, 0);
+    const port = intFlag("port", v.port, DEFAULT_PORT, 0);
     if (port > 65535) throw new UserError(`--port must be at most 65535, got ${port}`);
-    const host = (v.host as string | undefined) ?? "127.0.0.1";
+    const host = v.host ?? "127.0.0.1";
     let dash;
     try {
       // one bootstrap thread: the fits must not compete with a sweep training on the same cores

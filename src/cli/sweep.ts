@@ -1,7 +1,7 @@
 /** `scaling-lab sweep` — plan and train a ladder of models into the lab store. */
 import { DataError } from "../data/errors.js";
 import { parseTokenCount } from "../data/mixture.js";
-import { LabError } from "../store/index.js";
+import { DEFAULT_LAB_DIR, LabError } from "../store/index.js";
 import { LadderError } from "../sweep/ladder.js";
 import { type Executor, LocalExecutor } from "../sweep/executor.js";
 import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
@@ -11,15 +11,15 @@ import { estimatePlan, planSweep, runSweep, type SweepOptions } from "../sweep/s
 import { TrainConfigError } from "../train/config.js";
 import { FitError } from "../fit/index.js";
 import { PredictError } from "../sweep/predict.js";
-import { DemoError } from "../sweep/demo.js";
-import { type Command, intFlag, parseFlags, printJson, UserError } from "./command.js";
+import { DemoError } from "../studies/scaling.js";
+import { type Command, type FlagValues, intFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
 
 const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, into the lab store
 
 Usage: scaling-lab sweep --plan curves|isoflop|grid --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
                          [--tokens 2e6[,4e6]] [--budgets 1e13,3e13] [--seeds 1,2] [--sizes xs-1,xs-2]
-                         [--concurrency K] [--threads N] [--backend auto|native|wasm|js|webgpu] [--dry-run] [--json]
+                         [--concurrency auto|K] [--threads N] [--backend auto|native|wasm|js|webgpu] [--dry-run] [--json]
                          [--executor local|redis://HOST:6379]  (redis: runs go to scaling-lab worker processes)
 
 Plans:
@@ -30,6 +30,8 @@ Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50
 GPT-3's alternating attention, odd layers over the last 64 tokens), tiny-test, or a .json file (a ladder or size
 "localWindow" W gives the odd layers a band of W keys).
 
+--concurrency auto (default): small runs train side by side on one thread each when that is faster than one run
+on every core (measured per shape and cached per machine); K: K runs at a time, the threads split between them.
 Re-running a sweep skips finished runs and resumes interrupted ones from their checkpoints. --dry-run prints the
 plan (runs, FLOPs, epochs over the data) and the time it would take here, from a measured tokens/s of each size.
 
@@ -37,10 +39,10 @@ Example:
   scaling-lab prepare --source builtin --tokenizer bpe --vocab 2048 --out data/builtin-2k
   scaling-lab sweep --plan curves --ladder cpu-xs --tokens 4e6 --data data/builtin-2k --sweep demo --dry-run`;
 
-function list(flag: string, v: unknown, parse: (s: string) => number): number[] | undefined {
+function list(flag: string, v: string | undefined, parse: (s: string) => number): number[] | undefined {
   if (v === undefined) return undefined;
   try {
-    return String(v).split(",").map((s) => parse(s.trim()));
+    return v.split(",").map((s) => parse(s.trim()));
   } catch (e) {
     throw new UserError(`--${flag}: ${(e as Error).message}`);
   }
@@ -63,22 +65,25 @@ export function sweepUserError(e: unknown): never {
   throw e;
 }
 
-/** Builds SweepOptions from parsed flags (shared with demo). */
-export function sweepOptionsFromFlags(v: Record<string, unknown>): SweepOptions {
-  const plan = (v.plan as string | undefined) ?? "curves";
+/** The parsed flags of `sweep`. */
+type SweepFlags = FlagValues<typeof SWEEP_FLAGS>;
+
+/** Builds SweepOptions from parsed flags. */
+export function sweepOptionsFromFlags(v: SweepFlags): SweepOptions {
+  const plan = v.plan ?? "curves";
   if (!(PLAN_KINDS as readonly string[]).includes(plan)) throw new UserError(`unknown plan "${plan}" (use one of: ${PLAN_KINDS.join(", ")})`);
   if (!v.data) throw new UserError("--data DIR is required (a prepared dataset: scaling-lab prepare --out DIR)");
-  const ladder = (v.ladder as string | undefined) ?? "cpu-xs";
+  const ladder = v.ladder ?? "cpu-xs";
   const overrides: SweepOptions["overrides"] = {};
-  if (v.backend) overrides.backend = v.backend as string;
-  if (v["eval-every"]) overrides.evalEvery = intFlag("eval-every", v["eval-every"] as string, 1, 1);
-  if (v["eval-tokens"]) overrides.evalTokens = intFlag("eval-tokens", v["eval-tokens"] as string, 1, 1);
+  if (v.backend) overrides.backend = v.backend;
+  if (v["eval-every"]) overrides.evalEvery = intFlag("eval-every", v["eval-every"], 1, 1);
+  if (v["eval-tokens"]) overrides.evalTokens = intFlag("eval-tokens", v["eval-tokens"], 1, 1);
   return {
-    lab: (v.lab as string | undefined) ?? "./lab",
-    sweep: (v.sweep as string | undefined) ?? `${plan}-${ladder.replace(/^.*\//, "").replace(/\.json$/, "")}`,
+    lab: v.lab ?? DEFAULT_LAB_DIR,
+    sweep: v.sweep ?? `${plan}-${ladder.replace(/^.*\//, "").replace(/\.json$/, "")}`,
     plan: plan as PlanKind,
     ladder,
-    data: v.data as string,
+    data: v.data,
     tokens: list("tokens", v.tokens, (s) => parseTokenCount(s)),
     budgets: list("budgets", v.budgets, flopsNumber),
     seeds: list("seeds", v.seeds, (s) => {
@@ -86,14 +91,14 @@ export function sweepOptionsFromFlags(v: Record<string, unknown>): SweepOptions 
       if (!Number.isInteger(x)) throw new Error(`"${s}" is not an integer seed`);
       return x;
     }),
-    sizes: v.sizes ? String(v.sizes).split(",").map((s) => s.trim()) : undefined,
+    sizes: v.sizes ? v.sizes.split(",").map((s) => s.trim()) : undefined,
     overrides,
   };
 }
 
 /** The executor from flags: local (default), or redis://host:port (workers on other machines). */
-export function executorFromFlags(v: Record<string, unknown>): Executor {
-  const ex = (v.executor as string | undefined) ?? "local";
+export function executorFromFlags(v: SweepFlags): Executor {
+  const ex = v.executor ?? "local";
   if (/^rediss?:\/\//.test(ex)) {
     try {
       return new RedisExecutor({ url: ex });
@@ -104,9 +109,9 @@ export function executorFromFlags(v: Record<string, unknown>): Executor {
   }
   if (ex !== "local") throw new UserError(`unknown executor "${ex}" (use local, or redis://HOST:6379 for workers on other machines)`);
   return new LocalExecutor({
-    concurrency: intFlag("concurrency", v.concurrency as string | undefined, 1, 1),
-    threads: v.threads ? intFlag("threads", v.threads as string, 1, 1) : undefined,
-    backend: v.backend as string | undefined,
+    concurrency: v.concurrency === undefined || v.concurrency === "auto" ? "auto" : intFlag("concurrency", v.concurrency, 1, 1),
+    threads: v.threads ? intFlag("threads", v.threads, 1, 1) : undefined,
+    backend: v.backend,
   });
 }
 
@@ -121,6 +126,7 @@ export function sweepProgress(progress: Progress) {
   };
 }
 
+/** The flags of `sweep`. */
 export const SWEEP_FLAGS = {
   plan: { type: "string" }, ladder: { type: "string" }, data: { type: "string" }, sweep: { type: "string" },
   lab: { type: "string" }, tokens: { type: "string" }, budgets: { type: "string" }, seeds: { type: "string" },
@@ -143,7 +149,7 @@ export const sweepCommand: Command = {
           return sweepUserError(e);
         }
       })();
-      const est = await estimatePlan(runs, (v.backend as string | undefined) ?? "auto");
+      const est = await estimatePlan(runs, v.backend ?? "auto");
       const totals = planTotals(runs);
       if (v.json) {
         printJson({ sweep: opts.sweep, plan: opts.plan, ladder: opts.ladder, backend: est.backend, ...totals, estSeconds: est.totalSeconds, runs: est.rows });

@@ -5,8 +5,9 @@ import { TrainConfigError, type TrainConfigInput } from "../train/config.js";
 import { DivergenceError } from "../train/loop.js";
 import { runTraining } from "../train/run.js";
 import { DataError } from "../data/errors.js";
+import { COOLDOWN_SHAPES, SCHEDULE_KINDS } from "../train/schedule.js";
 import { ConfigError } from "../model/config.js";
-import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
+import { type Command, type FlagValues, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
 import { duration, Progress, si } from "./progress.js";
 
 const HELP = `scaling-lab train — train a GPT on a prepared dataset (GPT-3's recipe by default)
@@ -19,7 +20,11 @@ Model:     --preset NAME (nano, micro, cpu-1m, cpu-6m, gpt2-small; default cpu-1
 Budget:    --tokens N (training tokens D, e.g. 5e6)  --batch-tokens N  --micro-batch B
 Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.1
            --beta1 0.9 --beta2 0.95 --eps 1e-8 --grad-clip 1.0
-Logging:   --eval-every STEPS --eval-tokens N --checkpoint-every STEPS
+Schedule:  --schedule cosine|wsd (GPT-3's cosine, or warmup-stable-decay) --cooldown-fraction 0.2
+           --cooldown-shape 1-sqrt|linear|cosine --branches 0.25,0.5 (wsd: cooldown branches at these fractions of
+           --tokens, or token counts; each adds an endpoint to endpoints.jsonl for ~cooldown-fraction of its cost)
+Logging:   --eval-every STEPS --eval-tokens N --final-eval-tokens N (the end's and branches' evaluations)
+           --checkpoint-every STEPS
 Other:     --seed N --backend auto|native|wasm|js|webgpu --threads N --resume --json
            --config FILE (a JSON training config, e.g. a run's config.json; flags override it)
 
@@ -31,11 +36,14 @@ Example:
   scaling-lab train --data data/builtin --preset cpu-1m --tokens 5e6 --out runs/cpu-1m
   scaling-lab train --data data/builtin --preset cpu-6m --local-window 64 --tokens 5e6 --out runs/cpu-6m-local`;
 
-/** Turns the shared flags into a partial training config. */
-export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInput {
-  const s = (k: string) => v[k] as string | undefined;
-  const num = (k: string) => (s(k) === undefined ? undefined : numberFlag(k, s(k), 0));
-  const int = (k: string, min = 1) => (s(k) === undefined ? undefined : intFlag(k, String(Number(s(k))), 0, min));
+/** A flag of `train` that takes a value. */
+type TrainValueFlag = Exclude<keyof typeof TRAIN_FLAGS, "resume">;
+
+/** Turns the flags into a partial training config. */
+export function trainConfigFromFlags(v: FlagValues<typeof TRAIN_FLAGS>): TrainConfigInput {
+  const s = (k: TrainValueFlag) => v[k];
+  const num = (k: TrainValueFlag) => (s(k) === undefined ? undefined : numberFlag(k, s(k), 0));
+  const int = (k: TrainValueFlag, min = 1) => (s(k) === undefined ? undefined : intFlag(k, String(Number(s(k))), 0, min));
   const model: TrainConfigInput["model"] = {};
   if (s("n-layer")) model.nLayer = int("n-layer");
   if (s("n-head")) model.nHead = int("n-head");
@@ -48,20 +56,22 @@ export function trainConfigFromFlags(v: Record<string, unknown>): TrainConfigInp
     preset: s("preset"), data: s("data"), model,
     tokens: int("tokens"), batchTokens: int("batch-tokens"), microBatch: int("micro-batch"),
     lr: num("lr"), minLrFraction: num("min-lr-fraction"), warmupFraction: num("warmup-fraction"),
+    schedule: enumFlag("schedule", s("schedule"), SCHEDULE_KINDS), cooldownFraction: num("cooldown-fraction"),
+    cooldownShape: enumFlag("cooldown-shape", s("cooldown-shape"), COOLDOWN_SHAPES), branches: listFlag("branches", s("branches")),
     weightDecay: num("weight-decay"), beta1: num("beta1"), beta2: num("beta2"), eps: num("eps"), gradClip: num("grad-clip"),
-    evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), checkpointEvery: int("checkpoint-every"),
+    evalEvery: int("eval-every"), evalTokens: int("eval-tokens"), finalEvalTokens: int("final-eval-tokens"), checkpointEvery: int("checkpoint-every"),
     seed: s("seed") === undefined ? undefined : intFlag("seed", s("seed"), 0, -(2 ** 31)),
     backend: s("backend"), threads: s("threads") === undefined ? undefined : intFlag("threads", s("threads"), 0, 0),
   };
 }
 
 /** The `--local-window W` override of a command that loads a model (sample, score): {} when not given. */
-export function windowOption(v: Record<string, unknown>): { localWindow?: number } {
-  const w = v["local-window"] as string | undefined;
+export function windowOption(v: { "local-window"?: string }): { localWindow?: number } {
+  const w = v["local-window"];
   return w === undefined ? {} : { localWindow: numberFlag("local-window", w, 0) };
 }
 
-/** Flags shared by train-like commands (also used by sweep). */
+/** The flags of `train`. */
 export const TRAIN_FLAGS = {
   preset: { type: "string" }, data: { type: "string" }, out: { type: "string" },
   "n-layer": { type: "string" }, "n-head": { type: "string" }, "n-embd": { type: "string" },
@@ -69,10 +79,28 @@ export const TRAIN_FLAGS = {
   tokens: { type: "string" }, "batch-tokens": { type: "string" }, "micro-batch": { type: "string" },
   lr: { type: "string" }, "min-lr-fraction": { type: "string" }, "warmup-fraction": { type: "string" },
   "weight-decay": { type: "string" }, beta1: { type: "string" }, beta2: { type: "string" }, eps: { type: "string" },
-  "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
+  "grad-clip": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" }, "final-eval-tokens": { type: "string" },
   "checkpoint-every": { type: "string" }, seed: { type: "string" }, backend: { type: "string" }, threads: { type: "string" },
   resume: { type: "boolean" }, config: { type: "string" },
+  schedule: { type: "string" }, "cooldown-fraction": { type: "string" }, "cooldown-shape": { type: "string" }, branches: { type: "string" },
 } as const;
+
+/** A flag whose value must be one of `allowed` (undefined when not given). */
+function enumFlag<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`--${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return value as T;
+}
+
+/** A comma-separated list of positive numbers (undefined when not given). */
+function listFlag(name: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").filter((x) => x.trim() !== "").map((x) => {
+    const n = Number(x);
+    if (!(n > 0) || !Number.isFinite(n)) throw new UserError(`--${name} takes positive numbers separated by commas (e.g. 0.25,0.5), got "${value}"`);
+    return n;
+  });
+}
 
 /** Reads a JSON training config file (a partial TrainConfigInput or a full resolved config.json). */
 export function readConfigFile(path: string): TrainConfigInput {
@@ -109,7 +137,7 @@ export const trainCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values: v } = parseFlags("train", argv, TRAIN_FLAGS);
-    const out = v.out as string | undefined;
+    const out = v.out;
     if (!out) throw new UserError("--out RUN_DIR is required (where metrics and checkpoints go)");
     const progress = new Progress("train", process.stderr, Boolean(v.json));
     let stop = false;
@@ -121,7 +149,7 @@ export const trainCommand: Command = {
     process.on("SIGINT", onSigint);
     try {
       const { config, summary } = await runTraining({
-        config: v.config ? mergeConfig(readConfigFile(v.config as string), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
+        config: v.config ? mergeConfig(readConfigFile(v.config), trainConfigFromFlags(v)) : trainConfigFromFlags(v), outDir: out, resume: Boolean(v.resume),
         shouldStop: () => stop,
         onStart: ({ backend, params, nonEmbedding, steps, resumedAt }) => {
           const info = backend.info();

@@ -43,11 +43,11 @@ export const workerCommand: Command = {
   async run(argv) {
     const { values: v } = parseFlags("worker", argv, FLAGS);
     if (!v.redis) throw new UserError("--redis URL is required (the coordinator's Redis, e.g. --redis redis://10.0.0.5:6379)");
-    const backend = v.backend as string | undefined;
+    const backend = v.backend;
     if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
       throw new UserError(`unknown --backend "${backend}" (use one of: ${BACKEND_NAMES.join(", ")})`);
     }
-    const lockSeconds = numberFlag("lock-seconds", v["lock-seconds"] as string | undefined, 30);
+    const lockSeconds = numberFlag("lock-seconds", v["lock-seconds"], 30);
     if (!(lockSeconds >= 1)) throw new UserError(`--lock-seconds must be at least 1, got "${v["lock-seconds"]}"`);
     const controller = new AbortController();
     const log = (line: string) => process.stderr.write(line + "\n");
@@ -66,13 +66,13 @@ export const workerCommand: Command = {
     let report: WorkerReport;
     try {
       report = await runWorker({
-        redis: v.redis as string,
-        concurrency: intFlag("concurrency", v.concurrency as string | undefined, 1, 1),
-        artifacts: v.artifacts as string | undefined,
+        redis: v.redis,
+        concurrency: intFlag("concurrency", v.concurrency, 1, 1),
+        artifacts: v.artifacts,
         backend,
-        threads: v.threads ? intFlag("threads", v.threads as string, 1, 1) : undefined,
-        data: v.data as string | undefined,
-        name: v.name as string | undefined,
+        threads: v.threads ? intFlag("threads", v.threads, 1, 1) : undefined,
+        data: v.data,
+        name: v.name,
         lockSeconds,
         log,
         signal: controller.signal,

@@ -11,6 +11,7 @@
  * A merge whose bytes equal an existing token reuses that id (as Hugging Face's trainer does).
  */
 import { DataError } from "./errors.js";
+import { PairHeap } from "./heap.js";
 import { ByteLevelBpe, GPT2_SPLIT_PATTERN, MAX_VOCAB_SIZE } from "./tokenizer.js";
 import { utf8Bytes } from "./utf8.js";
 
@@ -90,8 +91,9 @@ export function trainBpe(wordCounts: Map<string, number>, vocabSize: number, opt
       addWhere(key, w);
     }
   }
-  const heap = new MaxPairHeap();
-  for (const [key, c] of pairCount) heap.push(c, key);
+  // most frequent first, ties to the smaller pair key: keys are −count
+  const heap = new PairHeap();
+  for (const [key, c] of pairCount) heap.push(-c, key);
 
   const idBytes: Uint8Array[] = [];
   const idOfBytes = new Map<string, number>();
@@ -110,14 +112,15 @@ export function trainBpe(wordCounts: Map<string, number>, vocabSize: number, opt
     let best = -1;
     let bestCount = 0;
     while (heap.size > 0) {
-      const [c, key] = heap.pop();
+      const [negCount, key] = heap.pop();
+      const c = -negCount;
       const current = pairCount.get(key) ?? 0;
       if (current === c) {
         best = key;
         bestCount = c;
         break;
       }
-      if (current > 0 && current < c) heap.push(current, key);
+      if (current > 0 && current < c) heap.push(-current, key);
     }
     if (best < 0 || bestCount < minPairCount) {
       throw new DataError(
@@ -183,7 +186,7 @@ export function trainBpe(wordCounts: Map<string, number>, vocabSize: number, opt
     where.delete(best);
     for (const key of newKeys) {
       const c = pairCount.get(key) ?? 0;
-      if (c > 0) heap.push(c, key);
+      if (c > 0) heap.push(-c, key);
     }
     if (options.onProgress && created && (nextId - 256) % progressEvery === 0) options.onProgress(nextId - 256, planned);
   }
@@ -203,60 +206,4 @@ function latin1(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
   return s;
-}
-
-/** A binary max-heap of (count, pair key), ordered by count descending, then key ascending. */
-class MaxPairHeap {
-  private c: number[] = [];
-  private k: number[] = [];
-
-  get size(): number {
-    return this.c.length;
-  }
-
-  private better(i: number, j: number): boolean {
-    return this.c[i] > this.c[j] || (this.c[i] === this.c[j] && this.k[i] < this.k[j]);
-  }
-
-  private swap(i: number, j: number): void {
-    const c = this.c[i];
-    this.c[i] = this.c[j];
-    this.c[j] = c;
-    const k = this.k[i];
-    this.k[i] = this.k[j];
-    this.k[j] = k;
-  }
-
-  push(count: number, key: number): void {
-    this.c.push(count);
-    this.k.push(key);
-    let i = this.c.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.better(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-
-  pop(): [number, number] {
-    const top: [number, number] = [this.c[0], this.k[0]];
-    const last = this.c.length - 1;
-    this.swap(0, last);
-    this.c.pop();
-    this.k.pop();
-    const n = this.c.length;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.better(l, m)) m = l;
-      if (r < n && this.better(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-    return top;
-  }
 }

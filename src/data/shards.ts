@@ -10,9 +10,10 @@
  *   end-of-text id, cut into files of at most `shardTokens` tokens.
  * The manifest is written last (temp file + rename): a directory without it is an unfinished prepare.
  */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic } from "../util/files.js";
 import { DataError } from "./errors.js";
 import type { Split } from "./split.js";
 
@@ -200,10 +201,7 @@ export function readManifest(dir: string): DataManifest {
   return m;
 }
 
-/** Writes manifest.json atomically (temp file + rename). */
+/** Writes manifest.json atomically (temp file, fsync, rename). */
 export function writeManifest(dir: string, manifest: DataManifest): void {
-  const path = join(dir, MANIFEST_FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(manifest, null, 2) + "\n");
-  renameSync(tmp, path);
+  writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
 }

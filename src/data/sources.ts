@@ -81,8 +81,8 @@ const SYNTHETIC_SOURCES = new Map<string, SyntheticSourceFactory>();
 
 /**
  * Registers a generated source kind: `--source PREFIX:ARGS` then resolves to `factory(ARGS, name, spec)`. Modules
- * above data/ register theirs when they load (evals/stream.ts registers `arithmetic:`), so data/ imports nothing
- * from them.
+ * above data/ offer theirs as a function that registers it (evals' registerArithmeticSource for `arithmetic:`, called
+ * by the `prepare` command), so data/ imports nothing from them and importing a module registers nothing.
  */
 export function registerSyntheticSource(prefix: string, factory: SyntheticSourceFactory): void {
   SYNTHETIC_SOURCES.set(prefix, factory);

@@ -21,9 +21,11 @@
  * Tokenizers save as Hugging Face tokenizer.json (model BPE, ByteLevel pre-tokenizer and decoder).
  */
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { writeFileAtomic } from "../util/files.js";
 import { DataError } from "./errors.js";
+import { PairHeap } from "./heap.js";
 import { BYTE_TO_UNICODE, bytesToTokenString, tokenStringToBytes, utf8Bytes } from "./utf8.js";
 
 /** Which family a tokenizer belongs to. */
@@ -238,38 +240,10 @@ export class ByteLevelBpe implements Tokenizer {
     for (let i = 0; i < syms.length; i++) {
       if (syms[i] < 0) throw new DataError(`tokenizer has no token for a byte of ${JSON.stringify(piece)}; use a byte-complete tokenizer`);
     }
-    return syms.length > LONG_PIECE ? this.mergeLong(syms) : this.mergeShort(syms);
+    return syms.length > LONG_PIECE ? this.mergeLong(syms) : mergeByRank(syms, this.pairRank, this.merges, this.mergedIds);
   }
 
-  /** Repeatedly merges every occurrence of the best-ranked adjacent pair, left to right. */
-  private mergeShort(syms: number[]): number[] {
-    const pairRank = this.pairRank;
-    while (syms.length > 1) {
-      let best = -1;
-      for (let i = 0; i + 1 < syms.length; i++) {
-        const r = pairRank.get(syms[i] * KEY + syms[i + 1]);
-        if (r !== undefined && (best < 0 || r < best)) best = r;
-      }
-      if (best < 0) break;
-      const a = this.merges[2 * best];
-      const b = this.merges[2 * best + 1];
-      const id = this.mergedIds[best];
-      const next: number[] = [];
-      for (let i = 0; i < syms.length; ) {
-        if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
-          next.push(id);
-          i += 2;
-        } else {
-          next.push(syms[i]);
-          i += 1;
-        }
-      }
-      syms = next;
-    }
-    return syms;
-  }
-
-  /** Same result as mergeShort, with a linked list and a (rank, position) min-heap for long pieces. */
+  /** Same result as {@link mergeByRank}, in O(n log n): a linked list and a (rank, position) min-heap, for long pieces. */
   private mergeLong(input: number[]): number[] {
     const n = input.length;
     const sym = Int32Array.from(input);
@@ -279,7 +253,7 @@ export class ByteLevelBpe implements Tokenizer {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
     }
-    const heap = new MinPairHeap();
+    const heap = new PairHeap();
     const pairRank = this.pairRank;
     const pushAt = (i: number) => {
       const j = next[i];
@@ -375,58 +349,6 @@ export class ByteLevelBpe implements Tokenizer {
   }
 }
 
-/** A binary min-heap of (rank, position) pairs, ordered by rank then position. */
-class MinPairHeap {
-  private ranks: number[] = [];
-  private pos: number[] = [];
-
-  get size(): number {
-    return this.ranks.length;
-  }
-
-  private less(i: number, j: number): boolean {
-    return this.ranks[i] < this.ranks[j] || (this.ranks[i] === this.ranks[j] && this.pos[i] < this.pos[j]);
-  }
-
-  private swap(i: number, j: number): void {
-    [this.ranks[i], this.ranks[j]] = [this.ranks[j], this.ranks[i]];
-    [this.pos[i], this.pos[j]] = [this.pos[j], this.pos[i]];
-  }
-
-  push(rank: number, position: number): void {
-    this.ranks.push(rank);
-    this.pos.push(position);
-    let i = this.ranks.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-
-  pop(): [number, number] {
-    const top: [number, number] = [this.ranks[0], this.pos[0]];
-    const last = this.ranks.length - 1;
-    this.swap(0, last);
-    this.ranks.pop();
-    this.pos.pop();
-    let i = 0;
-    const n = this.ranks.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.less(l, m)) m = l;
-      if (r < n && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-    return top;
-  }
-}
-
 /** The raw-bytes tokenizer: vocab 256, id = byte value, end-of-text = 255 (0xFF never occurs in UTF-8). */
 export function bytesTokenizer(): ByteLevelBpe {
   const byteToId = new Int32Array(256);
@@ -467,7 +389,7 @@ export function gpt2Tokenizer(): ByteLevelBpe {
   for (let id = 0; id < tokens.length; id++) {
     const bytes = tokens[id];
     if (bytes.length === 1) continue;
-    const parts = segmentWithRanks(bytes, byteToId, pairRank, merges, mergedIds);
+    const parts = mergeByRank(Array.from(bytes, (b) => byteToId[b]), pairRank, merges, mergedIds);
     if (parts.length !== 2) throw new DataError(`GPT-2 rank file is inconsistent at token ${id}; reinstall gpt-tokenizer`);
     pairRank.set(parts[0] * KEY + parts[1], mergedIds.length);
     merges.push(parts[0], parts[1]);
@@ -477,15 +399,13 @@ export function gpt2Tokenizer(): ByteLevelBpe {
   return gpt2Cache;
 }
 
-/** Plain rank-ordered BPE over a byte string, used to recover GPT-2's merges from its ranks. */
-function segmentWithRanks(
-  bytes: Uint8Array,
-  byteToId: Int32Array,
-  pairRank: Map<number, number>,
-  merges: number[],
-  mergedIds: number[],
-): number[] {
-  let syms = Array.from(bytes, (b) => byteToId[b]);
+/**
+ * Rank-ordered byte-level BPE, the plain way: repeatedly merges every occurrence of the best-ranked adjacent pair, left
+ * to right, until no adjacent pair is a merge. `pairRank` maps a·2^21 + b to the rank r of merge (a, b);
+ * `merges` is flattened [a0, b0, a1, b1, …] and merge r produces `mergedIds[r]`. O(n²) in the symbols: for short
+ * pieces (long ones go through the heap in {@link ByteLevelBpe}), and to recover GPT-2's merges from its ranks.
+ */
+function mergeByRank(syms: number[], pairRank: Map<number, number>, merges: ArrayLike<number>, mergedIds: ArrayLike<number>): number[] {
   while (syms.length > 1) {
     let best = -1;
     for (let i = 0; i + 1 < syms.length; i++) {
@@ -495,12 +415,16 @@ function segmentWithRanks(
     if (best < 0) break;
     const a = merges[2 * best];
     const b = merges[2 * best + 1];
+    const id = mergedIds[best];
     const next: number[] = [];
     for (let i = 0; i < syms.length; ) {
       if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
-        next.push(mergedIds[best]);
+        next.push(id);
         i += 2;
-      } else next.push(syms[i++]);
+      } else {
+        next.push(syms[i]);
+        i += 1;
+      }
     }
     syms = next;
   }
@@ -556,11 +480,9 @@ function splitMerge(m: string, source: string): [string, string] {
   return [m.slice(0, i), m.slice(i + 1)];
 }
 
-/** Writes a tokenizer as tokenizer.json (temp file + rename, so a reader never sees half a file). */
+/** Writes a tokenizer as tokenizer.json, atomically (a reader never sees half a file). */
 export function saveTokenizer(tokenizer: Tokenizer, path: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(tokenizer.toJSON()));
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(tokenizer.toJSON()));
 }
 
 /** Reads a tokenizer.json written by {@link saveTokenizer} or by Hugging Face (byte-level BPE). */

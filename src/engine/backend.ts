@@ -111,6 +111,20 @@ export interface Backend<F extends object = Float32Array, I extends object = Int
    */
   crossEntropyBackward(dlogits: F, probs: F, targets: I, scale: number, N: number, V: number): void;
 
+  /**
+   * The output head and its loss in one operation: logits = inp (N,C) @ wte (V,C)^T; losses (N) = −log softmax(logits)
+   * at the target (a target < 0: loss 0). With `dinp` and `dwte` given (both or neither), also the head's backward
+   * for the loss sum(losses)·scale: dinp (N,C) overwritten, dwte (V,C) ACCUMULATED. `logits` is (N,V) scratch,
+   * required only where {@link classifierScratch} says so (pass null otherwise). Implementations may fuse the steps
+   * (native keeps a block of rows in the cache); the result is the matmul → softmax → cross-entropy → backward chain.
+   */
+  classifier(
+    losses: F, dinp: F | null, dwte: F | null, logits: F | null, inp: F, wte: F, targets: I, scale: number,
+    N: number, C: number, V: number,
+  ): void;
+  /** Whether {@link classifier} needs an (N,V) logits scratch buffer for this shape. */
+  classifierScratch(N: number, C: number, V: number): boolean;
+
   /** out[0] = sum of squares of x (n elements) — overwritten. Used for global-norm gradient clipping. */
   sumSquares(out: F, x: F, n: number): void;
 

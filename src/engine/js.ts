@@ -4,6 +4,7 @@
  * native backend is tested against. Forward and backward of each layer sit side by side, as in llm.c.
  */
 import { type AdamWStep, type Backend, type BackendInfo, attentionWidth } from "./backend.js";
+import { composedClassifier } from "./classifier.js";
 import { HostMemory } from "./host-memory.js";
 
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
@@ -328,6 +329,19 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
       for (let i = 0; i < V; i++) dlogits[r + i] = probs[r + i] * scale;
       dlogits[r + t] -= scale;
     }
+  }
+
+  /** @inheritdoc */
+  classifier(
+    losses: Float32Array, dinp: Float32Array | null, dwte: Float32Array | null, logits: Float32Array | null,
+    inp: Float32Array, wte: Float32Array, targets: Int32Array, scale: number, N: number, C: number, V: number,
+  ): void {
+    composedClassifier(this, losses, dinp, dwte, logits, inp, wte, targets, scale, N, C, V);
+  }
+
+  /** @inheritdoc */
+  classifierScratch(): boolean {
+    return true;
   }
 
   // ------------------------------------------------------------------ optimizer

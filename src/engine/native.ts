@@ -5,7 +5,7 @@
  * kernels. The addon checks every argument and throws a RangeError/TypeError (never crashes) on bad input.
  *
  * Load it with {@link loadNativeBackend}, which returns an Error instead of throwing when the addon is missing,
- * so a backend factory can fall back to the portable `js` backend with a one-line notice.
+ * so a backend factory can fall back to the portable `wasm` backend with a one-line notice.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -13,11 +13,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
+import { composedClassifier } from "./classifier.js";
 import { HostMemory } from "./host-memory.js";
 import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
-import { defaultThreads } from "./threads.js";
-
-export { defaultThreads } from "./threads.js";
+import { defaultThreads, MAX_THREADS } from "../util/threads.js";
 
 /** Opaque pool handle owned by the addon. */
 type PoolHandle = object;
@@ -41,6 +40,7 @@ export interface NativeAddon {
   residualForward(p: PoolHandle, out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
   crossEntropyForward(p: PoolHandle, losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): void;
   crossEntropyBackward(p: PoolHandle, dlogits: Float32Array, probs: Float32Array, targets: Int32Array, scale: number, N: number, V: number): void;
+  classifier(p: PoolHandle, losses: Float32Array, dinp: Float32Array | null, dwte: Float32Array | null, inp: Float32Array, wte: Float32Array, targets: Int32Array, scale: number, N: number, C: number, V: number): void;
   sumSquares(p: PoolHandle, out: Float32Array, x: Float32Array, n: number): void;
   adamw(p: PoolHandle, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, maxNorm: number, normSq: Float32Array | null): void;
   /** C (M,N) = alpha op(A) op(B) + beta C, row-major, split over the pool (benchmarks and tests). */
@@ -51,9 +51,12 @@ export interface NativeAddon {
   setAttentionBlock(rows: number): void;
 }
 
+/** Head weights (V·C) up to which the fused classifier kernel is used (see NativeBackend.classifierScratch). */
+const FUSED_CLASSIFIER_MAX_WEIGHTS = 4 * 1024 * 1024;
+
 /** Options of a {@link NativeBackend}. */
 export interface NativeOptions {
-  /** Threads for kernels and sgemm (caller included). Default: `SCALING_LAB_THREADS` or all available cores. */
+  /** Threads for kernels and sgemm (caller included; at most 64). Default: `SCALING_LAB_THREADS` or all available cores. */
   threads?: number;
   /** How long idle workers spin before sleeping, in microseconds (default 1000). */
   spinUs?: number;
@@ -121,7 +124,7 @@ export class NativeBackend extends HostMemory implements Backend<Float32Array, I
   constructor(addon: NativeAddon, options: NativeOptions = {}, core: OpenBlasCoreChoice = { coretype: undefined, source: "none" }) {
     super();
     this.addon = addon;
-    this.threads = options.threads ?? defaultThreads();
+    this.threads = Math.min(MAX_THREADS, options.threads ?? defaultThreads()); // the addon refuses more
     this.pool = addon.createPool(this.threads, options.spinUs ?? 1000);
     this.core = core;
   }
@@ -209,6 +212,22 @@ export class NativeBackend extends HostMemory implements Backend<Float32Array, I
   /** @inheritdoc */
   crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, scale: number, N: number, V: number): void {
     this.addon.crossEntropyBackward(this.pool, dlogits, probs, targets, scale, N, V);
+  }
+  /** @inheritdoc */
+  classifier(
+    losses: Float32Array, dinp: Float32Array | null, dwte: Float32Array | null, logits: Float32Array | null,
+    inp: Float32Array, wte: Float32Array, targets: Int32Array, scale: number, N: number, C: number, V: number,
+  ): void {
+    if (this.classifierScratch(N, C, V)) composedClassifier(this, losses, dinp, dwte, logits, inp, wte, targets, scale, N, C, V);
+    else this.addon.classifier(this.pool, losses, dinp, dwte, inp, wte, targets, scale, N, C, V);
+  }
+  /**
+   * @inheritdoc
+   * The fused kernel keeps one (V, C) dwte partial per row chunk (up to 8); past 4M head weights (16 MB a partial,
+   * e.g. GPT-2's 50,257 × 768) those would cost more memory than the logits they save, so the steps run unfused.
+   */
+  classifierScratch(N: number, C: number, V: number): boolean {
+    return V * C > FUSED_CLASSIFIER_MAX_WEIGHTS;
   }
   /** @inheritdoc */
   sumSquares(out: Float32Array, x: Float32Array, n: number): void {

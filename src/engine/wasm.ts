@@ -7,7 +7,7 @@
  */
 import { type BackendInfo, attentionWidth } from "./backend.js";
 import { JsBackend } from "./js.js";
-import { defaultThreads } from "./threads.js";
+import { defaultThreads } from "../util/threads.js";
 import { WasmGemm } from "./wasm-gemm.js";
 
 /** The js backend with WebAssembly SIMD matrix products (large products split over worker threads). */

@@ -8,7 +8,7 @@
  * const results = await evaluateTask(model, tokenizer, resolveTask("arithmetic-2da"), { shots: [0, 1, 8], n: 2000 });
  * // [{ task: "arithmetic-2da", shots: 0, n: 2000, accuracy, stderr, meanLogLikelihood, meanShots, ... }, ...]
  * ```
- * Importing this module also registers the `arithmetic:TASKS[:PROBLEMS]` source with data/ for `prepare`.
+ * {@link registerArithmeticSource} registers the `arithmetic:TASKS[:PROBLEMS]` source with data/ for `prepare`.
  */
 export {
   type EvalTask,
@@ -68,6 +68,7 @@ export {
   arithmeticTokens,
   mixArithmetic,
   parseStreamArgs,
+  registerArithmeticSource,
   streamSpecs,
 } from "./stream.js";
 export {

@@ -6,7 +6,8 @@
  * Two ways in:
  * - as a `prepare` source: `scaling-lab prepare --source builtin,arithmetic:2da+3da --weights 0.8,0.2 ...`
  *   (`arithmetic:TASKS[:PROBLEMS]`, TASKS joined by "+", short codes like 2da or full names; PROBLEMS defaults
- *   to 100000). The source kind is registered with data/sources.ts when this module loads (the CLI loads it);
+ *   to 100000). {@link registerArithmeticSource} registers the source kind with data/sources.ts (the `prepare`
+ *   command calls it; a library user calls it before preparing such a mixture);
  * - in memory: {@link arithmeticTokens} and {@link mixArithmetic} for token arrays (TokenWindows in tests).
  */
 import { DataError } from "../data/errors.js";
@@ -85,13 +86,19 @@ export function arithmeticSource(args: string, name: string, spec: string): Sour
   return { name, spec, files: [], documents: async function* () { yield* arithmeticDocuments(options); } };
 }
 
-registerSyntheticSource("arithmetic", (args, name, spec) => {
-  try {
-    return arithmeticSource(args, name, spec);
-  } catch (e) {
-    throw e instanceof EvalError ? new DataError(e.message) : e; // prepare reports DataErrors as one line
-  }
-});
+/**
+ * Registers the `arithmetic:TASKS[:PROBLEMS]` source kind with data/ (registerSyntheticSource), so `prepare` resolves
+ * it. Explicit rather than an import side effect; registering again is harmless.
+ */
+export function registerArithmeticSource(): void {
+  registerSyntheticSource("arithmetic", (args, name, spec) => {
+    try {
+      return arithmeticSource(args, name, spec);
+    } catch (e) {
+      throw e instanceof EvalError ? new DataError(e.message) : e; // prepare reports DataErrors as one line
+    }
+  });
+}
 
 /** The stream tokenized, every document followed by the end-of-text id. */
 export function arithmeticTokens(tokenizer: Tokenizer, options: ArithmeticStreamOptions): Int32Array {

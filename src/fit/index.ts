@@ -26,5 +26,14 @@ export { type ComputeOptimal, type OptimalScaling, computeOptimal, computeForLos
 export { type BootstrapOptions, type BootstrapResult, bootstrap, summarize } from "./bootstrap.js";
 export { type FitKind, BOOTSTRAP_PARAMS } from "./tasks.js";
 export { type AnyFit, type Prediction, type PredictQuery, predict } from "./predict.js";
-export { type FitReport, type RunFitOptions, FIT_KINDS, fitChinchillaParallel, runFit } from "./run.js";
-export { SeededRandom } from "./random.js";
+export {
+  type ChinchillaReport,
+  type FitOfKind,
+  type FitReport,
+  type FitReportBase,
+  type FitReportOf,
+  type RunFitOptions,
+  FIT_KINDS,
+  fitChinchillaParallel,
+  runFit,
+} from "./run.js";

@@ -2,15 +2,17 @@
  * Runs {@link FitTask}s on worker threads (one per core by default) or inline. Results come back in task
  * order, so callers get the same answer with any number of workers.
  */
-import os from "node:os";
 import { Worker } from "node:worker_threads";
+import { defaultThreads } from "../util/threads.js";
 import { FitError } from "./errors.js";
 import { type FitTask, runTask } from "./tasks.js";
 
-/** The default number of worker threads: the cores available to this process (at most 8). */
+/** The most worker threads a fit starts by default (more rarely pays for their start-up). */
+export const MAX_FIT_WORKERS = 8;
+
+/** The default number of worker threads: the default thread count (SCALING_LAB_THREADS or the cores), at most 8. */
 export function defaultWorkers(): number {
-  const n = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, n));
+  return Math.min(MAX_FIT_WORKERS, defaultThreads());
 }
 
 /**

@@ -7,13 +7,13 @@ import { type ChinchillaFit, type ChinchillaGrid, HOFFMANN_GRID, chinchillaResul
 import { type OptimalScaling, optimalScaling } from "./derived.js";
 import { FitError } from "./errors.js";
 import { type BootstrapResult, bootstrap, summarize } from "./bootstrap.js";
-import { fitFrontier } from "./frontier.js";
-import { fitIsoflop } from "./isoflop.js";
+import { type FrontierFit, fitFrontier } from "./frontier.js";
+import { type IsoflopFit, fitIsoflop } from "./isoflop.js";
 import type { LbfgsOptions } from "./lbfgs.js";
 import type { ScalingPoint } from "./points.js";
 import { defaultWorkers, runTasks } from "./pool.js";
-import { type PowerVariable, fitPower } from "./power.js";
-import { type AnyFit, type Prediction, type PredictQuery, predict } from "./predict.js";
+import { type PowerFit, type PowerVariable, fitPower } from "./power.js";
+import { type Prediction, type PredictQuery, predict } from "./predict.js";
 import type { FitKind, FitTask, ReplicateOptions, StartsResult } from "./tasks.js";
 
 /** Options for {@link runFit}; each applies to the kinds named. */
@@ -34,6 +34,8 @@ export interface RunFitOptions {
   groupTolerance?: number;
   /** Bootstrap resamples (0 or absent: none). */
   bootstrap?: number;
+  /** chinchilla/power: resample whole runs, not points (see ReplicateOptions.byRun). */
+  bootstrapByRun?: boolean;
   /** Bootstrap seed (default 0). */
   seed?: number;
   /** Interval level (default 0.95). */
@@ -44,21 +46,40 @@ export interface RunFitOptions {
   predict?: PredictQuery[];
 }
 
-/** Everything a fit produces. */
-export interface FitReport {
-  kind: FitKind;
-  fit: AnyFit;
-  /** Chinchilla only: the compute-optimal constants (G, exponents of N_opt and D_opt, K). */
-  optimal?: OptimalScaling;
+/** The fitted law of each fit kind. */
+export interface FitOfKind {
+  chinchilla: ChinchillaFit;
+  power: PowerFit;
+  frontier: FrontierFit;
+  isoflop: IsoflopFit;
+}
+
+/** What a fit of kind `K` produces. */
+export interface FitReportBase<K extends FitKind> {
+  kind: K;
+  /** The fitted law (its own `kind` equals the report's). */
+  fit: FitOfKind[K];
   /** Bootstrap samples and intervals. */
   bootstrap?: BootstrapResult;
-  /** Chinchilla only: intervals of the derived constants over the bootstrap samples. */
-  optimalIntervals?: Record<string, [number, number]>;
   /** Predictions at the requested queries. */
   predictions?: Prediction[];
   /** Seconds spent fitting (including the bootstrap). */
   seconds: number;
 }
+
+/** What a Chinchilla fit produces: also the compute-optimal constants. */
+export interface ChinchillaReport extends FitReportBase<"chinchilla"> {
+  /** The compute-optimal constants (G, exponents of N_opt and D_opt, K). */
+  optimal: OptimalScaling;
+  /** Intervals of the derived constants over the bootstrap samples (with a bootstrap). */
+  optimalIntervals?: Record<string, [number, number]>;
+}
+
+/** The report of a fit of kind `K` (a union over kinds when `K` is). */
+export type FitReportOf<K extends FitKind> = K extends "chinchilla" ? ChinchillaReport : FitReportBase<K>;
+
+/** Everything a fit produces, discriminated by `kind` (and `fit.kind`). */
+export type FitReport = FitReportOf<FitKind>;
 
 /** The fit kinds {@link runFit} knows. */
 export const FIT_KINDS: readonly FitKind[] = ["chinchilla", "power", "frontier", "isoflop"];
@@ -68,30 +89,29 @@ export const FIT_KINDS: readonly FitKind[] = ["chinchilla", "power", "frontier",
  * throws a {@link FitError} with a one-line message.
  * @example await runFit("chinchilla", points, { bootstrap: 1000 })
  */
-export async function runFit(kind: FitKind, points: readonly ScalingPoint[], opts: RunFitOptions = {}): Promise<FitReport> {
+export async function runFit<K extends FitKind>(kind: K, points: readonly ScalingPoint[], opts: RunFitOptions = {}): Promise<FitReportOf<K>> {
   const t0 = performance.now();
   if (!FIT_KINDS.includes(kind)) throw new FitError(`unknown fit kind "${kind}"; choose one of ${FIT_KINDS.join(", ")}`);
   const workers = opts.workers ?? defaultWorkers();
-  const replicateOptions: ReplicateOptions = {};
-  let fit: AnyFit;
+  const replicateOptions: ReplicateOptions = { byRun: opts.bootstrapByRun };
+  let report: FitReport;
   if (kind === "chinchilla") {
     const delta = opts.huberDelta ?? 1e-3;
-    fit = await fitChinchillaParallel(points, { huberDelta: delta, grid: opts.grid, lbfgs: opts.lbfgs, workers });
+    const fit = await fitChinchillaParallel(points, { huberDelta: delta, grid: opts.grid, lbfgs: opts.lbfgs, workers });
     replicateOptions.huberDelta = delta;
     replicateOptions.lbfgs = opts.lbfgs;
     replicateOptions.starts = opts.bootstrapStarts === "grid" ? gridStarts(opts.grid ?? HOFFMANN_GRID) : fit.optima;
+    report = { kind: "chinchilla", fit, optimal: optimalScaling(fit), seconds: 0 };
   } else if (kind === "power") {
     replicateOptions.power = { variable: opts.variable, irreducible: opts.irreducible, huberDelta: opts.huberDelta };
-    fit = fitPower(points, replicateOptions.power);
+    report = { kind: "power", fit: fitPower(points, replicateOptions.power), seconds: 0 };
   } else if (kind === "frontier") {
     replicateOptions.power = { irreducible: opts.irreducible, huberDelta: opts.huberDelta };
-    fit = fitFrontier(points, replicateOptions.power);
+    report = { kind: "frontier", fit: fitFrontier(points, replicateOptions.power), seconds: 0 };
   } else {
     replicateOptions.groupTolerance = opts.groupTolerance;
-    fit = fitIsoflop(points, { groupTolerance: opts.groupTolerance });
+    report = { kind: "isoflop", fit: fitIsoflop(points, { groupTolerance: opts.groupTolerance }), seconds: 0 };
   }
-  const report: FitReport = { kind, fit, seconds: 0 };
-  if (fit.kind === "chinchilla") report.optimal = optimalScaling(fit);
   if (opts.bootstrap !== undefined && opts.bootstrap > 0) {
     const bs = await bootstrap(kind, points, replicateOptions, {
       replicates: opts.bootstrap,
@@ -100,7 +120,7 @@ export async function runFit(kind: FitKind, points: readonly ScalingPoint[], opt
       workers,
     });
     report.bootstrap = bs;
-    if (fit.kind === "chinchilla") {
+    if (report.kind === "chinchilla") {
       const derived = bs.samples.map((s) => {
         const o = optimalScaling({ E: s[0], A: s[1], B: s[2], alpha: s[3], beta: s[4] });
         return [o.G, o.nExponent, o.dExponent, o.lossExponent];
@@ -109,10 +129,10 @@ export async function runFit(kind: FitKind, points: readonly ScalingPoint[], opt
     }
   }
   if (opts.predict && opts.predict.length > 0) {
-    report.predictions = predict(fit, opts.predict, report.bootstrap?.samples, report.bootstrap?.level ?? opts.level ?? 0.95);
+    report.predictions = predict(report.fit, opts.predict, report.bootstrap?.samples, report.bootstrap?.level ?? opts.level ?? 0.95);
   }
   report.seconds = (performance.now() - t0) / 1000;
-  return report;
+  return report as FitReportOf<K>; // report.kind === kind: each branch above built the report of `kind`
 }
 
 /**

@@ -4,6 +4,7 @@
  * in and plain data out, and a replicate's random draw depends only on (seed, replicate index), so results
  * do not depend on how tasks are split between threads.
  */
+import { Rng } from "../util/rng.js";
 import { type ChinchillaParams, chinchillaData, chinchillaParamsFrom, multiStartChinchilla } from "./chinchilla.js";
 import { FitError } from "./errors.js";
 import { fitFrontier } from "./frontier.js";
@@ -11,7 +12,6 @@ import { fitIsoflop, groupByBudget } from "./isoflop.js";
 import type { LbfgsOptions } from "./lbfgs.js";
 import { type ScalingPoint, completePoints } from "./points.js";
 import { type PowerOptions, fitPower } from "./power.js";
-import { SeededRandom } from "./random.js";
 
 /** Fit kinds that can be bootstrapped. */
 export type FitKind = "chinchilla" | "power" | "frontier" | "isoflop";
@@ -36,6 +36,12 @@ export interface ReplicateOptions {
   power?: PowerOptions;
   /** IsoFLOP budget tolerance. */
   groupTolerance?: number;
+  /**
+   * Chinchilla and power laws: resample whole runs (every point of a drawn run, as often as it is drawn) instead of
+   * single points — the cluster bootstrap that points from one run (its endpoints, sharing its seed and its noise)
+   * call for (Choshen et al. 2024). Needs points labelled with `run`; falls back to points below 3 runs.
+   */
+  byRun?: boolean;
 }
 
 /** A task for a worker. */
@@ -70,7 +76,7 @@ export function runTask(task: FitTask): StartsResult | ReplicatesResult {
   const fitOne = makeReplicateFitter(task.kind, task.points, task.options);
   for (const i of task.indices) {
     try {
-      samples.push(fitOne(new SeededRandom(task.seed, i)));
+      samples.push(fitOne(new Rng(task.seed, i)));
     } catch (e) {
       if (!(e instanceof FitError)) throw e;
       firstError ??= e.message;
@@ -85,7 +91,7 @@ function makeReplicateFitter(
   kind: FitKind,
   points: ScalingPoint[],
   options: ReplicateOptions,
-): (rng: SeededRandom) => number[] {
+): (rng: Rng) => number[] {
   const n = points.length;
   if (kind === "chinchilla") {
     const data = chinchillaData(points);
@@ -93,18 +99,25 @@ function makeReplicateFitter(
     if (!starts || starts.length === 0) throw new Error("chinchilla bootstrap needs starting points");
     const delta = options.huberDelta ?? 1e-3;
     const weights = new Float64Array(n);
+    const clusters = options.byRun ? runClusters(points) : null;
     return (rng) => {
-      // Resampling n points with replacement = integer weights that count each point's draws.
+      // Resampling with replacement = integer weights that count each point's draws (whole runs when by run).
       weights.fill(0);
-      for (let i = 0; i < n; i++) weights[rng.int(n)]++;
+      if (clusters) {
+        for (let i = 0; i < clusters.length; i++) for (const j of clusters[rng.int(clusters.length)]) weights[j]++;
+      } else {
+        for (let i = 0; i < n; i++) weights[rng.int(n)]++;
+      }
       const r = multiStartChinchilla(data, starts, delta, 0, options.lbfgs, weights);
       const p: ChinchillaParams = chinchillaParamsFrom(r.best);
       return [p.E, p.A, p.B, p.alpha, p.beta];
     };
   }
   if (kind === "power") {
+    const clusters = options.byRun ? runClusters(points) : null;
     return (rng) => {
-      const f = fitPower(resample(points, rng), options.power);
+      const sample = clusters ? clusters.flatMap(() => clusters[rng.int(clusters.length)].map((j) => points[j])) : resample(points, rng);
+      const f = fitPower(sample, options.power);
       return [f.E, f.k, f.alpha];
     };
   }
@@ -139,7 +152,18 @@ function makeReplicateFitter(
   };
 }
 
-function resample<T>(xs: readonly T[], rng: SeededRandom): T[] {
+/** Indices of the points of each run (null when fewer than 3 runs are labelled: then points are resampled). */
+function runClusters(points: readonly ScalingPoint[]): number[][] | null {
+  const byRun = new Map<string, number[]>();
+  points.forEach((p, i) => {
+    const key = p.run ?? `#${i}`;
+    if (!byRun.has(key)) byRun.set(key, []);
+    byRun.get(key)!.push(i);
+  });
+  return byRun.size >= 3 ? [...byRun.values()] : null;
+}
+
+function resample<T>(xs: readonly T[], rng: Rng): T[] {
   const out: T[] = new Array(xs.length);
   for (let i = 0; i < xs.length; i++) out[i] = xs[rng.int(xs.length)];
   return out;

@@ -13,7 +13,7 @@
  * Every input is a field of {@link ForecastAssumptions}; every output traces to one line of {@link forecast}.
  */
 import { FitError } from "../fit/index.js";
-import { PF_DAY } from "../model/accounting.js";
+import { PF_DAY } from "../util/units.js";
 import type { ComputeLaw } from "./law.js";
 
 /** Everything the forecast assumes. */

@@ -4,8 +4,8 @@
  * the compute-optimal split of C into parameters and tokens. Built from GPT-3's published frontier or from
  * the JSON that `scaling-lab fit --json` prints.
  */
-import { PF_DAY } from "../model/accounting.js";
 import { type ChinchillaParams, FitError, computeForLoss, computeOptimal, optimalLoss } from "../fit/index.js";
+import { PF_DAY } from "../util/units.js";
 
 /** A loss law in training compute. */
 export interface ComputeLaw {

@@ -3,7 +3,8 @@
  * there are any) and trend rates drawn log-uniformly from their ranges, reruns {@link forecast}, and the
  * results are summarised as a median and a central interval (default 80%).
  */
-import { FitError, SeededRandom } from "../fit/index.js";
+import { FitError } from "../fit/index.js";
+import { Rng } from "../util/rng.js";
 import { type ForecastAssumptions, forecast } from "./forecast.js";
 import type { ComputeLaw } from "./law.js";
 
@@ -66,7 +67,7 @@ export function monteCarlo(a: ForecastAssumptions, u: UncertaintyOptions): Uncer
   const cols = { computeMultiple: [] as number[], costUSD: [] as number[], yearWithinBudget: [] as number[], yearDataSuffices: [] as number[], epochsAtBudgetYear: [] as number[] };
   let unreachable = 0;
   for (let i = 0; i < n; i++) {
-    const rng = new SeededRandom(u.seed ?? 0, i);
+    const rng = new Rng(u.seed ?? 0, i);
     const draw: ForecastAssumptions = {
       ...a,
       law: laws.length > 0 ? laws[rng.int(laws.length)] : a.law,
@@ -100,7 +101,7 @@ export function monteCarlo(a: ForecastAssumptions, u: UncertaintyOptions): Uncer
   };
 }
 
-function logUniform(rng: SeededRandom, [lo, hi]: [number, number]): number {
+function logUniform(rng: Rng, [lo, hi]: [number, number]): number {
   return lo === hi ? lo : Math.exp(rng.uniform(Math.log(lo), Math.log(hi)));
 }
 

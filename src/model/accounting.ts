@@ -23,6 +23,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { PF_DAY } from "../util/units.js";
 
 /** The shape of a GPT-2/GPT-3 style decoder (names as in nanoGPT and the GPT-3 paper). */
 export interface GPTShape {
@@ -71,10 +72,15 @@ export function paramCounts(s: GPTShape): ParamCounts {
 }
 
 /**
- * Per-token FLOPs following Kaplan et al. (2020) Table 1, with N = non-embedding parameters:
- * - forward = 2N + 2·nLayer·nCtx·d (the second term is the attention scores and weighted values);
- * - training = 3 × forward = 6N + 6·nLayer·nCtx·d (backward ≈ 2 × forward);
- * - attention = 2·nLayer·nCtx·d, the forward attention term alone.
+ * The model FLOPs of one token of training, as a run does them: every matrix product, the tied output head included,
+ * plus the attention scores and weighted values (Kaplan et al. 2020, Table 1):
+ * - forward = 2N + 2·V·d + 2·nLayer·nCtx·d, N the non-embedding parameters (N ≈ 12·nLayer·d²), 2·V·d the output head
+ *   (the logits' product with the tied token embedding), 2·nLayer·nCtx·d the causal attention;
+ * - training = 3 × forward (the backward pass costs about twice the forward);
+ * - head = 2·V·d and attention = 2·nLayer·nCtx·d, the forward terms alone.
+ * Kaplan et al. leave the head out (their N excludes embeddings); at GPT-3's scale it is a rounding error, but in a
+ * model of d = 32 with a 512-token vocabulary it is most of the work, so runs count it (the same convention as
+ * nanoGPT's and PaLM's MFU). {@link trainingFlops} reproduces the papers' own conventions.
  * With a `localWindow` W, the banded layers' share of the attention term counts {@link bandedKeysPerToken} keys
  * instead of nCtx (see {@link attentionFlopsPerToken}).
  * @param nCtx context length the attention term uses; defaults to the shape's blockSize.
@@ -82,11 +88,12 @@ export function paramCounts(s: GPTShape): ParamCounts {
 export function flopsPerToken(
   s: GPTShape,
   nCtx: number = s.blockSize,
-): { forward: number; training: number; attention: number } {
+): { forward: number; training: number; attention: number; head: number } {
   const n = paramCounts(s).nonEmbedding;
   const attention = attentionFlopsPerToken(s, nCtx);
-  const forward = 2 * n + attention;
-  return { forward, training: 3 * forward, attention };
+  const head = 2 * s.vocabSize * s.nEmbd;
+  const forward = 2 * n + head + attention;
+  return { forward, training: 3 * forward, attention, head };
 }
 
 /**
@@ -116,8 +123,16 @@ export function bandedKeysPerToken(nCtx: number, W: number): number {
   return ((w * (w + 1)) / 2 + (nCtx - w) * w) / nCtx;
 }
 
-/** PF-day in FLOP: 10¹⁵ FLOP/s sustained for 86,400 s. */
-export const PF_DAY = 8.64e19;
+/**
+ * The accounting of a run of shape `s` as the lab store records it (RunAccounting in src/store/types.ts): every
+ * parameter, the non-embedding N, and the training FLOPs per token the loop counts (6N + 6·nLayer·nCtx·d at
+ * nCtx = blockSize).
+ * @example lab.planRun({ id, config, accounting: runAccounting(config.model) })
+ */
+export function runAccounting(s: GPTShape): { params: number; N: number; flopsPerToken: number } {
+  const counts = paramCounts(s);
+  return { params: counts.total, N: counts.nonEmbedding, flopsPerToken: flopsPerToken(s).training };
+}
 
 /** Which parameter count multiplies 6 in C = 6·N·D. */
 export type ParamChoice = "total" | "nonEmbedding" | "reported";
@@ -206,16 +221,6 @@ export function trainingFlops(s: GPTShape, tokens: number, opts: FlopsOptions = 
   const perToken = 6 * n + attn;
   const flops = perToken * tokens;
   return { flops, pfDays: flops / PF_DAY, params: n, tokens, flopsPerToken: perToken, attentionFlopsPerToken: attn, options };
-}
-
-/** Converts FLOP to PF-days (1 PF-day = 8.64e19 FLOP). */
-export function flopsToPfDays(flops: number): number {
-  return flops / PF_DAY;
-}
-
-/** Converts PF-days to FLOP. */
-export function pfDaysToFlops(pfDays: number): number {
-  return pfDays * PF_DAY;
 }
 
 function checkShape(s: GPTShape): void {

@@ -2,9 +2,9 @@
  * The GPT-2/GPT-3 model over a {@link Backend}: token + learned position embeddings, nLayer pre-LN blocks
  * (fused-qkv causal multi-head attention, 4× GELU(tanh) MLP, biases everywhere), a final LayerNorm and an output
  * head tied to the token embedding. With `localWindow` W > 0, odd layers use GPT-3's locally banded attention
- * (each position sees the last W keys) and even layers stay dense. llm.c style: all parameters in one flat buffer (gradients and AdamW moments
- * likewise), activations preallocated for a (B, T) capacity, and each layer's forward and backward written as a
- * pair of backend kernel calls. Parameter names match reference/gpt-tiny (PyTorch layout, weight (out, in)).
+ * (each position sees the last W keys) and even layers stay dense. llm.c style: all parameters in one flat buffer
+ * (gradients and AdamW moments likewise), activations preallocated for a (B, T) capacity, and each layer's forward
+ * and backward written as a pair of backend kernel calls. Parameter names match reference/gpt-tiny (PyTorch layout, weight (out, in)).
  */
 import { type AdamWStep, type AnyBackend, attentionWidth } from "../engine/backend.js";
 import { Rng } from "../util/rng.js";
@@ -112,7 +112,7 @@ interface Acts<F, I> {
   encoded: F; // (B,T,C)
   layers: LayerActs<F>[];
   lnf: F; lnfMean: F; lnfRstd: F; // (B,T,C)
-  logits: F; // (B,T,V) — softmax probs and dlogits in place
+  logits: F | null; // (B,T,V), made when needed: a forward without targets, or a backend whose classifier needs it
   losses: F; // (B,T)
   // backward scratch
   dresid: F; // (B,T,C) gradient of the residual stream
@@ -121,6 +121,16 @@ interface Acts<F, I> {
   dqkv: F; // (B,T,3C)
   dfch: F; // (B,T,4C)
   dattScratch: F; // (B,NH,T,T)
+}
+
+/** Options of {@link GPT.forward}. */
+export interface ForwardOptions {
+  /**
+   * Run the output head's backward inside the forward, for a `backward(gradScale)` that follows (the training
+   * step's fast path: the head's logits are used while they are still in the cache). Call `zeroGrad` before the
+   * forward, not between it and the backward: the head's weight gradient is accumulated here.
+   */
+  gradScale?: number;
 }
 
 /** Result of {@link GPT.forward}. */
@@ -133,7 +143,7 @@ export interface ForwardResult {
 
 /**
  * A GPT model bound to a backend. Typical training step:
- * `model.zeroGrad(); await model.forward(x, y, B, T); model.backward(); await model.step(hp)`.
+ * `model.zeroGrad(); await model.forward(x, y, B, T, { gradScale: 1 }); model.backward(1); await model.step(hp)`.
  */
 export class GPT<F extends object = Float32Array, I extends object = Int32Array> {
   readonly config: GPTConfig;
@@ -159,6 +169,8 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
   private lastT = 0;
   private lastCount = 0;
   private haveTargets = false;
+  /** The scale the last forward already ran the head's backward with (null: the backward recomputes the head). */
+  private headGradScale: number | null = null;
   private readonly hp: AdamWStep = { lr: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, step: 0, maxNorm: 0 };
   /** Optimizer steps taken (AdamW's t). */
   stepCount = 0;
@@ -292,6 +304,12 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
     this.ensureActs(B, Math.min(T, this.config.blockSize));
   }
 
+  /** The (B,T,V) logits buffer of the current activations, made on first use. */
+  private logitsBuffer(a: Acts<F, I>): F {
+    a.logits ??= this.backend.alloc(a.capBT * this.config.vocabSize) as F;
+    return a.logits;
+  }
+
   /** Allocates activations for at least B*T rows (reused while the shape fits; nothing is allocated per step). */
   private ensureActs(B: number, T: number): Acts<F, I> {
     const { nEmbd: C, nHead: NH, vocabSize: V, nLayer: L } = this.config;
@@ -314,7 +332,7 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       capBT: BT, capAtt: att, capBand: band,
       inputs: be.allocInt(BT) as I, targets: be.allocInt(BT) as I,
       encoded: f(BT * C), layers, lnf: f(BT * C), lnfMean: f(BT), lnfRstd: f(BT),
-      logits: f(BT * V), losses: f(BT),
+      logits: be.classifierScratch(BT, C, V) ? f(BT * V) : null, losses: f(BT),
       dresid: f(BT * C), dln: f(BT * C), datty: f(BT * C), dqkv: f(BT * 3 * C), dfch: f(BT * 4 * C), dattScratch: f(att),
     };
     return this.acts;
@@ -348,10 +366,10 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
 
   /**
    * Forward pass over a (B, T) batch of token ids. Without targets the logits (B, T, V) are kept and can be read with
-   * {@link readLogits}; with targets the softmax cross-entropy is computed (in place over the logits) and its mean
-   * over targets ≥ 0 returned. Targets < 0 are ignored (e.g. prompt positions when scoring a completion).
+   * {@link readLogits}; with targets the softmax cross-entropy is computed (the backend's `classifier`) and its mean
+   * over targets ≥ 0 returned; `opts.gradScale` also runs the head's backward (see {@link ForwardOptions}). Targets < 0 are ignored (e.g. prompt positions when scoring a completion).
    */
-  async forward(inputs: Int32Array, targets: Int32Array | null, B: number, T: number): Promise<ForwardResult> {
+  async forward(inputs: Int32Array, targets: Int32Array | null, B: number, T: number, opts: ForwardOptions = {}): Promise<ForwardResult> {
     this.checkBatch(inputs, targets, B, T);
     const be = this.backend;
     const { nEmbd: C, nHead: NH, vocabSize: V } = this.config;
@@ -377,20 +395,42 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       x = h.residual3;
     }
     be.layernormForward(a.lnf, a.lnfMean, a.lnfRstd, x, p.lnfw, p.lnfb, N, C);
-    be.matmulForward(a.logits, a.lnf, p.wte, null, N, C, V); // (B,T,V), head tied to wte
     this.lastB = B;
     this.lastT = T;
     this.haveTargets = targets !== null;
-    if (!targets) return { loss: null, count: 0 };
+    this.headGradScale = null;
+    if (!targets) {
+      be.matmulForward(this.logitsBuffer(a), a.lnf, p.wte, null, N, C, V); // (B,T,V), head tied to wte
+      return { loss: null, count: 0 };
+    }
     be.writeInt(a.targets, targets);
-    be.crossEntropyForward(a.losses, a.logits, a.logits, a.targets, N, V); // probs in place
     let count = 0;
     for (let i = 0; i < N; i++) if (targets[i] >= 0) count++;
     this.lastCount = count;
+    const scale = opts.gradScale;
+    if (scale !== undefined) {
+      if (!Number.isFinite(scale)) throw new ModelInputError(`gradScale must be a finite number, got ${scale}`);
+      this.headGradScale = scale;
+    }
+    this.classifier(a, scale);
     const losses = await be.read(be.view(a.losses, 0, N));
     let sum = 0;
     for (let i = 0; i < N; i++) sum += losses[i];
     return { loss: count > 0 ? sum / count : 0, count };
+  }
+
+  /**
+   * The head and loss of the current batch: losses (B,T); with `scale` given also the head's backward for the mean
+   * loss × scale (dln overwritten, the wte gradient accumulated).
+   */
+  private classifier(a: Acts<F, I>, scale: number | undefined): void {
+    const be = this.backend;
+    const { nEmbd: C, vocabSize: V } = this.config;
+    const N = this.lastB * this.lastT;
+    const grad = scale !== undefined;
+    const s = grad && this.lastCount > 0 ? scale / this.lastCount : 0;
+    const logits = be.classifierScratch(N, C, V) ? this.logitsBuffer(a) : null;
+    be.classifier(a.losses, grad ? a.dln : null, grad ? this.g.wte : null, logits, a.lnf, this.p.wte, a.targets, s, N, C, V);
   }
 
   /** The logits (B, T, V) of the last forward pass without targets. */
@@ -399,7 +439,7 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       throw new ModelInputError("no logits available: call forward(inputs, null, B, T) first (a forward with targets turns logits into probabilities)");
     }
     const n = this.lastB * this.lastT * this.config.vocabSize;
-    return this.backend.read(this.backend.view(this.acts.logits, 0, n));
+    return this.backend.read(this.backend.view(this.logitsBuffer(this.acts), 0, n));
   }
 
   /** Per-token losses (B, T) of the last forward pass with targets (0 where the target was ignored). */
@@ -415,16 +455,18 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
   backward(scale = 1): void {
     if (!this.acts || !this.haveTargets) throw new ModelInputError("backward needs a forward pass with targets first");
     const be = this.backend;
-    const { nEmbd: C, nHead: NH, vocabSize: V, nLayer: L } = this.config;
+    const { nEmbd: C, nHead: NH, nLayer: L } = this.config;
     const a = this.acts;
     const p = this.p;
     const g = this.g;
     const B = this.lastB;
     const T = this.lastT;
     const N = B * T;
-    const s = this.lastCount > 0 ? scale / this.lastCount : 0;
-    be.crossEntropyBackward(a.logits, a.logits, a.targets, s, N, V); // dlogits in place
-    be.matmulBackward(a.dln, g.wte, null, a.logits, a.lnf, p.wte, N, C, V);
+    if (this.headGradScale === null) {
+      this.classifier(a, scale); // the head's backward was not run with the forward: run it now
+    } else if (this.headGradScale !== scale) {
+      throw new ModelInputError(`backward(${scale}) after forward(..., { gradScale: ${this.headGradScale} }): pass the same scale to both`);
+    }
     be.zero(a.dresid);
     const xLast = L > 0 ? a.layers[L - 1].residual3 : a.encoded;
     be.layernormBackward(a.dresid, g.lnfw, g.lnfb, a.dln, xLast, p.lnfw, a.lnfMean, a.lnfRstd, N, C);
@@ -445,7 +487,8 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       be.layernormBackward(a.dresid, gw.ln1w, gw.ln1b, a.dln, xIn, w.ln1w, h.ln1Mean, h.ln1Rstd, N, C);
     }
     be.encoderBackward(g.wte, g.wpe, a.dresid, a.inputs, B, T, C);
-    this.haveTargets = false; // probabilities were consumed by the backward pass
+    this.haveTargets = false; // one backward per forward
+    this.headGradScale = null;
   }
 
   /** Sets all gradients to zero. */

@@ -3,7 +3,8 @@
  * mapping tensor names to {dtype, shape, data_offsets} (plus an optional "__metadata__" of strings), then the raw
  * little-endian bytes. Read from a file or buffer; write atomically (temp file + rename).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/files.js";
 
 /** A tensor as read from a safetensors file, converted to a JS typed array. */
 export interface StTensor {
@@ -161,19 +162,6 @@ export function serializeSafetensors(tensors: Map<string, StWriteTensor> | Recor
     pos += t.data.byteLength;
   }
   return out;
-}
-
-/** Writes bytes atomically: to `path.tmp-<pid>`, fsync, then rename over `path`. */
-export function writeFileAtomic(path: string, data: Buffer | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 /** Writes tensors and metadata as a safetensors file, atomically. */

@@ -23,8 +23,8 @@ export function syntheticStep(model: GPT<object, object>, B: number, T: number, 
       y[i] = rng.int(V);
     }
     model.zeroGrad();
-    await model.forward(x, y, B, T);
-    model.backward();
+    await model.forward(x, y, B, T, { gradScale: 1 });
+    model.backward(1);
     return model.step(hp);
   };
 }

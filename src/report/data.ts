@@ -7,10 +7,11 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { type ScalingPoint, fitFrontier, fitIsoflop, fitPower, groupByBudget } from "../fit/index.js";
 import { DEFAULTS, powerComputeLaw, runForecast } from "../forecast/index.js";
-import { PF_DAY } from "../model/accounting.js";
 import type { Lab, MetricRecord, RunRecord } from "../store/index.js";
 import { predictHeldOut } from "../sweep/predict.js";
-import { CHECKPOINT_FILE } from "../train/checkpoint.js";
+import { CHECKPOINT_FILE } from "../util/run-folder.js";
+import { decimalYear } from "../util/time.js";
+import { PF_DAY } from "../util/units.js";
 import { si } from "./format.js";
 import type {
   CurvePoint,
@@ -256,7 +257,8 @@ async function collectPrediction(
     const level = 0.9;
     const r = await predictHeldOut(lab, sweep, { bootstrap: opts.bootstrap ?? 200, level, seed: 0, workers: opts.workers });
     const p = r.predictions[0];
-    const fit = r.report.fit as unknown as { E: number; k: number; alpha: number };
+    if (r.report.kind !== "power") return { ok: false, note: `no held-out prediction in the report for a ${r.report.kind} law` };
+    const fit = r.report.fit;
     const fitRuns = new Set(r.fitRuns);
     return {
       ok: true,
@@ -333,9 +335,3 @@ function collectForecast(
   }
 }
 
-/** A date as a decimal year (2026.9 for late November 2026). */
-export function decimalYear(d: Date): number {
-  const start = Date.UTC(d.getUTCFullYear(), 0, 1);
-  const end = Date.UTC(d.getUTCFullYear() + 1, 0, 1);
-  return d.getUTCFullYear() + (d.getTime() - start) / (end - start);
-}

@@ -22,7 +22,7 @@ import type { AddressInfo } from "node:net";
 import { isAbsolute, join } from "node:path";
 import { ReportError } from "../report/data.js";
 import type { CollectOptions } from "../report/data.js";
-import { CHECKPOINT_FILE } from "../train/checkpoint.js";
+import { CHECKPOINT_FILE } from "../util/run-folder.js";
 import { LabWatcher } from "./live.js";
 import { PAGE_MODULES, contentType, safeFile, vendorFiles, webDir } from "./paths.js";
 import { MAX_SAMPLE_TOKENS, sampleRun } from "./sample.js";

@@ -1,10 +1,11 @@
 /**
  * Reading a run folder written by the training loop (src/train/loop.ts): config.json (the resolved config),
- * metrics.jsonl (one MetricRow per line; a half-written last line from a killed process is skipped) and
+ * metrics.jsonl (one MetricRecord per line; a half-written last line from a killed process is skipped) and
  * summary.json (written when train() returns, also when it stopped early).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CONFIG_FILE, METRICS_FILE, SUMMARY_FILE } from "../util/run-folder.js";
 import { LabError } from "./errors.js";
 import type { FinishInput, MetricRecord, RunConfig } from "./types.js";
 
@@ -16,19 +17,22 @@ export interface RunFolder {
   summary: (FinishInput & { steps?: number }) | null;
 }
 
-/** Checks that a parsed config.json has the fields the store needs; throws LabError("invalid") naming the file. */
-export function checkRunConfig(value: unknown, file: string): RunConfig {
+/**
+ * Checks that a parsed config.json (or a config given to planRun) has the fields the store needs; throws
+ * LabError("invalid") naming `where` (the file or the run).
+ */
+export function checkRunConfig(value: unknown, where: string): RunConfig {
   const c = value as Partial<RunConfig> | null;
   const m = c?.model as Partial<Record<string, unknown>> | undefined;
   const isInt = (x: unknown) => typeof x === "number" && Number.isInteger(x) && x > 0;
   if (!c || typeof c !== "object" || !m || typeof m !== "object") {
-    throw new LabError("invalid", `${file} has no "model" object; it is not a config written by scaling-lab train`);
+    throw new LabError("invalid", `${where} has no "model" object; it is not a config written by scaling-lab train`);
   }
   for (const k of ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"]) {
-    if (!isInt(m[k])) throw new LabError("invalid", `${file}: model.${k} must be a positive integer, got ${JSON.stringify(m[k])}; fix the config`);
+    if (!isInt(m[k])) throw new LabError("invalid", `${where}: model.${k} must be a positive integer, got ${JSON.stringify(m[k])}; fix the config`);
   }
   for (const k of ["tokens", "batchTokens"] as const) {
-    if (!isInt(c[k])) throw new LabError("invalid", `${file}: ${k} must be a positive integer, got ${JSON.stringify(c[k])}; fix the config`);
+    if (!isInt(c[k])) throw new LabError("invalid", `${where}: ${k} must be a positive integer, got ${JSON.stringify(c[k])}; fix the config`);
   }
   return c as RunConfig;
 }
@@ -51,14 +55,14 @@ export function parseMetricsJsonl(text: string): MetricRecord[] {
 
 /** Reads a run folder; throws LabError("invalid") when there is no readable config.json. */
 export function readRunFolder(dir: string): RunFolder {
-  const configPath = join(dir, "config.json");
+  const configPath = join(dir, CONFIG_FILE);
   if (!existsSync(configPath)) {
     throw new LabError("invalid", `no config.json in ${dir}; point at a run folder written by scaling-lab train`);
   }
   const config = checkRunConfig(readJson(configPath), configPath);
-  const metricsPath = join(dir, "metrics.jsonl");
+  const metricsPath = join(dir, METRICS_FILE);
   const metrics = existsSync(metricsPath) ? parseMetricsJsonl(readFileSync(metricsPath, "utf8")) : [];
-  const summaryPath = join(dir, "summary.json");
+  const summaryPath = join(dir, SUMMARY_FILE);
   const summary = existsSync(summaryPath) ? (readJson(summaryPath) as FinishInput & { steps?: number }) : null;
   return { config, metrics, summary };
 }

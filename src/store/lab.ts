@@ -10,20 +10,24 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { LabError } from "./errors.js";
 import { readRunFolder } from "./folder.js";
 import {
-  type EvalRow, type MetricRow, type RunRow, type SweepRow, checkId, checkStatuses, deriveColumns, envBusyTimeout, now, num, sleepMs,
+  type EvalSqlRow, type MetricSqlRow, type RunSqlRow, type SweepSqlRow, checkId, checkStatuses, deriveColumns, envBusyTimeout, now, num, sleepMs,
   toEval, toMetric, toRun, toSweep,
 } from "./rows.js";
 import { SCHEMA_VERSION, migrate, newerVersionError, storedVersion } from "./schema.js";
 import { type Database, isBusyError, openDatabase, sqliteCode, type Statement } from "./sqlite.js";
 import {
+  type AnalysisRecord,
+  type EndpointRecord,
   type EvalInput,
   type EvalRecord,
   type FinishInput,
   type FitPoint,
   type LossKind,
   type MetricRecord,
+  type ModelShape,
   type PlanRunInput,
   RUN_STATUSES,
+  type RunAccounting,
   type RunnerInfo,
   type RunRecord,
   type RunStatus,
@@ -83,6 +87,8 @@ export interface EvalFilter {
 
 /** Input of {@link Lab.importRunFolder}. */
 export interface ImportOptions {
+  /** Parameter counts and FLOPs per token of the folder's model (`runAccounting` of src/model/accounting.ts). */
+  accounting: (model: ModelShape) => RunAccounting;
   /** Sweep of the run when it is created by the import (must exist). */
   sweep?: string | null;
   /** Name of the run when it is created by the import. */
@@ -215,14 +221,14 @@ export class Lab {
   /** The sweep with this name, or undefined. */
   getSweep(name: string): SweepRecord | undefined {
     return this.guard(() => {
-      const row = this.stmt("SELECT * FROM sweeps WHERE name = ?").get(name) as SweepRow | undefined;
+      const row = this.stmt("SELECT * FROM sweeps WHERE name = ?").get(name) as SweepSqlRow | undefined;
       return row ? toSweep(row) : undefined;
     });
   }
 
   /** All sweeps, oldest first. */
   listSweeps(): SweepRecord[] {
-    return this.guard(() => (this.stmt("SELECT * FROM sweeps ORDER BY created, name").all() as SweepRow[]).map(toSweep));
+    return this.guard(() => (this.stmt("SELECT * FROM sweeps ORDER BY created, name").all() as SweepSqlRow[]).map(toSweep));
   }
 
   // ---------------------------------------------------------------- runs
@@ -230,7 +236,7 @@ export class Lab {
   /**
    * Plans a run: inserts it with status "planned" if no run has this id, and returns the stored run either way
    * (idempotent by id: an existing run, whatever its status and config, is returned unchanged).
-   * Shape columns, params and N come from `config.model` (src/model/accounting.ts).
+   * Shape columns come from `config.model`; params, N and (by default) C from `accounting`.
    */
   planRun(input: PlanRunInput): RunRecord {
     checkId(input.id, "run id");
@@ -279,7 +285,7 @@ export class Lab {
         params.push(...statuses);
       }
       const sql = `SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY sweep, N, D, seed, id`;
-      return (this.stmt(sql).all(...params) as RunRow[]).map(toRun);
+      return (this.stmt(sql).all(...params) as RunSqlRow[]).map(toRun);
     });
   }
 
@@ -360,7 +366,7 @@ export class Lab {
   /** The run's logged steps in step order (valLoss present only where validation ran). */
   metrics(id: string): MetricRecord[] {
     return this.guard(() => {
-      const rows = this.stmt("SELECT * FROM metrics WHERE runId = ? ORDER BY step").all(id) as MetricRow[];
+      const rows = this.stmt("SELECT * FROM metrics WHERE runId = ? ORDER BY step").all(id) as MetricSqlRow[];
       return rows.map(toMetric);
     });
   }
@@ -421,9 +427,9 @@ export class Lab {
    * records the outcome: the summary's status when summary.json covers the last logged step, "stopped" when the
    * metrics go further (the process was killed), "planned" when nothing was logged. Returns the stored run.
    */
-  importRunFolder(id: string, dir: string, opts: ImportOptions = {}): RunRecord {
+  importRunFolder(id: string, dir: string, opts: ImportOptions): RunRecord {
     const folder = readRunFolder(resolve(dir));
-    const input: PlanRunInput = { id, config: folder.config, dir };
+    const input: PlanRunInput = { id, config: folder.config, accounting: opts.accounting(folder.config.model), dir };
     if (opts.sweep != null) input.sweep = opts.sweep;
     if (opts.name !== undefined) input.name = opts.name;
     return this.write(() => {
@@ -491,6 +497,65 @@ export class Lab {
     });
   }
 
+  /**
+   * Cooled-down endpoints of a sweep's runs (one point per endpoint: run, N, params, D, C, loss = its validation
+   * loss), for the frontier, Chinchilla and IsoFLOP fits on the right points (see src/analysis/).
+   */
+  endpointPoints(sweep: string, opts: { statuses?: RunStatus[] } = {}): FitPoint[] {
+    const statuses = checkStatuses(opts.statuses ?? RUN_STATUSES.filter((s) => s !== "failed"));
+    return this.guard(() => {
+      this.requireSweep(sweep);
+      return this.stmt(
+        `SELECT r.id AS run, r.N AS N, r.params AS params, e.tokens AS D, e.flops AS C, e.valLoss AS loss
+         FROM endpoints e JOIN runs r ON r.id = e.runId
+         WHERE r.sweep = ? AND r.status IN (${statuses.map(() => "?").join(", ")}) AND e.valLoss IS NOT NULL
+         ORDER BY r.params, r.id, e.tokens`,
+      ).all(sweep, ...statuses) as FitPoint[];
+    });
+  }
+
+  /** Records a run's endpoints (an endpoint already stored at the same token count is replaced). */
+  recordEndpoints(id: string, rows: readonly EndpointRecord[]): number {
+    return this.write(() => {
+      this.requireRun(id);
+      const upsert = this.stmt(
+        `INSERT INTO endpoints (runId, tokens, kind, step, flops, valLoss, trainLoss) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(runId, tokens) DO UPDATE SET kind = excluded.kind, step = excluded.step, flops = excluded.flops,
+           valLoss = excluded.valLoss, trainLoss = excluded.trainLoss`,
+      );
+      for (const e of rows) upsert.run(id, e.tokens, e.kind, e.step, e.flops, num(e.valLoss), num(e.trainLoss));
+      return rows.length;
+    });
+  }
+
+  /** A run's endpoints in token order. */
+  endpoints(id: string): EndpointRecord[] {
+    return this.guard(() => this.stmt("SELECT kind, step, tokens, flops, valLoss, trainLoss FROM endpoints WHERE runId = ? ORDER BY tokens").all(id) as EndpointRecord[]);
+  }
+
+  /** Stores the analysis of a sweep (replacing the previous one). */
+  saveAnalysis(sweep: string, version: string, result: unknown): AnalysisRecord {
+    return this.write(() => {
+      this.requireSweep(sweep);
+      const created = now();
+      this.stmt(
+        `INSERT INTO analyses (sweep, created, version, result) VALUES (?, ?, ?, ?)
+         ON CONFLICT(sweep) DO UPDATE SET created = excluded.created, version = excluded.version, result = excluded.result`,
+      ).run(sweep, created, version, JSON.stringify(result));
+      return { sweep, created, version, result };
+    });
+  }
+
+  /** The stored analysis of a sweep, if any. */
+  getAnalysis(sweep: string): AnalysisRecord | undefined {
+    return this.guard(() => {
+      const row = this.stmt("SELECT sweep, created, version, result FROM analyses WHERE sweep = ?").get(sweep) as
+        | { sweep: string; created: string; version: string; result: string }
+        | undefined;
+      return row ? { ...row, result: JSON.parse(row.result) as unknown } : undefined;
+    });
+  }
+
   // ---------------------------------------------------------------- evals
 
   /** Records an eval result; one per (model, task, shots, n): recording it again replaces it. Returns it. */
@@ -509,7 +574,7 @@ export class Lab {
       ).run(input.model, input.task, input.shots, input.n, num(input.accuracy), num(input.meanLogLik), now(), JSON.stringify(input.extra ?? {}));
       const row = this.stmt("SELECT * FROM evals WHERE model = ? AND task = ? AND shots = ? AND n = ?").get(
         input.model, input.task, input.shots, input.n,
-      ) as EvalRow;
+      ) as EvalSqlRow;
       return toEval(row);
     });
   }
@@ -532,7 +597,7 @@ export class Lab {
         params.push(filter.sweep);
       }
       const sql = `SELECT e.* FROM evals e ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY e.model, e.task, e.shots, e.n`;
-      return (this.stmt(sql).all(...params) as EvalRow[]).map(toEval);
+      return (this.stmt(sql).all(...params) as EvalSqlRow[]).map(toEval);
     });
   }
 
@@ -585,7 +650,7 @@ export class Lab {
   }
 
   private findRun(id: string): RunRecord | undefined {
-    const row = this.stmt("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    const row = this.stmt("SELECT * FROM runs WHERE id = ?").get(id) as RunSqlRow | undefined;
     return row ? toRun(row) : undefined;
   }
 

@@ -2,8 +2,8 @@
  * Row mapping between SQLite rows and the store's records, and the small checks and helpers the lab uses
  * (id and status validation, derived shape columns, finite-or-null numbers, timestamps).
  */
-import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { LabError } from "./errors.js";
+import { checkRunConfig } from "./folder.js";
 import {
   type EvalRecord,
   type MetricRecord,
@@ -15,8 +15,8 @@ import {
   type SweepRecord,
 } from "./types.js";
 
-/** A sweeps row. */
-export interface SweepRow {
+/** A row of the sweeps table, as SQLite returns it. */
+export interface SweepSqlRow {
   name: string;
   plan: string | null;
   ladder: string | null;
@@ -24,38 +24,27 @@ export interface SweepRow {
   created: string;
 }
 
-/** A runs row (JSON columns as text). */
-export type RunRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
+/** A row of the runs table (JSON columns as text). */
+export type RunSqlRow = Omit<RunRecord, "config" | "extra"> & { config: string; extra: string };
 
-/** A metrics row (NULL where a value was missing or not finite). */
-export interface MetricRow {
-  runId: string;
-  step: number;
-  tokens: number | null;
-  flops: number | null;
-  lr: number | null;
-  trainLoss: number | null;
-  valLoss: number | null;
-  gradNorm: number | null;
-  elapsed: number | null;
-  tokensPerSec: number | null;
-}
+/** A row of the metrics table: a {@link MetricRecord} with its run id, NULL where a value was missing or not finite. */
+export type MetricSqlRow = { runId: string; step: number } & { [K in Exclude<keyof MetricRecord, "step">]-?: number | null };
 
-/** An evals row. */
-export type EvalRow = Omit<EvalRecord, "extra"> & { id: number; extra: string };
+/** A row of the evals table. */
+export type EvalSqlRow = Omit<EvalRecord, "extra"> & { id: number; extra: string };
 
 /** A sweeps row as a record. */
-export function toSweep(r: SweepRow): SweepRecord {
+export function toSweep(r: SweepSqlRow): SweepRecord {
   return { name: r.name, plan: r.plan, ladder: r.ladder, spec: JSON.parse(r.spec) as Record<string, unknown>, created: r.created };
 }
 
 /** A runs row as a record (config and extras parsed). */
-export function toRun(r: RunRow): RunRecord {
+export function toRun(r: RunSqlRow): RunRecord {
   return { ...r, config: JSON.parse(r.config) as RunConfig, extra: JSON.parse(r.extra) as Record<string, unknown> };
 }
 
 /** A metrics row as a record (valLoss only where validation ran). */
-export function toMetric(r: MetricRow): MetricRecord {
+export function toMetric(r: MetricSqlRow): MetricRecord {
   const m: MetricRecord = {
     step: r.step,
     tokens: r.tokens ?? NaN,
@@ -71,7 +60,7 @@ export function toMetric(r: MetricRow): MetricRecord {
 }
 
 /** An evals row as a record. */
-export function toEval(r: EvalRow): EvalRecord {
+export function toEval(r: EvalSqlRow): EvalRecord {
   return {
     model: r.model, task: r.task, shots: r.shots, n: r.n, accuracy: r.accuracy, meanLogLik: r.meanLogLik, created: r.created,
     extra: JSON.parse(r.extra) as Record<string, unknown>,
@@ -124,26 +113,25 @@ export function checkStatuses(statuses: readonly string[]): RunStatus[] {
   return statuses as RunStatus[];
 }
 
-/** Shape columns, params, N, D and C of a planned run, from its config (src/model/accounting.ts). */
+/**
+ * Shape columns, params, N, D and C of a planned run: the shape from its config, the counts from the accounting the
+ * caller computed (src/model/accounting.ts). Throws LabError("invalid") for a config or accounting that cannot be.
+ */
 export function deriveColumns(input: PlanRunInput) {
-  const c = input.config;
-  const m = c?.model;
-  if (!m) throw new LabError("invalid", `run ${input.id}: config has no model shape; pass the resolved training config`);
-  let counts;
-  let perToken;
-  try {
-    counts = paramCounts(m);
-    perToken = flopsPerToken(m).training;
-  } catch (e) {
-    throw new LabError("invalid", `run ${input.id}: ${(e as Error).message}; fix the config's model shape`);
-  }
-  if (!(c.batchTokens > 0) || !(c.tokens > 0)) {
-    throw new LabError("invalid", `run ${input.id}: config needs positive tokens and batchTokens, got ${c.tokens} and ${c.batchTokens}`);
+  const c = checkRunConfig(input.config, `run ${input.id}`);
+  const m = c.model;
+  const a = input.accounting;
+  const positive = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+  if (!a || !positive(a.params) || !positive(a.N) || !positive(a.flopsPerToken)) {
+    throw new LabError(
+      "invalid",
+      `run ${input.id}: accounting needs positive params, N and flopsPerToken, got ${JSON.stringify(a)}; pass runAccounting(config.model)`,
+    );
   }
   const D = input.D ?? Math.ceil(c.tokens / c.batchTokens) * c.batchTokens;
-  const C = input.C ?? perToken * D;
+  const C = input.C ?? a.flopsPerToken * D;
   return {
     nLayer: m.nLayer, nHead: m.nHead, nEmbd: m.nEmbd, blockSize: m.blockSize, vocabSize: m.vocabSize,
-    params: counts.total, N: counts.nonEmbedding, D, C,
+    params: a.params, N: a.N, D, C,
   };
 }

@@ -94,6 +94,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    about: "cooled-down endpoints per run (final and WSD branches); one stored analysis per sweep",
+    sql: `
+      CREATE TABLE endpoints (
+        runId TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        tokens INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('final', 'branch')),
+        step INTEGER NOT NULL,
+        flops REAL NOT NULL,
+        valLoss REAL,
+        trainLoss REAL,
+        PRIMARY KEY (runId, tokens)
+      ) WITHOUT ROWID;
+      CREATE TABLE analyses (
+        sweep TEXT PRIMARY KEY REFERENCES sweeps(name) ON DELETE CASCADE,
+        created TEXT NOT NULL,
+        version TEXT NOT NULL,
+        result TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build reads and writes. */

@@ -1,16 +1,36 @@
 /**
  * The records the lab store reads and writes. Field names follow the papers and the rest of scaling-lab
  * (nLayer, nHead, nEmbd, blockSize, vocabSize; N = non-embedding parameters, D = tokens, C = FLOPs).
- * The store defines these shapes structurally, so the training loop's TrainConfig, MetricRow and TrainSummary
- * can be passed as they are without the store depending on the trainer.
+ * The store defines these shapes structurally, so the training loop's TrainConfig and TrainSummary can be passed as
+ * they are without the store depending on the trainer; a metrics line (MetricRecord) is defined once, in util/.
  */
-import type { GPTShape } from "../model/accounting.js";
-
 /** Lifecycle of a run: planned → running → done | stopped (interrupted, resumable) | failed (error recorded). */
 export type RunStatus = "planned" | "running" | "done" | "failed" | "stopped";
 
 /** Every run status, in lifecycle order. */
 export const RUN_STATUSES: readonly RunStatus[] = ["planned", "running", "done", "failed", "stopped"];
+
+/** The shape columns of a run (GPTShape in src/model/accounting.ts has these fields). */
+export interface ModelShape {
+  vocabSize: number;
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+}
+
+/**
+ * A run's parameter counts and training FLOPs per token, as the model's accounting computes them
+ * (`runAccounting` in src/model/accounting.ts): the store records these numbers, it never computes them.
+ */
+export interface RunAccounting {
+  /** Every trainable parameter. */
+  params: number;
+  /** Non-embedding parameters (Kaplan's N). */
+  N: number;
+  /** Training FLOPs per token; the planned C is this × D unless the planner gives C. */
+  flopsPerToken: number;
+}
 
 /**
  * The part of a resolved training config (TrainConfig in src/train/config.ts) the store reads; the whole object is
@@ -18,7 +38,7 @@ export const RUN_STATUSES: readonly RunStatus[] = ["planned", "running", "done",
  */
 export interface RunConfig {
   /** Model shape. */
-  model: GPTShape;
+  model: ModelShape;
   /** Training tokens asked for (the loop trains ceil(tokens / batchTokens) steps). */
   tokens: number;
   /** Tokens per optimizer step. */
@@ -106,7 +126,7 @@ export interface RunRecord {
   extra: Record<string, unknown>;
 }
 
-/** Input of {@link Lab.planRun}: the shape columns, params and N are derived from `config.model`. */
+/** Input of {@link Lab.planRun}: the shape columns come from `config.model`, params and N from `accounting`. */
 export interface PlanRunInput {
   /** Unique id: letters, digits, '.', '_', '-' (it names the run folder). */
   id: string;
@@ -116,9 +136,11 @@ export interface PlanRunInput {
   name?: string;
   /** The resolved training config. */
   config: RunConfig;
+  /** Parameter counts and FLOPs per token of `config.model` (`runAccounting(config.model)`). */
+  accounting: RunAccounting;
   /** Planned tokens; default ceil(tokens / batchTokens) × batchTokens (what the loop trains). */
   D?: number;
-  /** Planned FLOPs; default the loop's accounting: flopsPerToken(model).training × D. */
+  /** Planned FLOPs; default accounting.flopsPerToken × D (the loop's accounting). */
   C?: number;
   /** Run folder; default runs/<id> inside the lab. */
   dir?: string;
@@ -126,19 +148,8 @@ export interface PlanRunInput {
   extra?: Record<string, unknown>;
 }
 
-/** One logged training step (the same fields as MetricRow in src/train/loop.ts, one line of metrics.jsonl). */
-export interface MetricRecord {
-  step: number;
-  tokens: number;
-  flops: number;
-  lr: number;
-  trainLoss: number;
-  /** Present on steps where validation ran. */
-  valLoss?: number;
-  gradNorm: number;
-  elapsed: number;
-  tokensPerSec: number;
-}
+/** One logged training step: one line of a run folder's metrics.jsonl (defined with the run folder's layout). */
+export type { MetricRecord } from "../util/run-folder.js";
 
 /** What {@link Lab.finishRun} records: TrainSummary (src/train/loop.ts) has all of these fields. */
 export interface FinishInput {
@@ -168,6 +179,8 @@ export interface FitPoint {
   run: string;
   /** Non-embedding parameters. */
   N: number;
+  /** Every parameter, embeddings included (endpointPoints only). */
+  params?: number;
   /** Tokens trained at this point. */
   D: number;
   /** FLOPs spent at this point. */
@@ -176,6 +189,33 @@ export interface FitPoint {
   loss: number;
   /** Step of the metric row (frontierPoints only). */
   step?: number;
+}
+
+/** A cooled-down endpoint of a run (RUN_DIR/endpoints.jsonl; Endpoint in src/train/endpoints.ts has these fields). */
+export interface EndpointRecord {
+  /** `final`: the run's own end; `branch`: a WSD cooldown branch. */
+  kind: "final" | "branch";
+  /** Optimizer steps of the equivalent run. */
+  step: number;
+  /** Training tokens D of the equivalent run. */
+  tokens: number;
+  /** Training FLOPs C of the equivalent run. */
+  flops: number;
+  /** Validation loss after the cooldown. */
+  valLoss: number | null;
+  /** Training loss of the last step. */
+  trainLoss: number | null;
+}
+
+/** A stored analysis of a sweep (src/analysis/): the result as JSON, with the scaling-lab version that made it. */
+export interface AnalysisRecord {
+  sweep: string;
+  /** ISO 8601 time it was stored. */
+  created: string;
+  /** scaling-lab version and training-code hash of the analysis. */
+  version: string;
+  /** The analysis (its type belongs to src/analysis/). */
+  result: unknown;
 }
 
 /** Which loss a fit point carries. */

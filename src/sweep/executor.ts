@@ -6,7 +6,6 @@
  * resumes from its checkpoint; a finished run is skipped.
  */
 import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +14,10 @@ import type { MetricRecord, RunRecord } from "../store/types.js";
 import { readCheckpointState } from "../train/checkpoint.js";
 import { truncateMetrics } from "../train/loop.js";
 import type { TrainSummary } from "../train/loop.js";
+import type { TrainConfig } from "../train/config.js";
+import { METRICS_FILE } from "../util/run-folder.js";
+import { defaultThreads, MAX_THREADS, shareThreads } from "../util/threads.js";
+import { shapeSpeed } from "./speed.js";
 
 /** Progress of a sweep, for a progress bar. */
 export interface SweepProgress {
@@ -57,9 +60,13 @@ export interface ExecutorHooks {
 
 /** Options of the local executor. */
 export interface LocalExecutorOptions {
-  /** Runs trained at once (default 1: on 2 cores one run with 2 threads is fastest). */
-  concurrency?: number;
-  /** Total kernel threads to split between concurrent runs (default: all cores). */
+  /**
+   * Runs trained at once. "auto" (default): each run gets one thread beside others when that trains more tokens per
+   * second than one run on every core (small models: measured per shape, see speed.ts), else all the threads.
+   * A number k: k runs at a time, the threads split between them.
+   */
+  concurrency?: number | "auto";
+  /** Total kernel threads to split between concurrent runs (default: SCALING_LAB_THREADS or all cores, at most 64). */
   threads?: number;
   /** Backend for the runs (auto | native | js). */
   backend?: string;
@@ -98,15 +105,50 @@ export function readMetricLines(path: string, from: number): { rows: MetricRecor
   return { rows, next };
 }
 
+/**
+ * How much two single-thread runs side by side keep of their speed alone (they share the memory bus and the last-level
+ * cache); measured on a 2-core machine for the cpu-xs shapes: 0.9–0.97.
+ */
+const SIDE_BY_SIDE_EFFICIENCY = 0.9;
+
+/**
+ * Threads for each run: 1 where `threads` single-thread runs side by side train faster than one run on all threads
+ * (measured speeds of its shape, cached per machine), else all of them. A run's numbers do not depend on its thread
+ * count (the kernels split work by shape), so this changes only the wall time.
+ */
+export async function threadsPerRun(runs: readonly RunRecord[], threads: number, backend: string, log?: (line: string) => void): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const r of runs) {
+    if (threads <= 1 || runs.length <= 1) {
+      out.set(r.id, threads);
+      continue;
+    }
+    const config = r.config as unknown as TrainConfig;
+    try {
+      const one = await shapeSpeed(config, backend, 1, log);
+      const all = await shapeSpeed(config, backend, threads, log);
+      out.set(r.id, sideBySide(one.stepSec, all.stepSec, threads) ? 1 : threads);
+    } catch {
+      // the backend cannot be measured here (not available, a bad name): each run gets every thread and reports its
+      // own error when it starts
+      out.set(r.id, threads);
+    }
+  }
+  return out;
+}
+
+/** Whether `threads` single-thread runs side by side out-train one run on `threads` threads (step times given). */
+export function sideBySide(stepSecOneThread: number, stepSecAllThreads: number, threads: number): boolean {
+  return (threads * SIDE_BY_SIDE_EFFICIENCY) / stepSecOneThread > 1 / stepSecAllThreads;
+}
+
 /** The local executor (see the module comment). */
 export class LocalExecutor implements Executor {
   readonly name = "local";
-  private readonly k: number;
   private readonly threads: number;
 
   constructor(private readonly opts: LocalExecutorOptions = {}) {
-    this.k = Math.max(1, opts.concurrency ?? 1);
-    this.threads = Math.max(1, opts.threads ?? availableParallelism());
+    this.threads = Math.max(1, opts.threads ?? defaultThreads());
   }
 
   /** @inheritdoc */
@@ -132,36 +174,60 @@ export class LocalExecutor implements Executor {
       }
       return true;
     });
-    const perRun = Math.max(1, Math.floor(this.threads / Math.min(this.k, Math.max(1, queue.length))));
-    const worker = async () => {
-      while (queue.length > 0 && !(hooks.shouldStop?.() ?? false)) {
-        const run = queue.shift()!;
-        const claimed = lab.claimRun(run.id, { backend: this.opts.backend ?? "auto" }, { from: ["planned", "stopped", "failed"], staleAfterSec: STALE_AFTER_SEC });
-        if (!claimed) {
-          hooks.log?.(`sweep: ${run.id} is being trained by another process; skipping it here`);
-          continue;
-        }
-        const before = done.get(run.id) ?? 0;
-        const outcome = await this.trainOne(claimed, lab, perRun, hooks, (row) => {
-          active.set(run.id, { id: run.id, step: row.step, trainLoss: row.trainLoss, valLoss: row.valLoss ?? active.get(run.id)?.valLoss });
-          const prev = done.get(run.id) ?? 0;
-          done.set(run.id, row.flops);
-          flopsThisProcess += Math.max(0, row.flops - prev);
-          progress();
-        });
-        active.delete(run.id);
-        if (outcome.status === "done") {
-          runsDone++;
-          done.set(run.id, run.C);
-        } else {
-          done.set(run.id, before);
-        }
-        outcomes.push(outcome);
-        hooks.onRunEnd?.(lab.getRun(run.id)!, outcome);
-        progress();
-      }
+    // threads of each run: a fixed split for a given concurrency, or decided per run from measured speed
+    const k = this.opts.concurrency ?? "auto";
+    const want = k === "auto"
+      ? await threadsPerRun(queue, this.threads, this.opts.backend ?? "auto", hooks.log)
+      : new Map(queue.map((r) => [r.id, shareThreads(this.threads, Math.min(Math.max(1, k), queue.length))]));
+    let free = this.threads;
+    const waiters: (() => void)[] = [];
+    const release = (n: number) => {
+      free += n;
+      waiters.splice(0).forEach((w) => w());
     };
-    await Promise.all(Array.from({ length: this.k }, worker));
+    const acquire = async (n: number) => {
+      while (free < n) await new Promise<void>((res) => waiters.push(res));
+      free -= n;
+    };
+    const runOne = async (run: RunRecord, perRun: number) => {
+      const claimed = lab.claimRun(run.id, { backend: this.opts.backend ?? "auto" }, { from: ["planned", "stopped", "failed"], staleAfterSec: STALE_AFTER_SEC });
+      if (!claimed) {
+        hooks.log?.(`sweep: ${run.id} is being trained by another process; skipping it here`);
+        return;
+      }
+      const before = done.get(run.id) ?? 0;
+      const outcome = await this.trainOne(claimed, lab, perRun, hooks, (row) => {
+        active.set(run.id, { id: run.id, step: row.step, trainLoss: row.trainLoss, valLoss: row.valLoss ?? active.get(run.id)?.valLoss });
+        const prev = done.get(run.id) ?? 0;
+        done.set(run.id, row.flops);
+        flopsThisProcess += Math.max(0, row.flops - prev);
+        progress();
+      });
+      active.delete(run.id);
+      if (outcome.status === "done") {
+        runsDone++;
+        done.set(run.id, run.C);
+      } else {
+        done.set(run.id, before);
+      }
+      outcomes.push(outcome);
+      hooks.onRunEnd?.(lab.getRun(run.id)!, outcome);
+      progress();
+    };
+    // several runs at once: the longest first, so the last to finish is a short one (less idle time at the end)
+    const order = [...want.values()].some((n) => n < this.threads) ? [...queue].sort((a, b) => b.C - a.C) : queue;
+    const running: Promise<void>[] = [];
+    for (const run of order) {
+      if (hooks.shouldStop?.() ?? false) break;
+      const n = Math.min(MAX_THREADS, this.threads, want.get(run.id) ?? this.threads); // one run's pool takes ≤ 64
+      await acquire(n);
+      if (hooks.shouldStop?.() ?? false) {
+        release(n);
+        break;
+      }
+      running.push(runOne(run, n).finally(() => release(n)));
+    }
+    await Promise.all(running);
     return outcomes;
   }
 
@@ -170,7 +236,7 @@ export class LocalExecutor implements Executor {
     const dir = lab.runDir(run.id);
     const cfgPath = join(dir, "sweep-config.json");
     writeFileSync(cfgPath, JSON.stringify({ ...run.config, threads, backend: this.opts.backend ?? run.config.backend ?? "auto" }, null, 2));
-    const metricsPath = join(dir, "metrics.jsonl");
+    const metricsPath = join(dir, METRICS_FILE);
     // On resume the curve continues from the checkpoint: cut metrics.jsonl and the store to its step first (the
     // child's own truncation is then a no-op), so tailing the file by line index stays aligned.
     const ck = readCheckpointState(dir);
@@ -214,6 +280,7 @@ export class LocalExecutor implements Executor {
     tail();
     if (code === 0) {
       const summary = JSON.parse(stdout.trim().split("\n").pop()!) as TrainSummary;
+      lab.recordEndpoints(run.id, summary.endpoints ?? []);
       lab.finishRun(run.id, summary);
       return { id: run.id, status: summary.status === "done" ? "done" : "stopped" };
     }

@@ -20,14 +20,63 @@ const SizeSchema = z.object({
   localWindow: z.number().int().optional(),
 });
 
+/** Training settings every run of a ladder shares (fields of the training config; flags and overrides win). */
+const RecipeSchema = z.object({
+  schedule: z.enum(["cosine", "wsd"]).optional(),
+  cooldownFraction: z.number().gt(0).lt(1).optional(),
+  cooldownShape: z.enum(["1-sqrt", "linear", "cosine"]).optional(),
+  /** wsd: cooldown branches as fractions of each run's tokens. */
+  branches: z.array(z.number().positive()).optional(),
+  minLrFraction: z.number().min(0).max(1).optional(),
+  warmupFraction: z.number().min(0).max(1).optional(),
+  weightDecay: z.number().min(0).optional(),
+  beta1: z.number().min(0).max(1).optional(),
+  beta2: z.number().min(0).max(1).optional(),
+  gradClip: z.number().min(0).optional(),
+  evalEvery: z.number().int().positive().optional(),
+  evalTokens: z.number().int().positive().optional(),
+  finalEvalTokens: z.number().int().positive().optional(),
+}).strict();
+
+/** A learning-rate law LR*(N) = coef · N^exponent measured by `sweep --plan lr`, with how it was measured. */
+const LrLawSchema = z.object({
+  coef: z.number().positive(),
+  exponent: z.number(),
+  /** Which N the law takes. */
+  params: z.enum(["total", "nonEmbedding"]),
+  /** Clamp of the law's value. */
+  max: z.number().positive().optional(),
+  about: z.string().optional(),
+});
+
 const LadderSchema = z.object({
   about: z.string().optional(),
+  /** Why the shapes and the recipe are what they are (the evidence). */
+  why: z.string().optional(),
   blockSize: z.number().int().positive(),
   batchTokens: z.number().int().positive(),
   /** GPT-3's alternating attention for every size: odd layers see the last localWindow tokens (0/absent = dense). */
   localWindow: z.number().int().optional(),
+  /** The BPE vocabulary the recipe was tuned on (the demo prepares its corpus with it). */
+  vocab: z.number().int().positive().optional(),
+  /** Tokens per run of the ladder's default study (the demo's D). */
+  tokens: z.number().positive().optional(),
+  recipe: RecipeSchema.optional(),
+  lrLaw: LrLawSchema.optional(),
+  /** How the demo analyses this ladder (src/analysis/): the leave-future-out K, the N, the early endpoints left out. */
+  analysis: z.object({
+    K: z.number().min(1).optional(),
+    params: z.enum(["total", "nonEmbedding"]).optional(),
+    /** Leave out endpoints with fewer tokens than this fraction of the ladder's tokens. */
+    minTokensFraction: z.number().min(0).max(1).optional(),
+  }).strict().optional(),
   sizes: z.array(SizeSchema).min(2),
 });
+
+/** The shared training settings of a ladder. */
+export type LadderRecipe = z.infer<typeof RecipeSchema>;
+/** A measured LR*(N) law. */
+export type LrLaw = z.infer<typeof LrLawSchema>;
 
 /** One rung of a ladder. */
 export type LadderSize = z.infer<typeof SizeSchema>;
@@ -110,7 +159,15 @@ export function sizeParams(s: LadderSize, blockSize: number, vocabSize = 1) {
   return paramCounts({ vocabSize, blockSize, nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd });
 }
 
-/** The peak learning rate of a size: the ladder's, else Kaplan's LR(N). */
-export function sizeLearningRate(s: LadderSize, blockSize: number): number {
-  return s.lr ?? kaplanLearningRate(sizeParams(s, blockSize).nonEmbedding);
+/**
+ * The peak learning rate of a size: the size's own, else the ladder's measured LR*(N) law (at the ladder's vocabulary
+ * `vocabSize` for a law in total parameters), else Kaplan's LR(N).
+ */
+export function sizeLearningRate(s: LadderSize, ladder: Pick<Ladder, "blockSize" | "lrLaw">, vocabSize = 1): number {
+  if (s.lr !== undefined) return s.lr;
+  const counts = sizeParams(s, ladder.blockSize, vocabSize);
+  const law = ladder.lrLaw;
+  if (!law) return kaplanLearningRate(counts.nonEmbedding);
+  const lr = law.coef * (law.params === "total" ? counts.total : counts.nonEmbedding) ** law.exponent;
+  return law.max !== undefined ? Math.min(law.max, lr) : lr;
 }

@@ -4,6 +4,7 @@
  *   compute-efficient frontier L(C).
  * - `isoflop` (Hoffmann et al. 2022, approach 2): K compute budgets × the sizes, each run getting D = C / (6N).
  * - `grid`: sizes × token budgets × seeds.
+ * - `lr`: sizes × peak learning rates at one token budget, to measure LR*(N) (src/sweep/lr.ts).
  * A plan is pure arithmetic: run ids, shapes, N, D and C, deterministic in its inputs.
  */
 import { flopsPerToken } from "../model/accounting.js";
@@ -11,7 +12,7 @@ import type { TrainConfigInput } from "../train/config.js";
 import { type Ladder, type LadderSize, sizeLearningRate, sizeParams, sizeWindow } from "./ladder.js";
 
 /** Kinds of plan. */
-export const PLAN_KINDS = ["curves", "isoflop", "grid"] as const;
+export const PLAN_KINDS = ["curves", "isoflop", "grid", "lr"] as const;
 /** A plan kind. */
 export type PlanKind = (typeof PLAN_KINDS)[number];
 
@@ -27,6 +28,8 @@ export interface PlanSpec {
   tokens?: number[];
   /** isoflop: compute budgets in FLOPs. */
   budgets?: number[];
+  /** lr: the peak learning rates to try on every size (at least 3, for a parabola around the best). */
+  lrs?: number[];
   /** Seeds (grid; curves/isoflop use the first). */
   seeds?: number[];
   /** Vocabulary size of the data's tokenizer (for total parameters). */
@@ -55,6 +58,8 @@ export interface PlannedRun {
   C: number;
   /** isoflop: the budget this run belongs to. */
   budget?: number;
+  /** lr: the peak learning rate this run tries. */
+  lr?: number;
 }
 
 /** A plan that cannot be made; the message names the fix. */
@@ -92,7 +97,21 @@ export function makePlan(spec: PlanSpec): PlannedRun[] {
   const seeds = spec.seeds?.length ? spec.seeds : [1337];
   const round = (d: number) => Math.max(ladder.batchTokens, Math.round(d / ladder.batchTokens) * ladder.batchTokens);
   const runs: PlannedRun[] = [];
-  if (spec.kind === "curves" || spec.kind === "grid") {
+  if (spec.kind === "lr") {
+    const lrs = [...new Set(spec.lrs ?? [])].sort((a, b) => a - b);
+    if (lrs.length < 3 || lrs.some((x) => !(x > 0))) {
+      throw new PlanError(`plan lr needs at least 3 distinct positive learning rates to locate the best one (e.g. --lrs 1e-3,2e-3,4e-3,8e-3), got ${spec.lrs?.length ? spec.lrs.join(",") : "none"}`);
+    }
+    const tokens = spec.tokens ?? [];
+    if (tokens.length !== 1) throw new PlanError("plan lr takes one --tokens budget (e.g. --tokens 2e6)");
+    for (const s of sizes) {
+      for (const lr of lrs) {
+        const r = planned(spec, s, round(tokens[0]), seeds[0], tokens[0]);
+        r.config.lr = lr;
+        runs.push({ ...r, id: `${spec.sweep}.${s.name}.lr${lr}.s${seeds[0]}`, lr });
+      }
+    }
+  } else if (spec.kind === "curves" || spec.kind === "grid") {
     const tokens = spec.tokens ?? [];
     if (tokens.length === 0) throw new PlanError(`plan ${spec.kind} needs a token budget (e.g. --tokens 2e6${spec.kind === "grid" ? ",4e6" : ""})`);
     if (spec.kind === "curves" && tokens.length > 1) throw new PlanError("plan curves takes one --tokens budget (use --plan grid for several)");
@@ -142,8 +161,9 @@ function planned(spec: PlanSpec, s: LadderSize, D: number, seed: number, asked: 
     tokens: D,
     batchTokens: ladder.batchTokens,
     microBatch: ladder.batchTokens % (microBatch * T) === 0 ? microBatch : 1,
-    lr: sizeLearningRate(s, T),
+    lr: sizeLearningRate(s, ladder, spec.vocabSize),
     seed,
+    ...ladder.recipe,
     ...spec.overrides,
   };
   return {

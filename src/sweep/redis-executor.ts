@@ -185,6 +185,7 @@ class CoordinatorSession {
       if (result.metrics.length) this.lab.appendMetrics(id, result.metrics);
       // a job finished by resuming from its final checkpoint trained no step in that process: take the curve's end
       const finalTrainLoss = Number.isFinite(result.summary.finalTrainLoss) ? result.summary.finalTrainLoss : (last?.trainLoss ?? null);
+      this.lab.recordEndpoints(id, result.summary.endpoints ?? []);
       this.lab.finishRun(id, { ...result.summary, finalTrainLoss });
       this.linkRunFolder(id, result.dir);
       const before = this.flops.get(id) ?? 0;

@@ -16,7 +16,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DelayedError, type Job, WaitingError, Worker } from "bullmq";
@@ -25,6 +24,8 @@ import { describeMachine } from "../store/lab.js";
 import type { MetricRecord } from "../store/types.js";
 import { readCheckpointState } from "../train/checkpoint.js";
 import { truncateMetrics, type TrainSummary } from "../train/loop.js";
+import { CONFIG_FILE, METRICS_FILE } from "../util/run-folder.js";
+import { shareThreads } from "../util/threads.js";
 import { readMetricLines } from "./executor.js";
 import type { ChildMessage } from "./queue-train-child.js";
 import {
@@ -42,7 +43,7 @@ export interface WorkerOptions {
   artifacts?: string;
   /** Backend for the runs (default: each run's config, usually auto). */
   backend?: string;
-  /** Total kernel threads, split between concurrent runs (default: all cores). */
+  /** Total kernel threads, split between concurrent runs (default: SCALING_LAB_THREADS or all cores, at most 64). */
   threads?: number;
   /** The prepared data directory on this machine (default: the path in each job, i.e. a shared filesystem). */
   data?: string;
@@ -94,7 +95,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
   const who = `worker ${opts.name ?? ""}`.trim();
   const link = new RedisLink(target, who, log);
   const concurrency = Math.max(1, opts.concurrency ?? 1);
-  const threadsPerRun = Math.max(1, Math.floor((opts.threads ?? availableParallelism()) / concurrency));
+  const runThreads = shareThreads(opts.threads, concurrency);
   const artifacts = resolve(opts.artifacts ?? "artifacts");
   try {
     mkdirSync(artifacts, { recursive: true });
@@ -138,7 +139,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
       throw new DelayedError();
     }
     const outcome = await trainJob(job, run, {
-      artifacts, threadsPerRun, backend: opts.backend, data: opts.data, machine, pollMs, events, log, who, children,
+      artifacts, threadsPerRun: runThreads, backend: opts.backend, data: opts.data, machine, pollMs, events, log, who, children,
       signal, isStopping: () => stopping,
     });
     if (outcome.kind === "done") {
@@ -181,7 +182,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerReport> {
   const onAbort = () => stop();
   opts.signal?.addEventListener("abort", onAbort);
   if (opts.signal?.aborted) stop();
-  log(`${who}: ${machine}: serving queue "${target.queue}" on ${target.display} (${concurrency} at a time, ${threadsPerRun} threads each, version ${formatStamp(stamp)}); artifacts in ${artifacts}`);
+  log(`${who}: ${machine}: serving queue "${target.queue}" on ${target.display} (${concurrency} at a time, ${runThreads} threads each, version ${formatStamp(stamp)}); artifacts in ${artifacts}`);
   const running = worker
     .run()
     .catch((e) => link.onError(e))
@@ -236,7 +237,7 @@ type TrainOutcome =
 async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainContext): Promise<TrainOutcome> {
   const dir = join(ctx.artifacts, run.runId);
   mkdirSync(dir, { recursive: true });
-  const metricsPath = join(dir, "metrics.jsonl");
+  const metricsPath = join(dir, METRICS_FILE);
   const dataDir = resolve(ctx.data ?? run.config.data as string);
   const config = { ...run.config, data: dataDir, threads: ctx.threadsPerRun, ...(ctx.backend ? { backend: ctx.backend } : {}) };
   // Resuming: cut metrics.jsonl to the checkpoint's step first (so tailing it by line stays aligned) and point the
@@ -244,7 +245,7 @@ async function trainJob(job: Job<RunJob, RunResult>, run: RunJob, ctx: TrainCont
   const ck = readCheckpointState(dir);
   if (ck) {
     truncateMetrics(metricsPath, ck.step);
-    const saved = join(dir, "config.json");
+    const saved = join(dir, CONFIG_FILE);
     if (existsSync(saved)) {
       const c = JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>;
       writeFileSync(saved, JSON.stringify({ ...c, data: dataDir, threads: ctx.threadsPerRun, ...(ctx.backend ? { backend: ctx.backend } : {}) }, null, 2) + "\n");

@@ -5,6 +5,7 @@
  */
 import { Dataset } from "../data/loader.js";
 import { createBackend, type AnyBackend } from "../engine/index.js";
+import { runAccounting } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
 import { syntheticStep } from "../model/synthetic-step.js";
 import type { GPTConfig } from "../model/config.js";
@@ -115,7 +116,7 @@ export function recordPlan(lab: Lab, opts: SweepOptions, runs: ResolvedRun[]): R
   });
   return runs.map((r) =>
     lab.planRun({
-      id: r.id, sweep: opts.sweep, name: r.size, config: r.resolved, D: r.D, C: r.C,
+      id: r.id, sweep: opts.sweep, name: r.size, config: r.resolved, accounting: runAccounting(r.resolved.model), D: r.D, C: r.C,
       extra: { size: r.size, ...(r.budget !== undefined ? { budget: r.budget } : {}) },
     }),
   );

@@ -7,10 +7,9 @@ import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { GPT } from "../model/gpt.js";
 import { readSafetensors, SafetensorsError, type StWriteTensor, writeSafetensors } from "../model/safetensors.js";
+import { CHECKPOINT_FILE } from "../util/run-folder.js";
 import type { TrainConfig } from "./config.js";
 
-/** File name of a run's checkpoint inside its directory. */
-export const CHECKPOINT_FILE = "checkpoint.safetensors";
 /** Format tag stored in the metadata. */
 export const CHECKPOINT_FORMAT = "scaling-lab-checkpoint/1";
 
@@ -32,6 +31,8 @@ export interface LoopState {
   lastValLoss: number | null;
   /** Loss of the first step (for divergence detection). */
   firstLoss: number | null;
+  /** Token budgets of the cooldown branches already run and recorded (wsd; absent in older checkpoints). */
+  branchesDone?: number[];
 }
 
 /** A loaded checkpoint. */

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { paramCounts } from "../model/accounting.js";
 import { type GPTConfig, validateConfig } from "../model/config.js";
+import { cooldownSteps } from "./schedule.js";
 
 /** The full, resolved configuration of a training run (saved as config.json in the run directory). */
 export const TrainConfigSchema = z.object({
@@ -37,6 +38,17 @@ export const TrainConfigSchema = z.object({
   minLrFraction: z.number().min(0).max(1),
   /** Warmup as a fraction of the run's steps. */
   warmupFraction: z.number().min(0).max(1),
+  /** Learning-rate schedule: GPT-3's cosine, or warmup-stable-decay (src/train/schedule.ts). */
+  schedule: z.enum(["cosine", "wsd"]).default("cosine"),
+  /** wsd: the cooldown as a fraction of the run's (or a branch's) steps. */
+  cooldownFraction: z.number().gt(0).lt(1).default(0.2),
+  /** wsd: the cooldown's shape. */
+  cooldownShape: z.enum(["1-sqrt", "linear", "cosine"]).default("1-sqrt"),
+  /**
+   * wsd: token budgets (below `tokens`, multiples of batchTokens) at which a cooldown branch leaves the stable phase;
+   * each branch's final validation loss is one more (N, D, C, L) endpoint of the run.
+   */
+  branches: z.array(z.number().int().positive()).default([]),
   weightDecay: z.number().min(0),
   beta1: z.number().min(0).max(1),
   beta2: z.number().min(0).max(1),
@@ -47,6 +59,8 @@ export const TrainConfigSchema = z.object({
   evalEvery: z.number().int().positive(),
   /** Validation tokens per evaluation. */
   evalTokens: z.number().int().positive(),
+  /** Validation tokens of the evaluations that make endpoints (the run's end and its cooldown branches). */
+  finalEvalTokens: z.number().int().positive().optional(),
   /** Checkpoint every this many steps (and at the end). */
   checkpointEvery: z.number().int().positive(),
   /** Seed for the weights and the data order. */
@@ -109,6 +123,36 @@ export type TrainConfigInput = Partial<Omit<TrainConfig, "model">> & {
   model?: Partial<GPTConfig>;
 };
 
+/**
+ * Branch budgets as steps: a value ≤ 1 is a fraction of the run's tokens, a larger one a token count. Each must end
+ * before the run does and start its cooldown after the warmup; the one-line errors say which flag to change.
+ */
+export function resolveBranches(budgets: readonly number[], steps: number, batchTokens: number, warmupSteps: number, cooldownFraction: number): number[] {
+  const out = new Set<number>();
+  for (const b of budgets) {
+    if (!(b > 0) || !Number.isFinite(b)) throw new TrainConfigError(`cooldown branch budget ${b} must be a positive fraction of the run (e.g. 0.25) or a token count`);
+    const branchSteps = b <= 1 ? Math.round(b * steps) : Math.round(b / batchTokens);
+    if (branchSteps >= steps) {
+      throw new TrainConfigError(
+        `cooldown branch budget ${b} (${branchSteps * batchTokens} tokens) is not below the run's ${steps * batchTokens} tokens (give fractions below 1 or token counts below --tokens; the run's own end is always an endpoint)`,
+      );
+    }
+    const start = branchSteps - cooldownSteps(branchSteps, cooldownFraction);
+    if (start < warmupSteps) {
+      throw new TrainConfigError(
+        `cooldown branch budget ${b} (${branchSteps} steps) would start its cooldown at step ${start}, inside the ${warmupSteps}-step warmup (use a larger budget or a smaller --warmup-fraction)`,
+      );
+    }
+    out.add(branchSteps * batchTokens);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Warmup steps of a run: round(warmupFraction · steps), at least 1. */
+export function warmupSteps(c: Pick<TrainConfig, "warmupFraction">, steps: number): number {
+  return Math.max(1, Math.round(c.warmupFraction * steps));
+}
+
 /** GPT-3's recipe and sensible small-scale defaults. */
 export const TRAIN_DEFAULTS = {
   minLrFraction: 0.1,
@@ -118,6 +162,7 @@ export const TRAIN_DEFAULTS = {
   beta2: 0.95,
   eps: 1e-8,
   gradClip: 1.0,
+  cooldownFraction: 0.2,
   seed: 1337,
   backend: "auto",
   threads: 0,
@@ -164,6 +209,10 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     lr: input.lr ?? preset.lr ?? kaplanLearningRate(paramCounts(model).nonEmbedding),
     minLrFraction: input.minLrFraction ?? TRAIN_DEFAULTS.minLrFraction,
     warmupFraction: input.warmupFraction ?? TRAIN_DEFAULTS.warmupFraction,
+    schedule: input.schedule ?? "cosine",
+    cooldownFraction: input.cooldownFraction ?? TRAIN_DEFAULTS.cooldownFraction,
+    cooldownShape: input.cooldownShape ?? "1-sqrt",
+    branches: [] as number[],
     weightDecay: input.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
     beta1: input.beta1 ?? TRAIN_DEFAULTS.beta1,
     beta2: input.beta2 ?? TRAIN_DEFAULTS.beta2,
@@ -171,6 +220,7 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     gradClip: input.gradClip ?? TRAIN_DEFAULTS.gradClip,
     evalEvery: input.evalEvery ?? Math.max(1, Math.ceil(steps / 20)),
     evalTokens: input.evalTokens ?? Math.max(T, Math.min(65536, batchTokens * 4)),
+    finalEvalTokens: input.finalEvalTokens,
     checkpointEvery: input.checkpointEvery ?? Math.max(1, Math.ceil(steps / 10)),
     seed: input.seed ?? TRAIN_DEFAULTS.seed,
     backend: input.backend ?? TRAIN_DEFAULTS.backend,
@@ -180,6 +230,11 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new TrainConfigError(`invalid training config: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const branches = input.branches ?? [];
+  if (branches.length > 0) {
+    if (r.data.schedule !== "wsd") throw new TrainConfigError("cooldown branches need the wsd schedule (add --schedule wsd)");
+    r.data.branches = resolveBranches(branches, steps, batchTokens, warmupSteps(r.data, steps), r.data.cooldownFraction);
   }
   return r.data;
 }

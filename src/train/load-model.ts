@@ -10,7 +10,8 @@ import { gpt2Tokenizer, loadTokenizer, type Tokenizer } from "../data/tokenizer.
 import type { AnyBackend } from "../engine/backend.js";
 import { GPT } from "../model/gpt.js";
 import { HfImportError, isHfGpt2Dir, loadHfGpt2 } from "../model/hf-gpt2.js";
-import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint } from "./checkpoint.js";
+import { CHECKPOINT_FILE } from "../util/run-folder.js";
+import { CheckpointError, loadCheckpoint } from "./checkpoint.js";
 
 /** A model ready to use, with its tokenizer and where it came from. */
 export interface LoadedModel {

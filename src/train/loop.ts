@@ -8,10 +8,12 @@ import { join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
-import { writeFileAtomic } from "../model/safetensors.js";
+import { writeFileAtomic } from "../util/files.js";
+import { CONFIG_FILE, METRICS_FILE, type MetricRecord, SUMMARY_FILE } from "../util/run-folder.js";
 import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
-import { accumSteps, type TrainConfig, totalSteps } from "./config.js";
-import { learningRate } from "./schedule.js";
+import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
+import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
+import { cooldownSteps, learningRate, type LrSchedule } from "./schedule.js";
 
 /** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
 export interface TrainData {
@@ -30,21 +32,8 @@ export interface TrainData {
   setState(state: unknown): void;
 }
 
-/** One line of metrics.jsonl. */
-export interface MetricRow {
-  step: number;
-  tokens: number;
-  flops: number;
-  lr: number;
-  trainLoss: number;
-  valLoss?: number;
-  gradNorm: number;
-  elapsed: number;
-  tokensPerSec: number;
-}
-
-/** Progress events for a progress bar or a log. */
-export interface ProgressEvent extends MetricRow {
+/** Progress events for a progress bar or a log: the step's metrics line and the run's totals. */
+export interface ProgressEvent extends MetricRecord {
   steps: number;
   totalTokens: number;
   etaSec: number;
@@ -52,7 +41,7 @@ export interface ProgressEvent extends MetricRow {
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json. */
+  /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json (util/run-folder.ts). */
   outDir: string;
   /** Continue from outDir's checkpoint (bit-exact with the same backend and seed). */
   resume?: boolean;
@@ -62,7 +51,7 @@ export interface TrainOptions {
   onStart?: (info: { backend: AnyBackend; params: number; nonEmbedding: number; steps: number; resumedAt: number }) => void;
   /** Polled after every step: return true to checkpoint and stop early (e.g. on SIGINT). */
   shouldStop?: () => boolean;
-  /** An existing backend to use instead of creating one from config.backend. */
+  /** An existing backend to use instead of creating one from config.backend (the caller disposes it). */
   backend?: AnyBackend;
   /** Stop (as if interrupted) after this many steps in this process — for tests of resume. */
   maxStepsThisRun?: number;
@@ -81,6 +70,8 @@ export interface TrainSummary {
   params: number;
   nonEmbeddingParams: number;
   backend: string;
+  /** The run's cooled-down endpoints so far (its end when done, and its WSD branches). */
+  endpoints: Endpoint[];
 }
 
 /** Training stopped because the loss became NaN/Inf or diverged; the last good checkpoint is kept. */
@@ -94,23 +85,35 @@ export class DivergenceError extends Error {
 /** Divergence: the smoothed training loss rose this many nats above the first step's loss. */
 const DIVERGENCE_MARGIN = 1.0;
 
-/** Training FLOPs per token of a config (Kaplan: 6N + 6·nLayer·nCtx·d), from the one accounting function. */
+/** Training FLOPs per token of a config (6N + 6·V·d + 6·nLayer·nCtx·d: every product, the head included), from the one accounting function. */
 export function runFlopsPerToken(c: TrainConfig): number {
   return flopsPerToken(c.model, c.model.blockSize).training;
 }
 
-/** Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. */
+/**
+ * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. A backend this
+ * function creates is disposed however training ends (done, stopped, diverged or failed).
+ */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  const dir = opts.outDir;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(opts.outDir, { recursive: true });
   const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
+  try {
+    return await trainWith(backend, config, data, opts);
+  } finally {
+    if (!opts.backend) backend.dispose();
+  }
+}
+
+/** The loop itself, on a backend the caller owns. */
+async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
+  const dir = opts.outDir;
   const model = new GPT(backend, config.model, config.seed);
   const steps = totalSteps(config);
   const accum = accumSteps(config);
   const B = config.microBatch;
   const T = config.model.blockSize;
   const fpt = runFlopsPerToken(config);
-  const metricsPath = join(dir, "metrics.jsonl");
+  const metricsPath = join(dir, METRICS_FILE);
 
   let state: LoopState = {
     step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
@@ -125,17 +128,27 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   } else {
     writeFileSync(metricsPath, "");
   }
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
   const counts = paramCounts(config.model);
   opts.onStart?.({ backend, params: counts.total, nonEmbedding: counts.nonEmbedding, steps, resumedAt: state.step });
 
   const x = new Int32Array(B * T);
   const y = new Int32Array(B * T);
   const hp = { lr: 0, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxNorm: config.gradClip };
-  const schedule = {
-    lr: config.lr, warmupSteps: Math.max(1, Math.round(config.warmupFraction * steps)), decaySteps: steps,
-    minLrFraction: config.minLrFraction,
+  const schedule: LrSchedule = {
+    kind: config.schedule ?? "cosine", lr: config.lr, warmupSteps: warmupSteps(config, steps), decaySteps: steps,
+    minLrFraction: config.minLrFraction, cooldownSteps: cooldownSteps(steps, config.cooldownFraction ?? 0.2),
+    cooldownShape: config.cooldownShape,
   };
+  // cooldown branches (wsd): each leaves the stable phase at its start step and ends at its budget
+  const branches = (config.branches ?? []).map((tokens) => {
+    const end = Math.round(tokens / config.batchTokens);
+    return { tokens, end, start: end - cooldownSteps(end, config.cooldownFraction ?? 0.2) };
+  });
+  state.branchesDone ??= [];
+  if (opts.resume) keepEndpoints(dir, state.branchesDone);
+  const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
+  const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
   let ema: number | null = null;
   let lastTrainLoss = NaN;
   let stepsThisRun = 0;
@@ -143,8 +156,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   const runStart = performance.now();
   const elapsedBefore = state.elapsed;
 
-  const evaluate = async (): Promise<number> => {
-    const next = data.valBatches(B, T, config.evalTokens);
+  const evaluate = async (tokens = config.evalTokens): Promise<number> => {
+    const next = data.valBatches(B, T, tokens);
     let sum = 0;
     let count = 0;
     while (next(x, y)) {
@@ -155,29 +168,60 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     return count > 0 ? sum / count : NaN;
   };
 
-  while (state.step < steps) {
-    const t0 = performance.now();
-    hp.lr = learningRate(schedule, state.step);
+  /** One optimizer step (index `step`, 0-based) at the schedule's LR; returns the mean loss and the gradient norm. */
+  const trainStep = async (step: number, sched: LrSchedule): Promise<{ loss: number; gradNorm: number }> => {
+    hp.lr = learningRate(sched, step);
     model.zeroGrad();
     let lossSum = 0;
     for (let micro = 0; micro < accum; micro++) {
       data.nextTrain(x, y, B, T);
-      const r = await model.forward(x, y, B, T);
+      const r = await model.forward(x, y, B, T, { gradScale: 1 / accum });
       lossSum += r.loss!;
       model.backward(1 / accum);
     }
     const loss = lossSum / accum;
     if (!Number.isFinite(loss)) {
       throw new DivergenceError(
-        `training loss became ${loss} at step ${state.step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
+        `training loss became ${loss} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr or raise warmup, then --resume)`,
       );
     }
     const gradNorm = await model.step(hp);
     if (!Number.isFinite(gradNorm)) {
       throw new DivergenceError(
-        `gradient norm became ${gradNorm} at step ${state.step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
+        `gradient norm became ${gradNorm} at step ${step + 1}; stopped and kept the last good checkpoint in ${dir} (lower --lr, then --resume)`,
       );
     }
+    return { loss, gradNorm };
+  };
+
+  /**
+   * Runs the cooldown branch `b` from the current (stable-phase) state, records its endpoint, and puts the model,
+   * optimizer and data back where the main run left them. A checkpoint taken first makes a kill inside the branch
+   * redo the branch on resume, bit-exactly.
+   */
+  const runBranch = async (b: (typeof branches)[number]): Promise<void> => {
+    state.data = data.getState();
+    await saveCheckpoint(dir, model, config, state);
+    const weights = (await backend.read(model.params)).slice();
+    const optimizer = await model.exportOptimizer();
+    const dataState = data.getState();
+    const sched: LrSchedule = { ...schedule, decaySteps: b.end, cooldownSteps: b.end - b.start };
+    let last = { loss: NaN, gradNorm: NaN };
+    for (let step = b.start; step < b.end; step++) last = await trainStep(step, sched);
+    const valLoss = await evaluate(endpointTokens);
+    writeEndpoint(dir, { kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
+    backend.write(model.params, weights);
+    if (optimizer) model.loadOptimizer(optimizer);
+    data.setState(dataState);
+    state.branchesDone!.push(b.tokens);
+    state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
+    await saveCheckpoint(dir, model, config, state);
+  };
+
+  while (state.step < steps) {
+    for (const b of branches) if (b.start === state.step && !state.branchesDone.includes(b.tokens)) await runBranch(b);
+    const t0 = performance.now();
+    const { loss, gradNorm } = await trainStep(state.step, schedule);
     state.step += 1;
     state.tokens += config.batchTokens;
     state.flops += fpt * config.batchTokens;
@@ -191,7 +235,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     lastTrainLoss = loss;
     const stepSec = (performance.now() - t0) / 1000;
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
-    const row: MetricRow = {
+    const row: MetricRecord = {
       step: state.step, tokens: state.tokens, flops: state.flops, lr: hp.lr, trainLoss: loss, gradNorm,
       elapsed: Number(state.elapsed.toFixed(3)), tokensPerSec: Math.round(config.batchTokens / stepSec),
     };
@@ -202,18 +246,21 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
     const last = state.step === steps;
     if (state.step % config.evalEvery === 0 || last) {
-      const val = await evaluate();
+      const val = await evaluate(last ? endpointTokens : config.evalTokens);
       row.valLoss = val;
       state.lastValLoss = val;
       if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
     }
     appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+    if (last) {
+      writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
+    }
     if (state.step % config.checkpointEvery === 0 || last || stopNow) {
       state.data = data.getState();
       await saveCheckpoint(dir, model, config, state);
     }
     const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
-    opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step) });
+    opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
     if (stopNow && !last) {
       status = "stopped";
       break;
@@ -222,10 +269,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   const summary: TrainSummary = {
     status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
-    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name,
+    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
   };
-  writeFileAtomic(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  if (!opts.backend) backend.dispose();
+  writeFileAtomic(join(dir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
   return summary;
 }
 
@@ -240,7 +286,7 @@ export function truncateMetrics(path: string, step: number): number {
     .filter((line) => {
       if (!line.trim()) return false;
       try {
-        return (JSON.parse(line) as MetricRow).step <= step;
+        return (JSON.parse(line) as MetricRecord).step <= step;
       } catch {
         return false; // a half-written last line from a killed process
       }

@@ -7,8 +7,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Dataset } from "../data/loader.js";
 import { TOKENIZER_FILE } from "../data/shards.js";
-import { writeFileAtomic } from "../model/safetensors.js";
-import { CHECKPOINT_FILE } from "./checkpoint.js";
+import { writeFileAtomic } from "../util/files.js";
+import { CHECKPOINT_FILE, CONFIG_FILE } from "../util/run-folder.js";
 import { resolveTrainConfig, type TrainConfig, TrainConfigError, type TrainConfigInput } from "./config.js";
 import { DatasetData } from "./dataset-data.js";
 import { train, type TrainOptions, type TrainSummary } from "./loop.js";
@@ -34,7 +34,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<{ config: T
   const ckpt = join(opts.outDir, CHECKPOINT_FILE);
   if (opts.resume && existsSync(ckpt)) {
     // resuming: the saved config wins, so the run continues exactly as it started
-    config = JSON.parse(readFileSync(join(opts.outDir, "config.json"), "utf8")) as TrainConfig;
+    config = JSON.parse(readFileSync(join(opts.outDir, CONFIG_FILE), "utf8")) as TrainConfig;
     dataset = Dataset.open(config.data);
   } else {
     if (!opts.resume && existsSync(ckpt)) {

@@ -1,8 +1,11 @@
 /**
- * A small, fast, seedable random number generator whose whole state is four 32-bit integers, so a training run
- * can save it in a checkpoint and resume bit-exactly. Algorithm: xoshiro128** (Blackman & Vigna), seeded through
- * splitmix32 so that nearby seeds give unrelated streams.
+ * scaling-lab's one seeded random number generator (weights, data order, sampling, task draws, bootstrap resamples,
+ * Monte-Carlo forecasts): small, fast, and its whole state is four 32-bit integers, so a training run can save it in a
+ * checkpoint and resume bit-exactly. Algorithm: xoshiro128** (Blackman & Vigna), seeded through splitmix32 so that
+ * nearby seeds give unrelated streams. A `stream` number gives many independent streams of one seed: bootstrap
+ * replicate i draws from (seed, i), the same numbers whichever worker thread runs it.
  */
+import { fmix32 } from "./hash.js";
 
 /** Serializable RNG state. */
 export type RngState = [number, number, number, number];
@@ -11,14 +14,18 @@ export type RngState = [number, number, number, number];
 export class Rng {
   private s: Uint32Array;
 
-  /** Seeds from an integer (any JS number; non-integers are truncated). */
-  constructor(seed: number | RngState = 0) {
+  /**
+   * Seeds from an integer (any JS number; non-integers are truncated), or restores a state saved by
+   * {@link getState}. `stream` (an integer; default 0, the seed's own stream) selects an independent stream.
+   */
+  constructor(seed: number | RngState = 0, stream = 0) {
     this.s = new Uint32Array(4);
     if (Array.isArray(seed)) {
       this.setState(seed);
       return;
     }
     let x = (Math.trunc(seed) >>> 0) ^ 0x9e3779b9;
+    if (stream !== 0) x = fmix32(x ^ Math.imul(Math.trunc(stream) >>> 0, 0x85ebca6b));
     for (let i = 0; i < 4; i++) {
       // splitmix32
       x = (x + 0x9e3779b9) >>> 0;
@@ -54,6 +61,11 @@ export class Rng {
   /** Uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.random() * n);
+  }
+
+  /** Uniform in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.random();
   }
 
   /** Standard normal sample (Box–Muller). */

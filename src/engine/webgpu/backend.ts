@@ -6,10 +6,12 @@
  * training step the batch goes up and the loss and gradient norm come down: the model's two reads.
  *
  * Attention is three dispatches each way (batched products with causal tile skipping around a fused causal
- * softmax; GPT-3's banded layers are one fused row kernel forward and two backward, over the W keys of each band), matmuls are the tiled kernel of gemm.ts, and reductions (bias and LayerNorm parameter gradients, the
- * gradient norm) are two-stage and deterministic: no float atomics anywhere.
+ * softmax; GPT-3's banded layers are one fused row kernel forward and two backward, over the W keys of each band),
+ * matmuls are the tiled kernel of gemm.ts, and reductions (bias and LayerNorm parameter gradients, the gradient
+ * norm) are two-stage and deterministic: no float atomics anywhere.
  */
 import { type AdamWStep, type Backend, type BackendInfo, attentionWidth } from "../backend.js";
+import { composedClassifier } from "../classifier.js";
 import { openDevice } from "./device.js";
 import { type GemmCall, type GemmPolicy, gemmKernel, gemmParams, planGemm } from "./gemm.js";
 import * as K from "./kernels.js";
@@ -359,6 +361,19 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
   /** @inheritdoc */
   crossEntropyBackward(dlogits: GpuTensor, probs: GpuTensor, targets: GpuIntTensor, scale: number, N: number, V: number): void {
     this.elementwise(K.crossEntropyBackward, [dlogits, probs, targets], N * V, [V, dlogits.offset, probs.offset, targets.offset, scale]);
+  }
+
+  /** @inheritdoc */
+  classifier(
+    losses: GpuTensor, dinp: GpuTensor | null, dwte: GpuTensor | null, logits: GpuTensor | null, inp: GpuTensor,
+    wte: GpuTensor, targets: GpuIntTensor, scale: number, N: number, C: number, V: number,
+  ): void {
+    composedClassifier(this, losses, dinp, dwte, logits, inp, wte, targets, scale, N, C, V);
+  }
+
+  /** @inheritdoc */
+  classifierScratch(): boolean {
+    return true;
   }
 
   // ------------------------------------------------------------------ optimizer

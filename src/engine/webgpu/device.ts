@@ -45,7 +45,7 @@ export interface OpenDevice {
 /** The fix to print when no adapter is found. */
 const NO_ADAPTER_FIX =
   "install a Vulkan driver (NVIDIA: the proprietary driver with its Vulkan ICD; no GPU: apt-get install -y -t bookworm-backports " +
-  "mesa-vulkan-drivers libvulkan1 for the lavapipe software driver), or use --backend native or js";
+  "mesa-vulkan-drivers libvulkan1 for the lavapipe software driver), or use --backend native or wasm";
 
 /** Dawn options from SCALING_LAB_DAWN_FLAGS: `create()` strings separated by ";", e.g. "enable-dawn-features=disable_robustness". */
 function dawnFlags(): string[] {
@@ -66,7 +66,7 @@ export async function openDevice(): Promise<OpenDevice> {
   } catch (e) {
     throw new WebGpuError(
       "no-adapter",
-      `the webgpu backend cannot load Dawn (${firstLine(e)}); fix: npm install (the "webgpu" package ships dawn.node for linux-x64, darwin and win32), or use --backend native or js`,
+      `the webgpu backend cannot load Dawn (${firstLine(e)}); fix: npm install (the "webgpu" package ships dawn.node for linux-x64, darwin and win32), or use --backend native or wasm`,
     );
   }
   let gpu: GPU;

@@ -1,0 +1,4 @@
+/** One typed, stored analysis of a sweep: fits on cooled-down endpoints, leave-future-out predictions. */
+export { type AnalysisOptions, type EndpointInput, type TargetInput, analyzeEndpoints, frontierOf, leaveFutureOut } from "./analyze.js";
+export { type SweepAnalysisOptions, analyzeSweep, storedAnalysis } from "./sweep.js";
+export type * from "./types.js";
