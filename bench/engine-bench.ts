@@ -1,14 +1,15 @@
 /**
  * `npm run bench` — training-step throughput of the engine on random-token batches, side by side with the PyTorch
- * peer (../shared/peers/torch_gpt.py bench) when /usr/bin/python3 has torch. One JSON line per config:
+ * peer (the reference generator's model: scripts/make-reference.py bench) when /usr/bin/python3 has torch. One JSON line per config:
  * tokens/s, model GFLOP/s, MFU against the sgemm ceiling measured in the same run, and ours/PyTorch.
  *
  * `--ladder NAME [--tokens N] [--vocab V]`: per-rung speed of a ladder as the demo trains it (bench/ladder-bench.ts).
+ * `--sample [--ladder NAME] [--tokens N]`: sampling speed with and without the key/value cache (bench/sample-bench.ts).
  * Flags: --config A|B|C (default A and B; C is GPT-2 small, for GPUs), --backend native|wasm|js|auto|webgpu, --steps N,
  * --warmup N, --json (JSON lines only), --no-peer (skip PyTorch), --gc-steps N (report heap growth over N extra
  * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
  * (bench/torch_cuda_bench.py) when python3 has a CUDA torch, and the sgemm ceiling is the GPU kernel's.
- * Run it on an idle machine: ../shared/peers/wait-quiet.sh 120 npm run -s bench -- --json
+ * Run it on an idle machine (check with `uptime` first): npm run -s bench -- --json
  *
  * --attention (issue 17) benchmarks GPT-3's banded attention against dense instead (bench/attention-bench.ts): one
  * layer's forward + backward at T 1024, d 256, 4 heads, W 128, and a whole step of an alternating vs a dense model,
@@ -26,6 +27,7 @@ import { syntheticStep } from "../src/model/synthetic-step.js";
 import { attentionBench } from "./attention-bench.js";
 import { sgemmCeiling } from "./ceiling.js";
 import { ladderBench } from "./ladder-bench.js";
+import { sampleBench } from "./sample-bench.js";
 import { repoRoot } from "./paths.js";
 
 /** A benchmark configuration (issue 2's configs A and B). */
@@ -62,6 +64,7 @@ const { values } = parseArgs({
     tokens: { type: "string" },
     vocab: { type: "string" },
     threads: { type: "string" },
+    sample: { type: "boolean", default: false },
   },
 });
 
@@ -106,7 +109,7 @@ function peerAvailable(cuda: boolean): boolean {
 }
 
 function benchPeer(c: BenchConfig, steps: number, warmup: number, cuda: boolean): { tokens_per_s: number; engine: string } | null {
-  const script = cuda ? resolve(repoRoot, "bench/torch_cuda_bench.py") : resolve(repoRoot, "../shared/peers/torch_gpt.py");
+  const script = resolve(repoRoot, cuda ? "bench/torch_cuda_bench.py" : "scripts/make-reference.py");
   if (!existsSync(script)) return null;
   const args = [script, "bench", "--vocab", `${c.vocabSize}`, "--ctx", `${c.blockSize}`, "--d", `${c.nEmbd}`,
     "--heads", `${c.nHead}`, "--layers", `${c.nLayer}`, "--batch", `${c.batch}`, "--steps", `${steps}`,
@@ -125,6 +128,10 @@ async function main() {
     const record = await attentionBench(be, { repeats: Number(values.repeats), steps: Number(values.steps ?? "5"), log });
     console.log(JSON.stringify(record));
     be.dispose();
+    return;
+  }
+  if (values.sample) {
+    await sampleBench({ ladder: values.ladder, tokens: values.tokens ? Number(values.tokens) : undefined, backend: values.backend, json: values.json });
     return;
   }
   if (values.ladder) {

@@ -8,7 +8,7 @@
  * machine it uses. The last line is the whole ladder's estimated wall time, scheduled as the executor schedules it.
  *
  * One JSON line per rung holds at least `rung`, `tokensPerSec`, `ceilingFraction`; the last holds `ladderSeconds`.
- * Run it on an idle machine: ../shared/peers/wait-quiet.sh 120 npm run -s bench -- --ladder cpu-xs --json
+ * Run it on an idle machine (check with `uptime` first): npm run -s bench -- --ladder cpu-xs --json
  */
 import { createBackend } from "../src/engine/index.js";
 import { sideBySide } from "../src/sweep/executor.js";

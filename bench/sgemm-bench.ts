@@ -10,7 +10,7 @@
  * call down. Reports GFLOP/s of each and their ratio (target: addon ≥ 90% of openblas).
  *
  * Usage: node dist/bench/sgemm-bench.js [--config A|B] [--threads N] [--reps N] [--json]
- * On a shared machine: /work/shared/peers/wait-quiet.sh 60 node dist/bench/sgemm-bench.js
+ * On a shared machine, run it while `uptime` shows the cores idle (the best of several rounds is kept anyway).
  */
 import { parseArgs } from "node:util";
 

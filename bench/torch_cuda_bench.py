@@ -1,24 +1,27 @@
 #!/usr/bin/env python3
 """PyTorch eager fp32 on CUDA: the GPU peer of `npm run bench -- --backend webgpu`.
 
-Reuses the GPT of ../shared/peers/torch_gpt.py (the same architecture, init, AdamW and clipping as the CPU peer)
-and moves it to a CUDA device. TF32 is switched off, so matmuls are true fp32 like the WGSL kernels.
+Runs the GPT of scripts/make-reference.py (the project's PyTorch reference: the same architecture, init, AdamW and
+clipping as the CPU peer, `make-reference.py bench`) on a CUDA device. TF32 is switched off, so matmuls are true
+fp32 like the WGSL kernels.
 
-  bench   times training steps (forward + backward + clip + AdamW, loss read back every step) and prints one JSON
-          line in torch_gpt.py's format: tokens_per_s, median_step_s, model_gflops_per_s.
+  bench   times training steps (forward + backward + clip + AdamW, loss and gradient norm read back every step) and
+          prints one JSON line: tokens_per_s, median_step_s, model_gflops_per_s.
   matmul  GFLOP/s of an fp32 x @ w.T at M x K x N (default 4096 x 768 x 3072), the practical fp32 ceiling.
-
-Finds torch_gpt.py in $TORCH_GPT_DIR, ../shared/peers (beside the repository) or .device/peers.
 """
-import argparse, json, os, sys, time
+import argparse, importlib.util, json, os, time
+
+import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-for d in (os.environ.get("TORCH_GPT_DIR"), os.path.join(HERE, "..", "..", "shared", "peers"), os.path.join(HERE, "..", ".device", "peers")):
-    if d and os.path.exists(os.path.join(d, "torch_gpt.py")):
-        sys.path.insert(0, d)
-        break
-import torch  # noqa: E402
-from torch_gpt import GPT  # noqa: E402
+
+
+def reference_model():
+    """scripts/make-reference.py as a module (its file name is not an identifier)."""
+    spec = importlib.util.spec_from_file_location("make_reference", os.path.join(HERE, "..", "scripts", "make-reference.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def fp32_only():
@@ -29,39 +32,8 @@ def fp32_only():
 
 def bench(args):
     fp32_only()
-    dev = torch.device(args.device)
-    model = GPT(args.vocab, args.ctx, args.d, args.heads, args.layers).to(dev)
-    opt = model.optimizer(lr=3e-4, wd=0.1)
-    g = torch.Generator().manual_seed(0)
-
-    def step():
-        idx = torch.randint(0, args.vocab, (args.batch, args.ctx), generator=g).to(dev, non_blocking=True)
-        tgt = torch.randint(0, args.vocab, (args.batch, args.ctx), generator=g).to(dev, non_blocking=True)
-        _, loss = model(idx, tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item(), norm.item()  # the loss and the gradient norm come down, as in scaling-lab
-
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    med = times[len(times) // 2]
-    tokens = args.batch * args.ctx
-    n = model.n_params(non_embedding=False) - model.P["wpe"].numel()
-    flops_per_token = 6 * n + 12 * args.layers * args.d * args.ctx
-    tps = tokens / med
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    print(json.dumps(dict(
-        engine=f"pytorch-{torch.__version__}-{dev.type}-fp32-eager", device=name, vocab=args.vocab, ctx=args.ctx,
-        d_model=args.d, heads=args.heads, layers=args.layers, batch=args.batch, params=model.n_params(),
-        median_step_s=round(med, 5), tokens_per_s=round(tps, 1), model_gflops_per_s=round(flops_per_token * tps / 1e9, 2))))
+    args.threads = torch.get_num_threads()
+    reference_model().cmd_bench(args)
 
 
 def matmul(args):

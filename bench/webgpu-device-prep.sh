@@ -5,16 +5,16 @@
 #   .device/node.xz      this machine's node binary (self-contained apart from glibc/libstdc++), xz: ~24 MB
 #   .device/kit.tar.xz   ~7 MB: dist/ (compiled TypeScript), node_modules/webgpu (index.js + the linux-x64
 #                        dawn.node only), the packages the entry points import (bench/kit-deps.ts lists them:
-#                        zod, hyparquet), ../shared/reference/gpt-tiny/*.safetensors and
-#                        ../shared/peers/torch_gpt.py, and the Vulkan loader (Debian's libvulkan1 .deb)
+#                        zod, hyparquet), the reference vectors reference/gpt-tiny/*.safetensors, the PyTorch
+#                        peer (bench/torch_cuda_bench.py runs scripts/make-reference.py's model), and the Vulkan
+#                        loader (Debian's libvulkan1 .deb)
 #
 # Then, with the device tool, carry ".device" (about 31 MB; the working tree that travels must stay ≤ 64 MiB):
 #   run(command="bash bench/webgpu-device.sh", carry=[".device"], timeout_s=600)
-# /.device/ is added to .git/info/exclude so it never lands in a commit.
+# .gitignore lists /.device/, so it never lands in a commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-grep -qxF '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >>.git/info/exclude
 
 echo "compiling (errors in files other engineers are editing are ignored; tsc still emits)" >&2
 npx tsc -p . >/dev/null 2>&1 || true
@@ -23,7 +23,7 @@ test -f node_modules/webgpu/dist/linux-x64/dawn.node || { echo "node_modules/web
 
 rm -rf .device
 stage=$(mktemp -d)
-mkdir -p "$stage/node_modules/webgpu/dist/linux-x64" "$stage/shared/reference/gpt-tiny" "$stage/shared/peers" "$stage/debs"
+mkdir -p "$stage/node_modules/webgpu/dist/linux-x64" "$stage/reference/gpt-tiny" "$stage/scripts" "$stage/bench" "$stage/debs"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$stage/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
 # every other package the three entry points import (statically or lazily), with its dependencies
@@ -37,8 +37,9 @@ for p in $deps; do
 done
 rm -rf "$stage/node_modules/zod/src"
 cp -r dist "$stage/dist"
-cp ../shared/reference/gpt-tiny/*.safetensors "$stage/shared/reference/gpt-tiny/"
-cp ../shared/peers/torch_gpt.py "$stage/shared/peers/"
+cp reference/gpt-tiny/*.safetensors "$stage/reference/gpt-tiny/"
+cp scripts/make-reference.py "$stage/scripts/"
+cp bench/torch_cuda_bench.py "$stage/bench/"
 
 # the Vulkan loader, amd64, as the device README describes (a private apt list so any host architecture works)
 lists=$(mktemp -d)

@@ -8,7 +8,8 @@
 #   1. here, once:   bash bench/webgpu-device-prep.sh        (packs .device/: node.xz + kit.tar.xz, ~31 MB)
 #   2. device tool:  run(command="bash bench/webgpu-device.sh", carry=[".device"], timeout_s=600)
 # What is carried: the node binary (xz), dist/ (compiled TypeScript), node_modules/webgpu with the linux-x64
-# dawn.node, the other packages the entry points import, the reference vectors and torch_gpt.py from ../shared, and Debian's libvulkan1
+# dawn.node, the other packages the entry points import, the reference vectors (reference/gpt-tiny), the PyTorch peer
+# (scripts/make-reference.py, bench/torch_cuda_bench.py), and Debian's libvulkan1
 # (the Vulkan loader, unpacked only when `ldconfig -p` has none). The NVIDIA Vulkan driver is the machine's own:
 # its ICD is /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json there (exported as VK_DRIVER_FILES when present).
 #
@@ -53,8 +54,10 @@ export PATH="$kit:$PATH"
 rm -rf dist node_modules
 cp -r "$kit/dist" dist
 ln -s "$kit/node_modules" node_modules
-mkdir -p ../shared
-cp -r "$kit/shared/." ../shared/
+# the reference vectors and the peer, where the checkout that travelled lacks them (files already here are kept)
+(cd "$kit" && find reference scripts bench -type f) | while read -r f; do
+  [ -e "$f" ] || { mkdir -p "$(dirname "$f")" && cp "$kit/$f" "$f"; }
+done
 if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
   for f in "$kit"/debs/*.deb; do dpkg -x "$f" /; done
   ldconfig

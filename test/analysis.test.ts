@@ -81,3 +81,13 @@ test("too few endpoints: the parts that cannot be fitted say why, in one line ea
   assert.equal(a.chinchilla, null);
   assert.ok(a.notes.some((n) => /needs at least 8 endpoints from 3 runs/.test(n) && /--branches/.test(n)), a.notes.join("\n"));
 });
+
+test("minTokens leaves the early endpoints out of L(N, D) and the prediction, not out of the frontier", async () => {
+  const pts = ladder({ pointNoise: 0.001 });
+  const early = await analyzeEndpoints(pts, null, { bootstrap: 10, workers: 1 });
+  const late = await analyzeEndpoints(pts, null, { bootstrap: 10, workers: 1, minTokens: 4e6 / 4 });
+  assert.equal(late.minTokens, 1e6);
+  assert.deepEqual(late.frontier!.envelope, early.frontier!.envelope, "the frontier keeps every endpoint");
+  assert.equal(early.chinchilla!.points, pts.length);
+  assert.equal(late.chinchilla!.points, pts.filter((p) => p.D >= 1e6).length);
+});

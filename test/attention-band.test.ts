@@ -101,7 +101,7 @@ test("js banded attention equals a naive masked float64 attention (forward, att,
     assert.equal(got.att.length, B * NH * T * Math.min(W, T), `att holds T·min(W, T) entries a head`);
     assertClose(`W ${W}: out`, got.out, Float32Array.from(want.out), 1e-6);
     assertClose(`W ${W}: att`, Float32Array.from(unband(got.att, B, NH, T, W)), Float32Array.from(want.att), 1e-6);
-    assertClose(`W ${W}: dqkv`, got.dqkv, Float32Array.from(want.dqkv), 1e-6);
+    assertClose(`W ${W}: dqkv`, got.dqkv, Float32Array.from(want.dqkv), 1e-5); // datt is kept in float32 scratch
   }
 });
 

@@ -1,24 +1,20 @@
 /**
  * The native backend against the portable js backend, kernel by kernel, on random inputs at several shapes
- * (odd sizes, T spanning several attention row blocks, sizes large enough to run threaded). Error measure:
- * max |native - js| / max |js| over each output tensor, which must be ≤ 1e-4.
- * Bad input must throw a JS Error, never crash the process.
+ * (test/backend-compare.ts: odd sizes, T spanning several attention row blocks, sizes large enough to run
+ * threaded; every output within 1e-4 of the largest value and element by element), its sgemm split over threads,
+ * its thread pool, and bad input, which must throw a JS Error, never crash the process.
  *
  * A missing addon fails these tests, unless SCALING_LAB_SKIP_NATIVE=1 says the build was skipped on purpose.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import type { AdamWStep } from "../src/engine/backend.js";
-import { JsBackend } from "../src/engine/js.js";
 import { loadNativeBackend, NativeBackend } from "../src/engine/native.js";
 import { applyOpenBlasCoreType, openBlasCoreForCpuinfo } from "../src/engine/openblas-env.js";
 import { Rng } from "../src/util/rng.js";
-import { randInts, randn, assertClose } from "./helpers.js";
-import { compareBandedAttention } from "./banded-compare.js";
-import { compareProducts, KERNEL_SHAPES, type Shape } from "./kernel-compare.js";
+import { compareBandedAttention, compareKernels, compareOptimizer, KERNEL_SHAPES } from "./backend-compare.js";
+import { assertClose, randn } from "./helpers.js";
 
-const TOL = 1e-4;
 const skipNative = process.env.SCALING_LAB_SKIP_NATIVE === "1";
 const loaded = loadNativeBackend({ threads: 2 });
 const skip = loaded instanceof Error && skipNative ? `native addon not available (${loaded.message}); SCALING_LAB_SKIP_NATIVE=1` : false;
@@ -28,128 +24,11 @@ function nativeBackend(): NativeBackend {
   return loaded;
 }
 
-const js = new JsBackend();
-const close = (name: string, a: Float32Array, b: Float32Array, tol = TOL) => assertClose(name, a, b, tol);
-
-const shapes: Shape[] = KERNEL_SHAPES;
-
 describe("native backend vs js backend", { skip }, () => {
+  for (const s of KERNEL_SHAPES) compareKernels("native", s, nativeBackend);
   // a band too wide for the backward's cache-resident ring of dS rows (W = 300): dS goes through the caller's scratch
-  compareBandedAttention("B1 T600 C16 NH2", { B: 1, T: 600, C: 16, NH: 2, V: 1 }, nativeBackend, js);
-  for (const s of shapes) {
-    const { B, T, C, NH, V } = s;
-    const N = B * T;
-    const label = `B${B} T${T} C${C} NH${NH} V${V}`;
-
-    test(`encoder forward/backward (${label})`, () => {
-      const nb = nativeBackend();
-      const rng = new Rng(1);
-      const inp = randInts(rng, N, V);
-      const wte = randn(rng, V * C), wpe = randn(rng, T * C), dout = randn(rng, N * C);
-      const o1 = new Float32Array(N * C), o2 = new Float32Array(N * C);
-      nb.encoderForward(o1, inp, wte, wpe, B, T, C);
-      js.encoderForward(o2, inp, wte, wpe, B, T, C);
-      close("out", o1, o2);
-      const dwte1 = randn(rng, V * C), dwpe1 = randn(rng, T * C);
-      const dwte2 = dwte1.slice(), dwpe2 = dwpe1.slice();
-      nb.encoderBackward(dwte1, dwpe1, dout, inp, B, T, C);
-      js.encoderBackward(dwte2, dwpe2, dout, inp, B, T, C);
-      close("dwte (accumulated)", dwte1, dwte2);
-      close("dwpe (accumulated)", dwpe1, dwpe2);
-    });
-
-    test(`layernorm forward/backward (${label})`, () => {
-      const nb = nativeBackend();
-      const rng = new Rng(2);
-      const inp = randn(rng, N * C, 3), w = randn(rng, C), b = randn(rng, C), dout = randn(rng, N * C);
-      const out1 = new Float32Array(N * C), mean1 = new Float32Array(N), rstd1 = new Float32Array(N);
-      const out2 = new Float32Array(N * C), mean2 = new Float32Array(N), rstd2 = new Float32Array(N);
-      nb.layernormForward(out1, mean1, rstd1, inp, w, b, N, C);
-      js.layernormForward(out2, mean2, rstd2, inp, w, b, N, C);
-      close("out", out1, out2);
-      close("mean", mean1, mean2);
-      close("rstd", rstd1, rstd2);
-      const dinp1 = randn(rng, N * C), dw1 = randn(rng, C), db1 = randn(rng, C);
-      const dinp2 = dinp1.slice(), dw2 = dw1.slice(), db2 = db1.slice();
-      nb.layernormBackward(dinp1, dw1, db1, dout, inp, w, mean2, rstd2, N, C);
-      js.layernormBackward(dinp2, dw2, db2, dout, inp, w, mean2, rstd2, N, C);
-      close("dinp (accumulated)", dinp1, dinp2);
-      close("dweight", dw1, dw2);
-      close("dbias", db1, db2);
-    });
-
-    compareProducts(label, s, nativeBackend, js);
-    compareBandedAttention(label, s, nativeBackend, js);
-
-    test(`gelu, residual (${label})`, () => {
-      const nb = nativeBackend();
-      const rng = new Rng(5);
-      const n = N * 4 * C;
-      const x = randn(rng, n, 3), d = randn(rng, n), y = randn(rng, n);
-      const o1 = new Float32Array(n), o2 = new Float32Array(n);
-      nb.geluForward(o1, x, n);
-      js.geluForward(o2, x, n);
-      close("gelu", o1, o2);
-      nb.geluBackward(o1, x, d, n);
-      js.geluBackward(o2, x, d, n);
-      close("dgelu", o1, o2);
-      const inPlace = d.slice();
-      nb.geluBackward(inPlace, x, inPlace, n);
-      close("dgelu in place (dinp = dout)", inPlace, o2);
-      nb.residualForward(o1, x, y, n);
-      js.residualForward(o2, x, y, n);
-      close("residual", o1, o2);
-      const acc = x.slice();
-      nb.residualForward(acc, acc, y, n);
-      close("residual in place (out = a)", acc, o2);
-    });
-
-    test(`softmax + cross-entropy (${label})`, () => {
-      const nb = nativeBackend();
-      const rng = new Rng(6);
-      const logits = randn(rng, N * V, 4);
-      const targets = randInts(rng, N, V);
-      targets[1] = -1; // ignored position
-      const l1 = new Float32Array(N), p1 = new Float32Array(N * V), l2 = new Float32Array(N), p2 = new Float32Array(N * V);
-      nb.crossEntropyForward(l1, p1, logits, targets, N, V);
-      js.crossEntropyForward(l2, p2, logits, targets, N, V);
-      close("losses", l1, l2);
-      close("probs", p1, p2);
-      assert.equal(l1[1], 0);
-      const inPlace = logits.slice(), l3 = new Float32Array(N);
-      nb.crossEntropyForward(l3, inPlace, inPlace, targets, N, V);
-      close("losses (probs = logits)", l3, l2);
-      close("probs in place", inPlace, p2);
-      const d1 = randn(rng, N * V), d2 = new Float32Array(N * V);
-      nb.crossEntropyBackward(d1, p2, targets, 1 / N, N, V);
-      js.crossEntropyBackward(d2, p2, targets, 1 / N, N, V);
-      close("dlogits", d1, d2);
-      nb.crossEntropyBackward(inPlace, inPlace, targets, 1 / N, N, V);
-      close("dlogits in place (dlogits = probs)", inPlace, d2);
-    });
-  }
-
-  test("sumSquares and adamw with and without clipping", () => {
-    const nb = nativeBackend();
-    const rng = new Rng(7);
-    for (const n of [1, 37, 100_003]) {
-      const g = randn(rng, n, 0.5);
-      const s1 = new Float32Array(1), s2 = new Float32Array(1);
-      nb.sumSquares(s1, g, n);
-      js.sumSquares(s2, g, n);
-      close(`sumSquares n=${n}`, s1, s2);
-      for (const [step, maxNorm, wd] of [[1, 0, 0.1], [3, 1.0, 0.1], [2, 1e6, 0]] as const) {
-        const hp: AdamWStep = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: wd, step, maxNorm };
-        const p1 = randn(rng, n), m1 = randn(rng, n, 0.01), v1 = new Float32Array(n).map(() => rng.random() * 1e-3);
-        const p2 = p1.slice(), m2 = m1.slice(), v2 = v1.slice();
-        nb.adamw(p1, g, m1, v1, n, hp, s2);
-        js.adamw(p2, g, m2, v2, n, hp, s2);
-        close(`param n=${n} step=${step} maxNorm=${maxNorm}`, p1, p2);
-        close("m", m1, m2);
-        close("v", v1, v2);
-      }
-    }
-  });
+  compareBandedAttention("native", { B: 1, T: 600, C: 16, NH: 2, V: 1 }, nativeBackend);
+  compareOptimizer("native", nativeBackend);
 });
 
 /** Reference row-major C = alpha op(A) op(B) + beta C in float64. */
@@ -179,7 +58,7 @@ describe("native sgemm split over threads", { skip }, () => {
               const A = randn(rng, (ta ? K : M) * lda), Bm = randn(rng, (tb ? N : K) * ldb), C = randn(rng, M * ldc);
               const want = refGemm(ta, tb, M, N, K, 0.5, A, lda, Bm, ldb, 0.75, C, ldc);
               nb.gemm(ta, tb, M, N, K, 0.5, A, lda, Bm, ldb, 0.75, C, ldc);
-              close(`gemm ${ta ? "T" : "N"}${tb ? "T" : "N"} ${M}x${N}x${K} threads ${nb.info().threads}`, C, want);
+              assertClose(`gemm ${ta ? "T" : "N"}${tb ? "T" : "N"} ${M}x${N}x${K} threads ${nb.info().threads}`, C, want);
             }
           }
         }

@@ -1,8 +1,9 @@
 /**
  * The wasm backend: its WebAssembly SIMD matrix product against a float64 product in every operand layout (ragged
- * sizes, offsets, leading dimensions wider than the matrix, memory growth), then its matmul and attention kernels
- * against the js backend (test/kernel-compare.ts). The whole model on wasm is covered by the reference-vector,
- * gradient-check and training-loop tests, which run on every CPU backend (test/helpers.ts testBackends).
+ * sizes, offsets, leading dimensions wider than the matrix, memory growth), then every kernel against the js
+ * backend (test/backend-compare.ts), and its exp form of GELU against the tanh formula. The whole model on wasm is
+ * covered by the reference-vector, gradient-check and training-loop tests, which run on every CPU backend
+ * (test/helpers.ts testBackends).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -12,13 +13,11 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BackendUnavailableError, createBackend } from "../src/engine/index.js";
-import { JsBackend } from "../src/engine/js.js";
 import { WasmBackend } from "../src/engine/wasm.js";
 import { type GemmOperand, WasmGemm, wasmSimdAvailable } from "../src/engine/wasm-gemm.js";
 import { Rng } from "../src/util/rng.js";
 import { randn } from "./helpers.js";
-import { compareBandedAttention } from "./banded-compare.js";
-import { compareProducts, KERNEL_SHAPES } from "./kernel-compare.js";
+import { compareKernels, compareOptimizer, KERNEL_SHAPES } from "./backend-compare.js";
 
 /** Element (r, c) of an operand. */
 function at(x: GemmOperand, r: number, c: number): number {
@@ -107,9 +106,11 @@ test("wasm gemm: a product larger than the memory cap comes in row blocks, in ev
 });
 
 test("auto without the native addon falls back to wasm with one line on stderr", () => {
-  // the engine folder alone, away from build/Release: the addon is "not built" there
+  // the engine folder (and util/, all it imports) alone, away from build/Release: the addon is "not built" there
   const dir = mkdtempSync(join(tmpdir(), "engine-"));
-  cpSync(fileURLToPath(new URL("../src/engine", import.meta.url)), join(dir, "a", "b", "engine"), { recursive: true });
+  for (const folder of ["engine", "util"]) {
+    cpSync(fileURLToPath(new URL(`../src/${folder}`, import.meta.url)), join(dir, "a", "b", folder), { recursive: true });
+  }
   const index = join(dir, "a", "b", "engine", "index.js");
   const script = `const { createBackend } = await import(${JSON.stringify(index)}); const be = await createBackend("auto"); console.log(be.name);`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
@@ -127,23 +128,20 @@ test("wasm: createBackend('wasm') and bad backends", async () => {
 });
 
 describe("wasm backend vs js backend", () => {
-  const js = new JsBackend();
   const wasm = new WasmBackend();
-  for (const s of KERNEL_SHAPES) {
-    compareProducts(`B${s.B} T${s.T} C${s.C} NH${s.NH} V${s.V}`, s, () => wasm, js);
-    compareBandedAttention(`B${s.B} T${s.T} C${s.C} NH${s.NH}`, s, () => wasm, js);
-  }
+  for (const s of KERNEL_SHAPES) compareKernels("wasm", s, () => wasm);
+  compareOptimizer("wasm", () => wasm);
 });
 
-test("gelu (js and wasm): the exp form equals 0.5·x·(1 + tanh u) and its derivative, with no NaN at large |x|", () => {
+test("gelu (wasm): the exp form equals 0.5·x·(1 + tanh u) and its derivative, with no NaN at large |x|", () => {
   const n = 4001;
   const x = new Float32Array(n).map((_, i) => (i - 2000) / 100);
   x[0] = -1e4;
   x[n - 1] = 1e4;
   const ones = new Float32Array(n).fill(1), out = new Float32Array(n), grad = new Float32Array(n);
-  const js = new JsBackend();
-  js.geluForward(out, x, n);
-  js.geluBackward(grad, x, ones, n);
+  const wasm = new WasmBackend();
+  wasm.geluForward(out, x, n);
+  wasm.geluBackward(grad, x, ones, n);
   const S = Math.sqrt(2 / Math.PI);
   for (let i = 0; i < n; i++) {
     const v = x[i], th = Math.tanh(S * (v + 0.044715 * v * v * v));

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { bytesTokenizer, saveTokenizer } from "../src/data/index.js";
 import { createBackend, type AnyBackend } from "../src/engine/index.js";
-import { arithmeticTokens, buildExamples, evaluateTask, resolveTask, scoreExamples } from "../src/evals/index.js";
+import { arithmeticTokens, buildExamples, type EvalTask, evaluateTask, resolveTask, scoreExamples } from "../src/evals/index.js";
 import { runAccounting } from "../src/model/accounting.js";
 import { GPT } from "../src/model/gpt.js";
 import { type StWriteTensor, writeSafetensors } from "../src/model/safetensors.js";
@@ -73,7 +73,6 @@ test("one batched forward pass agrees with greedy decoding and with the model's 
   const examples = buildExamples(task, tokenizer, items, pool, 1, 7, model.config.blockSize + 1);
   const batched = await scoreExamples(model, examples);
   const single = await scoreExamples(model, examples, { maxBatch: 1 });
-  let correct = 0;
   for (let i = 0; i < examples.length; i++) {
     const { tokens, completionStart } = examples[i];
     const completion = tokens.slice(completionStart);
@@ -81,7 +80,6 @@ test("one batched forward pass agrees with greedy decoding and with the model's 
     assert.equal(batched[i].correct, single[i].correct);
     const greedy = await generate(model, tokens.slice(0, completionStart), { maxTokens: completion.length, temperature: 0, topK: 0, topP: 1, seed: 0 });
     assert.equal(batched[i].correct, greedy.join(",") === completion.join(","), `item ${i}: exact match ⇔ greedy decode reproduces the completion`);
-    if (batched[i].correct) correct++;
     const T = tokens.length - 1;
     const y = new Int32Array(T).fill(-1);
     for (let p = completionStart; p < tokens.length; p++) y[p - 1] = tokens[p];
@@ -94,7 +92,54 @@ test("one batched forward pass agrees with greedy decoding and with the model's 
   const initScores = await scoreExamples(init, examples);
   const mean = (xs: { logLikelihood: number }[]) => xs.reduce((a, s) => a + s.logLikelihood, 0) / xs.length;
   assert.ok(mean(batched) > mean(initScores) + 5, `trained ${mean(batched).toFixed(2)} vs init ${mean(initScores).toFixed(2)} nats`);
-  assert.ok(correct >= 0);
+});
+
+/**
+ * A GPT with a known answer: LN_f's weight 0 and bias e₀ make its final activations e₀ at every position, so its
+ * logits are column 0 of wte whatever the prompt: `scores` there, 0 elsewhere.
+ */
+async function constantModel(be: AnyBackend, vocabSize: number, scores: Map<number, number>): Promise<GPT<object, object>> {
+  const model = new GPT(be, { vocabSize, blockSize: 64, nLayer: 1, nHead: 1, nEmbd: 4 }, 0);
+  const w = await model.exportWeights();
+  for (const x of w.values()) x.fill(0);
+  w.get("lnf_b")![0] = 1;
+  for (const [id, s] of scores) w.get("wte")![id * 4] = s;
+  model.loadWeights(w);
+  return model;
+}
+
+test("a model with a known answer: exact accuracy, log-likelihood and greedy agreement, at every shot count", async () => {
+  const tok = bytesTokenizer();
+  const seven = "7".charCodeAt(0), three = "3".charCodeAt(0);
+  const model = await constantModel(backend, tok.vocabSize, new Map([[seven, 4], [three, 2]]));
+  // log p of "7" and "3" under softmax(scores): every other id has logit 0
+  const z = Math.exp(4) + Math.exp(2) + (tok.vocabSize - 2);
+  const lp = (c: string) => (c === "7" ? 4 : c === "3" ? 2 : 0) - Math.log(z);
+  const completions = ["7", "7", "3", "77", "73", "7", "37", "3", "777", "9", "7", "1"]; // greedy says "7…7"
+  const items = completions.map((completion, i) => ({ context: `Q: item ${i}\nA: `, completion }));
+  const task: EvalTask = {
+    name: "known-answer", about: "", description: "", separator: "\n",
+    split: (n) => ({ test: items.slice(0, n), pool: items.map((it) => ({ context: it.context + "(demo) ", completion: "7" })) }),
+    patterns: (item) => [item.context],
+  };
+  const correct = completions.filter((c) => /^7+$/.test(c)).length; // 6 of 12
+  const meanLl = completions.reduce((a, c) => a + [...c].reduce((b, ch) => b + lp(ch), 0), 0) / completions.length;
+  const results = await evaluateTask(model, tok, task, { shots: [0, 3], n: 12, seed: 1 });
+  for (const r of results) {
+    assert.equal(r.n, 12);
+    assert.equal(r.accuracy, correct / 12, `${r.shots}-shot accuracy`);
+    assert.ok(Math.abs(r.stderr - Math.sqrt((0.5 * 0.5) / 12)) < 1e-12);
+    assert.ok(Math.abs(r.meanLogLikelihood - meanLl) < 1e-4 * Math.abs(meanLl), `${r.shots}-shot mean log-likelihood ${r.meanLogLikelihood}, want ${meanLl}`);
+  }
+  // per item: the verdict is exactly "greedy decoding reproduces the completion", true and false cases alike
+  const examples = buildExamples(task, tok, items, [], 0, 1, model.config.blockSize + 1);
+  const scored = await scoreExamples(model, examples);
+  for (let i = 0; i < items.length; i++) {
+    const { tokens, completionStart } = examples[i];
+    const greedy = await generate(model, tokens.slice(0, completionStart), { maxTokens: tokens.length - completionStart, temperature: 0, topK: 0, topP: 1, seed: 0 });
+    assert.equal(scored[i].correct, /^7+$/.test(completions[i]), `item ${i} (${completions[i]})`);
+    assert.equal(scored[i].correct, greedy.join(",") === tokens.slice(completionStart).join(","), `item ${i}: greedy decoding`);
+  }
 });
 
 test("evaluateTask reports accuracy, log-likelihood and truncation per shot count", async () => {
@@ -104,7 +149,6 @@ test("evaluateTask reports accuracy, log-likelihood and truncation per shot coun
   for (const r of results) {
     assert.equal(r.task, "arithmetic-2da");
     assert.equal(r.n, 40);
-    assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
     assert.ok(Math.abs(r.stderr - Math.sqrt((r.accuracy * (1 - r.accuracy)) / 40)) < 1e-12);
     assert.ok(Number.isFinite(r.meanLogLikelihood) && r.meanLogLikelihood < 0);
     assert.ok(r.meanTokens <= 97);
@@ -115,6 +159,18 @@ test("evaluateTask reports accuracy, log-likelihood and truncation per shot coun
   // 8 demonstrations of ~33 bytes cannot fit a 96-token context: the oldest were dropped
   assert.ok(results[2].meanShots >= 1 && results[2].meanShots < 3, `meanShots ${results[2].meanShots}`);
   assert.equal(results[2].truncatedFraction, 1);
+  // the accuracy is the count of items whose greedy continuation is the completion, counted here by decoding
+  const task = resolveTask("arithmetic-2da");
+  const { test: items, pool } = task.split(40, 3, 1000);
+  for (const r of results) {
+    const examples = buildExamples(task, tokenizer, items, pool, r.shots, 3, model.config.blockSize + 1);
+    let right = 0;
+    for (const { tokens, completionStart } of examples) {
+      const greedy = await generate(model, tokens.slice(0, completionStart), { maxTokens: tokens.length - completionStart, temperature: 0, topK: 0, topP: 1, seed: 0 });
+      if (greedy.join(",") === tokens.slice(completionStart).join(",")) right++;
+    }
+    assert.equal(r.accuracy, right / 40, `${r.shots}-shot accuracy`);
+  }
 });
 
 test("an imported Hugging Face GPT-2 folder scores exactly like the checkpoint it was exported from", async () => {
@@ -167,7 +223,7 @@ test("an imported Hugging Face GPT-2 folder scores exactly like the checkpoint i
   }
 });
 
-test("CLI contract: eval --json prints one JSON object; several results keep the first's keys plus results[]", () => {
+test("CLI contract: eval --json prints one JSON object; several results keep the first's keys plus results[]", async () => {
   const one = run(["eval", "--model", runDir, "--task", "arithmetic-2da", "--shots", "1", "--n", "20", "--json", "--backend", "js"]);
   assert.equal(one.status, 0, one.stderr);
   const lines = one.stdout.trim().split("\n");
@@ -176,8 +232,12 @@ test("CLI contract: eval --json prints one JSON object; several results keep the
   assert.equal(obj.task, "arithmetic-2da");
   assert.equal(obj.shots, 1);
   assert.equal(obj.n, 20);
-  assert.ok(typeof obj.accuracy === "number" && obj.accuracy >= 0 && obj.accuracy <= 1);
-  assert.ok(typeof obj.meanLogLik === "number" && obj.N > 0 && obj.C > 0);
+  // the same numbers as the library on the same backend, with the CLI's default seed and pool
+  const jsModel = loadModel(runDir, await createBackend("js"));
+  const [lib] = await evaluateTask(jsModel.model, jsModel.tokenizer, resolveTask("arithmetic-2da"), { shots: [1], n: 20, seed: 1234, poolSize: 1000 });
+  assert.equal(obj.accuracy, lib.accuracy);
+  assert.equal(obj.meanLogLik, lib.meanLogLikelihood);
+  assert.ok(obj.N > 0 && obj.C > 0);
 
   const many = run(["eval", "--model", runDir, "--task", "arithmetic-2da,arithmetic-1dc", "--shots", "0,1", "--n", "10", "--json", "--backend", "js"]);
   assert.equal(many.status, 0, many.stderr);

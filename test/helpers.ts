@@ -97,10 +97,63 @@ export async function tinyCorpusData(): Promise<string> {
 }
 let tinyDir: string | undefined;
 
-/** Asserts that `actual` matches `expected` within relative error `tol` (see {@link relError}). */
-export function assertClose(name: string, actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
+/**
+ * How close a backend's tensor must be to the reference: its largest error relative to the tensor's largest value
+ * (`maxRel`, see {@link relError}), and every element on its own: |actual − expected| ≤ atol·max|expected| +
+ * rtol·|expected| (see {@link elementError}), so an error in a small entry cannot hide behind the largest one.
+ */
+export interface Tolerance {
+  /** Bound on max |a − e| / max |e|. */
+  maxRel: number;
+  /** Per-element floor, as a fraction of the tensor's largest magnitude (float32 rounding of sums near zero). */
+  atol: number;
+  /** Per-element bound relative to the element itself. */
+  rtol: number;
+}
+
+/** The tolerance of kernel comparisons and reference vectors: 1e-4 of the largest value, and per element. */
+export const TOLERANCE: Tolerance = { maxRel: 1e-4, atol: 1e-5, rtol: 1e-4 };
+
+/** The worst element of a per-element check: ratio > 1 fails (see {@link Tolerance}). */
+export interface ElementError {
+  /** max over elements of |a − e| / (atol·max|e| + rtol·|e|); NaN anywhere gives Infinity. */
+  ratio: number;
+  /** Index of the worst element. */
+  index: number;
+}
+
+/** The per-element error of `actual` against `expected` (see {@link Tolerance}). */
+export function elementError(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Pick<Tolerance, "atol" | "rtol">): ElementError {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
+  let maxRef = 0;
+  for (let i = 0; i < expected.length; i++) maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  const floor = tol.atol * maxRef;
+  const worst: ElementError = { ratio: 0, index: -1 };
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    const bound = floor + tol.rtol * Math.abs(expected[i]);
+    const r = d === 0 ? 0 : bound > 0 ? d / bound : Infinity;
+    if (!(r <= worst.ratio)) { // NaN counts as the worst
+      worst.ratio = Number.isNaN(r) ? Infinity : r;
+      worst.index = i;
+    }
+  }
+  return worst;
+}
+
+/**
+ * Asserts that `actual` matches `expected` within `tol`, both on the largest error and element by element. A number
+ * r stands for { maxRel: r, atol: r / 10, rtol: r } (the shape of {@link TOLERANCE}).
+ */
+export function assertClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: Tolerance | number = TOLERANCE): void {
+  const tol = typeof tolerance === "number" ? { maxRel: tolerance, atol: tolerance / 10, rtol: tolerance } : tolerance;
   const e = relError(actual, expected);
-  assert.ok(e <= tol, `${name}: relative error ${e.toExponential(2)} > ${tol}`);
+  assert.ok(e <= tol.maxRel, `${name}: relative error ${e.toExponential(2)} > ${tol.maxRel}`);
+  const el = elementError(actual, expected, tol);
+  if (el.ratio > 1) {
+    const i = el.index;
+    assert.fail(`${name}: element ${i} is ${actual[i]}, expected ${expected[i]} (error ${Math.abs(actual[i] - expected[i]).toExponential(2)} > ${tol.atol} × max|expected| + ${tol.rtol} × |expected|)`);
+  }
 }
 
 /** A planRun input with the accounting of its model added (what sweep planning computes for real runs). */

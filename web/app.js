@@ -1,10 +1,11 @@
 // The dashboard page: plain JavaScript, no build step. It listens to the server's event stream (a "lab" event
 // whenever a run moves), fetches new metric rows of the runs that moved, redraws the live loss curves, reloads the
 // fits when a run finishes, and recomputes the forecast in the page when a slider moves. The chart specs and the
-// forecast arithmetic are the report's own modules (src/report/specs.ts, forecast-math.ts), served from /js/.
+// forecast arithmetic are the report's own modules (src/report/specs.ts, forecast-math.ts, view.ts), served from /js/.
 import { forecastCostSpec, forecastLawSpec, lossComputeSpec, reportCharts } from "/js/specs.js";
 import { isForecastError, labForecast } from "/js/forecast-math.js";
-import { num, si, usd, year } from "/js/format.js";
+import { forecastSentence, num, si, usd } from "/js/format.js";
+import { chartNote, renderChart } from "/js/view.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,29 +28,9 @@ async function getJson(url) {
   return body;
 }
 
-const views = new WeakMap();
-
-/** Renders a Vega-Lite spec into `el` (SVG), replacing what was there once the new chart is ready. */
-async function render(el, spec) {
-  const holder = document.createElement("div");
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), {
-    renderer: "svg", container: holder, hover: true, logLevel: vega.Error,
-  });
-  await view.runAsync();
-  views.get(el)?.finalize();
-  el.replaceChildren(holder);
-  views.set(el, view);
-  el.dataset.renders = String(Number(el.dataset.renders || 0) + 1);
-}
-
-function note(el, text) {
-  views.get(el)?.finalize();
-  views.delete(el);
-  const p = document.createElement("p");
-  p.className = "note";
-  p.textContent = text;
-  el.replaceChildren(p);
-}
+const libs = { vega: globalThis.vega, vegaLite: globalThis.vegaLite };
+const render = (el, spec) => renderChart(libs, el, spec);
+const note = chartNote;
 
 /** Runs of the selected sweep (stand-alone runs when the lab has no sweeps). */
 function sweepRuns() {
@@ -271,10 +252,7 @@ function updateForecast() {
     text.textContent = `No forecast: ${result.error}`;
     return;
   }
-  text.textContent =
-    `Loss ${num(result.referenceLoss, 3)} → ${num(result.targetLoss, 3)} needs ${num(result.computeMultiple, 3)}× the largest run's compute ` +
-    `(${si(result.targetFlops)}FLOP): ${usd(result.costUSD)} at today's prices; within a ${usd(budgetUSD)} budget ` +
-    (result.yearsToBudget > 0 ? `in ${year(result.yearWithinBudget)}.` : "already.");
+  text.textContent = forecastSentence(result, budgetUSD);
   const g = { ...f, targetLoss, budgetUSD, halvingMonths, result };
   cancelAnimationFrame(forecastFrame);
   forecastFrame = requestAnimationFrame(() => {

@@ -11,6 +11,8 @@
  *   et al. 2024); the compute-optimal tokens per parameter at the largest run's compute, with its interval.
  * - Leave-future-out: the target (the largest run's final endpoint) predicted from the endpoints of other runs with
  *   at most 1/K of its compute, at K = 10 by default and at every distance the sweep allows.
+ * - `minTokens` leaves the early part of training (endpoints with fewer tokens) out of the L(N, D) fits and the
+ *   predictions; the frontier keeps every endpoint.
  */
 import {
   FitError, type ScalingPoint, fitFrontier, fitIsoflop, fitPower, groupByBudget, lowerEnvelope, percentileInterval, runFit,
@@ -80,16 +82,17 @@ export async function analyzeEndpoints(
   const paramCount = opts.paramCount ?? "total";
   const level = opts.level ?? 0.9;
   const notes: string[] = [];
-  const minTokens = opts.minTokens ?? 0;
-  const points: AnalysisPoint[] = endpoints
-    .filter((e) => Number.isFinite(e.loss) && e.loss > 0 && e.D >= minTokens)
+  const all: AnalysisPoint[] = endpoints
+    .filter((e) => Number.isFinite(e.loss) && e.loss > 0)
     .map((e) => ({ run: e.run, N: paramCount === "total" ? e.params : e.nonEmbedding, D: e.D, C: e.C, loss: e.loss }));
+  // the frontier describes every cooled-down endpoint; the laws of (N, D) and the predictions leave out the early part
+  const points = all.filter((p) => p.D >= (opts.minTokens ?? 0));
   const note = (part: string, e: unknown) => {
     if (!(e instanceof FitError)) throw e;
     notes.push(`${part}: ${e.message}`);
     return null;
   };
-  const frontier = await Promise.resolve().then(() => frontierOf(points)).catch((e) => note("frontier", e));
+  const frontier = await Promise.resolve().then(() => frontierOf(all)).catch((e) => note("frontier", e));
   let kaplan: KaplanFrontierResult | null = null;
   if (opts.curves && opts.curves.length > 0) {
     try {
@@ -99,11 +102,11 @@ export async function analyzeEndpoints(
       note("Kaplan frontier", e);
     }
   }
-  const atCompute = target?.C ?? Math.max(...points.map((p) => p.C));
+  const atCompute = target?.C ?? Math.max(...all.map((p) => p.C));
   const chinchilla = await chinchillaOf(points, atCompute, opts, level).catch((e) => note("Chinchilla L(N, D)", e));
   const isoflop = isoflopOf(points, notes);
   const prediction = target ? await predictionOf(points, target, paramCount, opts, level, notes) : null;
-  return { paramCount, runs: [...new Set(points.map((p) => p.run))], points, frontier, kaplan, chinchilla, isoflop, prediction, notes };
+  return { paramCount, minTokens: opts.minTokens ?? 0, runs: [...new Set(all.map((p) => p.run))], points: all, frontier, kaplan, chinchilla, isoflop, prediction, notes };
 }
 
 /** L(C) = E + A·C^(−α) on the lower envelope of the endpoints. */

@@ -114,6 +114,8 @@ export interface SweepAnalysis {
   version: string;
   created: string;
   paramCount: ParamCount;
+  /** Endpoints with fewer tokens are left out of the L(N, D) fits and the predictions (not of the frontier). */
+  minTokens: number;
   /** Runs whose endpoints were used. */
   runs: string[];
   points: AnalysisPoint[];

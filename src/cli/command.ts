@@ -1,6 +1,6 @@
 /**
  * The shape of a CLI command and the helpers every command shares: flag parsing, one-line user errors,
- * JSON output. The CLI only parses flags and calls library functions (see ../../DESIGN.md in shared/).
+ * JSON output. The CLI only parses flags and calls library functions (README.md: how data flows).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 

@@ -19,6 +19,9 @@ import { contaminationCommand } from "./contamination.js";
 import { workerCommand } from "./worker.js";
 import { reportCommand } from "./report.js";
 import { serveCommand } from "./serve.js";
+import { importCommand } from "./import.js";
+import { exportCommand } from "./export.js";
+import { playgroundCommand } from "./playground.js";
 
 /** All commands, in the order `scaling-lab --help` lists them. */
-export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, evalCommand, contaminationCommand, workerCommand, reportCommand, serveCommand];
+export const commands: Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, scoreCommand, sweepCommand, flopsCommand, fitCommand, predictCommand, forecastCommand, runsCommand, importCommand, exportCommand, evalCommand, contaminationCommand, workerCommand, reportCommand, serveCommand, playgroundCommand];

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
+import { DATASETS, datasetPoints, findDataset } from "../published/index.js";
 import { type Command, type FlagValues, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 import {
   type CsvPointOptions,
@@ -29,6 +30,7 @@ const FIT_FLAGS = {
   "run-col": { type: "string" },
   "drop-highest": { type: "string" },
   sweep: { type: "string" },
+  dataset: { type: "string" },
   lab: { type: "string" },
   loss: { type: "string" },
   x: { type: "string" },
@@ -118,7 +120,24 @@ const sweepSource: PointSource = {
   },
 };
 
-const sources: PointSource[] = [csvSource, sweepSource];
+/** A published dataset built in (src/published/): `--dataset epoch-chinchilla`. */
+const datasetSource: PointSource = {
+  name: "dataset",
+  applies: (v) => v.dataset !== undefined,
+  async load(v) {
+    const ds = findDataset(v.dataset!);
+    const usable = DATASETS.filter((d) => d.hasLosses);
+    if (!ds || !ds.hasLosses) {
+      throw new UserError(`${ds ? `the ${ds.name} dataset has no per-model losses to fit` : `unknown --dataset "${v.dataset}"`}; datasets: ${usable.map((d) => `${d.name} (${d.description})`).join("; ")}`);
+    }
+    const points = datasetPoints(ds.name);
+    const drop = intFlag("drop-highest", v["drop-highest"], 0, 0);
+    const kept = drop > 0 ? [...points].sort((a, b) => a.loss - b.loss).slice(0, Math.max(0, points.length - drop)) : points;
+    return { points: kept, description: `published dataset ${ds.name}: ${ds.source}` };
+  },
+};
+
+const sources: PointSource[] = [datasetSource, csvSource, sweepSource];
 
 const HELP = `scaling-lab fit <kind> — fit a scaling law to measured losses, with bootstrap intervals.
 
@@ -137,6 +156,8 @@ Points:
   --sweep NAME [--lab DIR] [--loss val|train]
                        read a sweep's runs from the lab store (default ./lab): frontier uses every logged
                        validation point of every run; the other kinds one point per finished run
+  --dataset NAME       a published dataset built in: ${DATASETS.filter((d) => d.hasLosses).map((d) => d.name).join(", ")} (sources in
+                       presets/published/README.md)
 
 Fit:
   --x C|N|D            power: the variable (default C)
@@ -159,6 +180,7 @@ Output: parameters, derived N_opt/D_opt constants, intervals; --json prints one 
 Examples:
   scaling-lab fit chinchilla --csv reference/chinchilla/svg_extracted_data.csv \\
       --n-col "Model Size" --c-col "Training FLOP" --drop-highest 5 --bootstrap 1000 --json
+  scaling-lab fit chinchilla --dataset epoch-chinchilla --drop-highest 5
   scaling-lab fit frontier --csv curves.csv --run-col run --c-col flops --c-unit pf-day
   scaling-lab fit isoflop --csv runs.csv --predict-c 1e21,1e23`;
 
@@ -193,7 +215,7 @@ export const fitCommand: Command = {
     const predictQueries = parsePredictions(values, kind, variable);
 
     const source = sources.find((s) => s.applies(values));
-    if (!source) throw new UserError("give the points: --csv FILE (or --sweep NAME --lab DIR)");
+    if (!source) throw new UserError("give the points: --csv FILE, --sweep NAME --lab DIR, or --dataset NAME");
     let report: FitReport;
     let description: string;
     try {

@@ -1,13 +1,13 @@
 /** `scaling-lab report` — the self-contained HTML report of a sweep, with every chart as SVG and PNG. */
 import { DEFAULT_LAB_DIR, LabError } from "../store/index.js";
-import { ReportError, ReportInputError, writeReport } from "../report/index.js";
+import { ReportError, ReportInputError, overlayLaws, writeReport } from "../report/index.js";
 import { type Command, UserError, intFlag, numberFlag, parseFlags, printJson } from "./command.js";
 
 const HELP = `scaling-lab report — write a sweep's report: OUT/index.html (self-contained, opens offline) plus every chart
 as OUT/<chart>.svg and OUT/<chart>.png
 
 Usage: scaling-lab report [--lab DIR] [--sweep NAME] [--out DIR] [--cost-per-hour 0.10] [--target-loss L]
-                          [--budget USD] [--halving-months 16] [--bootstrap 200] [--json]
+                          [--budget USD] [--halving-months 16] [--bootstrap 200] [--overlay LAW[,LAW]] [--json]
 
 Charts: loss vs compute for every run with the fitted frontier (GPT-3 Figure 3.1 view); final loss vs
 non-embedding N with L(N); IsoFLOP profiles (isoflop sweeps); the held-out prediction against the actual loss;
@@ -23,10 +23,14 @@ Flags:
   --budget USD          forecast budget (default 1e9)
   --halving-months M    months for the cost of a capability to halve (default 16)
   --bootstrap N         bootstrap resamples of the held-out prediction (default 200; 0 skips it)
+  --overlay LIST        draw published laws over your points (dotted red): kaplan-c, gpt3-c, kaplan-n
+                        (laws of C on loss vs compute, of N on loss vs parameters; sources in
+                        presets/published/README.md; they were fitted on other data, so compare slopes)
   --json                one JSON line: out, index, sweep, charts [{name, svg, png, note}]
 
 Example:
-  scaling-lab report --lab lab --out lab/report && xdg-open lab/report/index.html`;
+  scaling-lab report --lab lab --out lab/report && xdg-open lab/report/index.html
+  scaling-lab report --lab lab --sweep hf --overlay kaplan-c,gpt3-c`;
 
 /** The `report` command. */
 export const reportCommand: Command = {
@@ -37,7 +41,11 @@ export const reportCommand: Command = {
     const { values: v } = parseFlags("report", argv, {
       lab: { type: "string" }, sweep: { type: "string" }, out: { type: "string" }, "cost-per-hour": { type: "string" },
       "target-loss": { type: "string" }, budget: { type: "string" }, "halving-months": { type: "string" }, bootstrap: { type: "string" },
+      overlay: { type: "string" },
     });
+    const overlays = v.overlay !== undefined ? v.overlay.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean) : [];
+    const unknown = overlays.filter((o) => !overlayLaws().includes(o));
+    if (unknown.length) throw new UserError(`--overlay "${unknown[0]}" is not a published law of C or N; use one of ${overlayLaws().join(", ")}`);
     const positive = (name: "cost-per-hour" | "target-loss" | "budget" | "halving-months"): number | undefined => {
       const raw = v[name];
       if (raw === undefined) return undefined;
@@ -54,6 +62,7 @@ export const reportCommand: Command = {
       budgetUSD: positive("budget"),
       halvingMonths: positive("halving-months"),
       bootstrap: intFlag("bootstrap", v.bootstrap, 200, 0),
+      overlays,
       log: (l) => process.stderr.write(l + "\n"),
     }).catch((e: unknown) => {
       if (e instanceof LabError || e instanceof ReportError || e instanceof ReportInputError) throw new UserError(e.message);

@@ -1,9 +1,10 @@
 /**
  * `scaling-lab runs`: lists the runs of a lab (a readable table, `--json`, or `--csv`), and imports a run folder
- * written by `scaling-lab train` into the lab. Also the helpers other commands use to open a lab with one-line
+ * written by `scaling-lab train`, or a run bundle exported by the browser playground, into the lab. Also the helpers other commands use to open a lab with one-line
  * errors ({@link openLabForCli}, {@link withLab}).
  */
 import { runAccounting } from "../model/accounting.js";
+import { existsSync, statSync } from "node:fs";
 import { type Command, UserError, parseFlags, printJson } from "./command.js";
 import {
   DEFAULT_LAB_DIR,
@@ -12,6 +13,7 @@ import {
   type OpenLabOptions,
   RUN_STATUSES,
   type RunStatus,
+  importRunBundle,
   openLab,
   runsCsv,
   runsTable,
@@ -22,6 +24,7 @@ const HELP = `scaling-lab runs — list the runs stored in a lab (sweeps, shapes
 Usage:
   scaling-lab runs [--lab DIR] [--sweep NAME] [--status S[,S...]] [--json | --csv]
   scaling-lab runs --import RUN_FOLDER [--id ID] [--sweep NAME] [--lab DIR] [--json]
+  scaling-lab runs --import BUNDLE.jsonl [--sweep NAME] [--lab DIR] [--json]
 
 Flags:
   --lab DIR          the lab directory (default ${DEFAULT_LAB_DIR}); it must exist
@@ -30,7 +33,9 @@ Flags:
   --json             one JSON object {lab, runs:[...]} on one line (every stored field, the resolved config included)
   --csv              CSV with a header line (one row per run; the config is left to --json)
   --import DIR       store a run folder written by scaling-lab train (config.json, metrics.jsonl, summary.json)
-                     as a run of the lab (creating the lab if needed); its status follows the folder
+                     as a run of the lab (creating the lab if needed); its status follows the folder.
+                     A FILE is a run bundle exported by the playground page (scaling-lab playground): its runs
+                     are unpacked into LAB/runs/<id>/ and stored as a sweep (the bundle's, or --sweep NAME)
   --id ID            the imported run's id (default: the folder's name)
 
 Columns: shape is nLayer·nEmbd·nHead (ctx blockSize); N = non-embedding parameters; D = planned tokens;
@@ -42,7 +47,8 @@ process's lock. Listing never waits for writers.
 Examples:
   scaling-lab runs --lab lab --sweep cpu-xs-curves
   scaling-lab runs --csv > runs.csv
-  scaling-lab runs --import out/my-run --id my-run --json`;
+  scaling-lab runs --import out/my-run --id my-run --json
+  scaling-lab runs --import ~/Downloads/scaling-lab-playground.jsonl --lab lab   # then scaling-lab report --lab lab`;
 
 /** Turns a store error into the CLI's one-line UserError; other errors pass through unchanged. */
 export function labUserError(e: unknown): unknown {
@@ -91,7 +97,7 @@ function folderName(dir: string): string {
 /** The `runs` command. */
 export const runsCommand: Command = {
   name: "runs",
-  summary: "list the runs of a lab (table, --json, --csv); import a trained run folder",
+  summary: "list the runs of a lab (table, --json, --csv); import a trained run folder or a playground export",
   help: HELP,
   async run(argv) {
     const { values } = parseFlags("runs", argv, {
@@ -109,6 +115,13 @@ export const runsCommand: Command = {
     if (values.import !== undefined) {
       const folder = values.import;
       if (values.csv || values.status) throw new UserError("--import takes --id, --sweep, --lab and --json only");
+      if (existsSync(folder) && statSync(folder).isFile()) {
+        if (values.id !== undefined) throw new UserError("--id goes with a run folder; a bundle's runs keep their ids (rename the sweep with --sweep)");
+        const runs = await withLab(labDir, {}, (lab) => importRunBundle(lab, folder, { accounting: runAccounting, ...(sweep !== undefined ? { sweep } : {}) }));
+        if (values.json) printJson({ imported: runs });
+        else console.log(`imported ${runs.length} runs of ${folder} into sweep ${runs[0].sweep}: ${runs.map((r) => `${r.name} (${r.status})`).join(", ")}`);
+        return 0;
+      }
       const id = values.id ?? folderName(folder);
       const run = await withLab(labDir, {}, (lab) => {
         if (sweep !== undefined && !lab.getSweep(sweep)) lab.ensureSweep({ name: sweep, plan: "import" });

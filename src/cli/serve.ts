@@ -4,6 +4,7 @@ import { DEFAULT_LAB_DIR } from "../store/index.js";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, UserError, intFlag, parseFlags, printJson } from "./command.js";
+import { listenOrExplain, untilSignal } from "./listen.js";
 
 const HELP = `scaling-lab serve — a live dashboard of a lab in the browser (read-only)
 
@@ -39,27 +40,11 @@ export const serveCommand: Command = {
     const port = intFlag("port", v.port, DEFAULT_PORT, 0);
     if (port > 65535) throw new UserError(`--port must be at most 65535, got ${port}`);
     const host = v.host ?? "127.0.0.1";
-    let dash;
-    try {
-      // one bootstrap thread: the fits must not compete with a sweep training on the same cores
-      dash = await startServer({ lab, port, host, report: { workers: 1 }, log: (l) => process.stderr.write(l + "\n") });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EADDRINUSE") throw new UserError(`port ${port} on ${host} is in use; choose another with --port (0 picks a free one)`);
-      if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new UserError(`cannot bind ${host}; pass --host 127.0.0.1 or an address of this machine`);
-      throw e;
-    }
+    // one bootstrap thread: the fits must not compete with a sweep training on the same cores
+    const dash = await listenOrExplain(() => startServer({ lab, port, host, report: { workers: 1 }, log: (l) => process.stderr.write(l + "\n") }), port, host);
     if (v.json) printJson({ url: dash.url, lab });
     else process.stdout.write(`dashboard of ${lab}: ${dash.url}  (Ctrl-C to stop)\n`);
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        dash.close().then(done, done);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilSignal(() => dash.close());
     return 0;
   },
 };

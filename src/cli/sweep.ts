@@ -1,8 +1,11 @@
 /** `scaling-lab sweep` — plan and train a ladder of models into the lab store. */
 import { DataError } from "../data/errors.js";
 import { parseTokenCount } from "../data/mixture.js";
-import { DEFAULT_LAB_DIR, LabError } from "../store/index.js";
-import { LadderError } from "../sweep/ladder.js";
+import { join } from "node:path";
+import { DEFAULT_LAB_DIR, LabError, openLab } from "../store/index.js";
+import { LadderError, loadLadder } from "../sweep/ladder.js";
+import { fitLrLaw, lrPoints, LrSweepError } from "../sweep/lr.js";
+import { writeFileAtomic } from "../util/files.js";
 import { type Executor, LocalExecutor } from "../sweep/executor.js";
 import { RedisExecutor, RedisExecutorError } from "../sweep/redis-executor.js";
 import { RedisUrlError } from "../sweep/redis-connection.js";
@@ -17,18 +20,20 @@ import { duration, Progress, si } from "./progress.js";
 
 const HELP = `scaling-lab sweep — train a ladder of model sizes the same way, into the lab store
 
-Usage: scaling-lab sweep --plan curves|isoflop|grid --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
+Usage: scaling-lab sweep --plan curves|isoflop|grid|lr --ladder NAME --data DIR [--sweep NAME] [--lab DIR]
                          [--tokens 2e6[,4e6]] [--budgets 1e13,3e13] [--seeds 1,2] [--sizes xs-1,xs-2]
                          [--concurrency auto|K] [--threads N] [--backend auto|native|wasm|js|webgpu] [--dry-run] [--json]
                          [--executor local|redis://HOST:6379]  (redis: runs go to scaling-lab worker processes)
 
 Plans:
   curves   every size for the same --tokens budget; full learning curves → the L(C) frontier (Kaplan et al.)
+  lr       every size × --lrs learning rates at one --tokens budget → each size's best rate and LR*(N), written as a
+           ladder with that law (LAB/lr-<ladder>.json, or --lr-out FILE) for --ladder FILE
   isoflop  each --budgets C × every size with D = C / 6N (Chinchilla approach 2); sizes with < 20 steps dropped
   grid     sizes × --tokens budgets × --seeds
 Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), cpu-s-local (cpu-s with
-GPT-3's alternating attention, odd layers over the last 64 tokens), tiny-test, or a .json file (a ladder or size
-"localWindow" W gives the odd layers a band of W keys).
+GPT-3's alternating attention, odd layers over the last 64 tokens), playground (5 sizes, 12.8k–1.0M: the browser
+page's), tiny-test, or a .json file (a ladder or size "localWindow" W gives the odd layers a band of W keys).
 
 --concurrency auto (default): small runs train side by side on one thread each when that is faster than one run
 on every core (measured per shape and cached per machine); K: K runs at a time, the threads split between them.
@@ -65,6 +70,30 @@ export function sweepUserError(e: unknown): never {
   throw e;
 }
 
+/**
+ * After an lr sweep: fits LR*(N) to its runs and writes the ladder with that law (`lrLaw`, with how it was measured) to
+ * `out` (default LAB/lr-<ladder>.json), ready for `--ladder FILE`.
+ */
+function writeLrLaw(opts: SweepOptions, out: string | undefined) {
+  const lab = openLab(opts.lab);
+  try {
+    const ladder = loadLadder(opts.ladder);
+    const about = `measured by scaling-lab sweep --plan lr on ${new Date().toISOString().slice(0, 10)}: sizes ${[...new Set(lab.listRuns({ sweep: opts.sweep }).map((r) => r.name))].join(", ")}, ` +
+      `learning rates ${opts.lrs!.join(", ")}, ${opts.tokens![0]} tokens each, data ${opts.data}; each size's best rate from a parabola in log lr, then a power law in total parameters.`;
+    const r = fitLrLaw(lrPoints(lab, opts.sweep), "total", about);
+    const file = out ?? join(opts.lab, `lr-${ladder.name}.json`);
+    const { name: _name, ...rest } = ladder;
+    void _name;
+    writeFileAtomic(file, JSON.stringify({ ...rest, lrLaw: r.law, sizes: rest.sizes.map(({ lr: _lr, ...s }) => s) }, null, 2) + "\n");
+    return { ...r, file };
+  } catch (e) {
+    if (e instanceof LrSweepError) throw new UserError(e.message);
+    throw e;
+  } finally {
+    lab.close();
+  }
+}
+
 /** The parsed flags of `sweep`. */
 type SweepFlags = FlagValues<typeof SWEEP_FLAGS>;
 
@@ -86,6 +115,11 @@ export function sweepOptionsFromFlags(v: SweepFlags): SweepOptions {
     data: v.data,
     tokens: list("tokens", v.tokens, (s) => parseTokenCount(s)),
     budgets: list("budgets", v.budgets, flopsNumber),
+    lrs: list("lrs", v.lrs, (s) => {
+      const x = Number(s);
+      if (!(x > 0)) throw new Error(`"${s}" is not a positive learning rate (write e.g. 2e-3)`);
+      return x;
+    }),
     seeds: list("seeds", v.seeds, (s) => {
       const x = Number(s);
       if (!Number.isInteger(x)) throw new Error(`"${s}" is not an integer seed`);
@@ -131,7 +165,7 @@ export const SWEEP_FLAGS = {
   plan: { type: "string" }, ladder: { type: "string" }, data: { type: "string" }, sweep: { type: "string" },
   lab: { type: "string" }, tokens: { type: "string" }, budgets: { type: "string" }, seeds: { type: "string" },
   sizes: { type: "string" }, concurrency: { type: "string" }, threads: { type: "string" }, backend: { type: "string" },
-  executor: { type: "string" }, "dry-run": { type: "boolean" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
+  executor: { type: "string" }, "dry-run": { type: "boolean" }, lrs: { type: "string" }, "lr-out": { type: "string" }, "eval-every": { type: "string" }, "eval-tokens": { type: "string" },
 } as const;
 
 export const sweepCommand: Command = {
@@ -178,6 +212,15 @@ export const sweepCommand: Command = {
         onRunEnd: (run, o) => progress.log(`sweep: ${run.id} ${o.status}${run.finalValLoss !== null ? `, val loss ${run.finalValLoss.toFixed(4)}` : ""}${o.error ? `: ${o.error}` : ""}`),
       }).catch(sweepUserError);
       const failed = result.outcomes.filter((o) => o.status === "failed");
+      if (opts.plan === "lr") {
+        const law = writeLrLaw(opts, v["lr-out"]);
+        if (v.json) printJson({ sweep: result.sweep, lab: opts.lab, outcomes: result.outcomes, ...result.totals, lrLaw: law.law, r2: law.r2, sizes: law.sizes, file: law.file });
+        else {
+          for (const s of law.sizes) console.log(`${s.size.padEnd(8)} ${si(s.params).padStart(7)} params: best lr ${s.lrStar.toExponential(2)} (loss ${s.lossStar.toFixed(4)})${s.atEdge ? ` at the ${s.atEdge} edge of the grid: extend --lrs` : ""}`);
+          console.log(`LR*(N) = ${law.law.coef.toPrecision(4)} · N^${law.law.exponent.toFixed(3)} (N = ${law.law.params} parameters, R² ${law.r2.toFixed(3)}); ladder with this law: ${law.file} (use --ladder ${law.file})`);
+        }
+        return failed.length ? 1 : 0;
+      }
       if (v.json) printJson({ sweep: result.sweep, lab: opts.lab, outcomes: result.outcomes, ...result.totals });
       else console.log(`sweep ${result.sweep}: ${result.outcomes.filter((o) => o.status === "done" || o.status === "skipped").length}/${result.outcomes.length} runs done${failed.length ? `, ${failed.length} failed` : ""} (lab ${opts.lab}; see scaling-lab runs --sweep ${result.sweep})`);
       return failed.length ? 1 : 0;

@@ -70,7 +70,9 @@ export {
   ShardWriter,
   dtypeFor,
   readManifest,
+  checkManifest,
   readShard,
+  shardTokens,
   writeManifest,
 } from "./shards.js";
 export { type PrepareOptions, type PrepareResult, prepareDataset, unigramBaselines } from "./prepare.js";

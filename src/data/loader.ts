@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fmix32 } from "../util/hash.js";
 import { DataError } from "./errors.js";
 import { type EpochReport, mixtureEpochs, normalizeWeights } from "./mixture.js";
-import { type DataManifest, type TokenArray, readManifest, readShard } from "./shards.js";
+import { type DataManifest, type ShardInfo, type TokenArray, readManifest, readShard, shardTokens } from "./shards.js";
 import type { Split } from "./split.js";
 import { type ByteLevelBpe, loadTokenizer } from "./tokenizer.js";
 
@@ -56,16 +56,31 @@ export class Dataset {
     readonly manifest: DataManifest,
     /** Its tokenizer.json. */
     readonly tokenizer: ByteLevelBpe,
-  ) {}
+    /** Reads one shard's tokens (from the directory, or from memory). */
+    private readonly shard: (s: ShardInfo) => TokenArray,
+  ) {
+    if (tokenizer.hash !== manifest.tokenizer.hash) {
+      throw new DataError(`${dir}/${manifest.tokenizer.file} does not match the manifest (hash ${tokenizer.hash} ≠ ${manifest.tokenizer.hash}); re-run scaling-lab prepare --out ${dir}`);
+    }
+  }
 
   /** Opens a directory written by prepareDataset / `scaling-lab prepare`. */
   static open(dir: string): Dataset {
     const manifest = readManifest(dir);
     const tokenizer = loadTokenizer(join(dir, manifest.tokenizer.file));
-    if (tokenizer.hash !== manifest.tokenizer.hash) {
-      throw new DataError(`${dir}/${manifest.tokenizer.file} does not match the manifest (hash ${tokenizer.hash} ≠ ${manifest.tokenizer.hash}); re-run scaling-lab prepare --out ${dir}`);
-    }
-    return new Dataset(dir, manifest, tokenizer);
+    return new Dataset(dir, manifest, tokenizer, (s) => readShard(dir, s, manifest.dtype));
+  }
+
+  /**
+   * A prepared directory whose files are already in memory (a browser fetched them): the manifest, the tokenizer
+   * and each shard's bytes by file name, as `scaling-lab prepare` wrote them. `dir` names it in messages.
+   */
+  static fromFiles(dir: string, manifest: DataManifest, tokenizer: ByteLevelBpe, files: ReadonlyMap<string, Uint8Array>): Dataset {
+    return new Dataset(dir, manifest, tokenizer, (s) => {
+      const bytes = files.get(s.file);
+      if (!bytes) throw new DataError(`${dir} has no shard ${s.file}; prepare the data again`);
+      return shardTokens(bytes, s, manifest.dtype, `${dir}/${s.file}`);
+    });
   }
 
   /** The token stream of one source's split (documents each followed by the end-of-text id). */
@@ -77,7 +92,7 @@ export class Dataset {
     let arr = this.cache.get(key);
     if (arr === undefined) {
       const shards = this.manifest.shards.filter((s) => s.split === split && s.source === source);
-      const parts = shards.map((s) => readShard(this.dir, s, this.manifest.dtype));
+      const parts = shards.map((s) => this.shard(s));
       const total = parts.reduce((a, p) => a + p.length, 0);
       arr = this.manifest.dtype === "uint16" ? new Uint16Array(total) : new Uint32Array(total);
       let o = 0;

@@ -11,7 +11,6 @@
  * The manifest is written last (temp file + rename): a directory without it is an unfinished prepare.
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
-import { endianness } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/files.js";
 import { DataError } from "./errors.js";
@@ -83,7 +82,7 @@ export interface DataManifest {
   shards: ShardInfo[];
 }
 
-const LITTLE = endianness() === "LE";
+const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Name of the manifest file in a data directory. */
 export const MANIFEST_FILE = "manifest.json";
@@ -174,13 +173,21 @@ export function readShard(dir: string, shard: ShardInfo, dtype: TokenDtype): Tok
   } catch {
     throw new DataError(`shard ${path} is missing; re-run scaling-lab prepare for ${dir}`);
   }
+  return shardTokens(buf, shard, dtype, path);
+}
+
+/**
+ * A shard's bytes (as read from its file, or fetched by a browser) as a typed array, checked against the manifest's
+ * token count; `path` names it in the error.
+ */
+export function shardTokens(bytes: Uint8Array, shard: ShardInfo, dtype: TokenDtype, path: string): TokenArray {
   const width = dtype === "uint16" ? 2 : 4;
-  if (buf.length !== shard.tokens * width) {
-    throw new DataError(`shard ${path} has ${buf.length} bytes, the manifest says ${shard.tokens * width}; re-run scaling-lab prepare for ${dir}`);
+  if (bytes.length !== shard.tokens * width) {
+    throw new DataError(`shard ${path} has ${bytes.length} bytes, the manifest says ${shard.tokens * width}; run scaling-lab prepare again`);
   }
   // Copy into a fresh, aligned buffer (readFileSync may return a pooled, unaligned view).
-  const copy = new Uint8Array(buf.length);
-  copy.set(buf);
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
   if (!LITTLE) swapInPlace(Buffer.from(copy.buffer), dtype);
   return dtype === "uint16" ? new Uint16Array(copy.buffer) : new Uint32Array(copy.buffer);
 }
@@ -189,16 +196,22 @@ export function readShard(dir: string, shard: ShardInfo, dtype: TokenDtype): Tok
 export function readManifest(dir: string): DataManifest {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) throw new DataError(`${dir} has no ${MANIFEST_FILE}; run scaling-lab prepare --out ${dir} first`);
-  let m: DataManifest;
+  let m: unknown;
   try {
-    m = JSON.parse(readFileSync(path, "utf8")) as DataManifest;
+    m = JSON.parse(readFileSync(path, "utf8"));
   } catch {
     throw new DataError(`${path} is not valid JSON; re-run scaling-lab prepare --out ${dir}`);
   }
-  if (m.format !== "scaling-lab-data" || m.version !== 1) {
-    throw new DataError(`${path} is not a scaling-lab data manifest (version 1); re-run scaling-lab prepare --out ${dir}`);
+  return checkManifest(m, path);
+}
+
+/** Checks a parsed manifest.json (read from a directory, or fetched by a browser); `path` names it in the error. */
+export function checkManifest(json: unknown, path: string): DataManifest {
+  const m = json as Partial<DataManifest> | null;
+  if (!m || m.format !== "scaling-lab-data" || m.version !== 1) {
+    throw new DataError(`${path} is not a scaling-lab data manifest (version 1); run scaling-lab prepare again`);
   }
-  return m;
+  return m as DataManifest;
 }
 
 /** Writes manifest.json atomically (temp file, fsync, rename). */

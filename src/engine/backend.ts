@@ -2,8 +2,9 @@
  * The `Backend` interface: every hot kernel of a GPT training step, behind one contract.
  *
  * Implementations:
- * - `js`     — portable TypeScript, float64 accumulation: the numerical reference (src/engine/js.ts).
- * - `wasm`   — the js backend with WebAssembly SIMD matrix products, no compiler needed (src/engine/wasm.ts).
+ * - `js`     — plain TypeScript, float64 accumulation: the numerical reference (src/engine/js.ts).
+ * - `wasm`   — the js backend with WebAssembly SIMD matrix products and faster GELU and cross-entropy, no compiler
+ *   needed (src/engine/wasm.ts).
  * - `native` — an N-API addon in C: CBLAS sgemm for matmuls, threaded fused kernels (src/engine/native.ts).
  * - `webgpu` — a device backend (src/engine/webgpu/): buffers are opaque handles (`F`, `I`), the model never
  *   touches their contents directly, and the only host reads are `read()` (async).
@@ -91,6 +92,13 @@ export interface Backend<F extends object = Float32Array, I extends object = Int
   attentionBackward(
     dqkv: F, scratch: F, dout: F, qkv: F, att: F, B: number, T: number, C: number, NH: number, window?: number,
   ): void;
+
+  /**
+   * Incremental decoding (optional; backends without it decode by full forward passes): out (T1−T0, C) = causal
+   * attention of rows T0 … T1−1 of ONE sequence's qkv (T1, 3C) over its rows 0 … t; `window` > 0 bands it as in
+   * attentionForward. Nothing is saved for a backward pass.
+   */
+  attentionDecode?(out: F, qkv: F, T0: number, T1: number, C: number, NH: number, window?: number): void;
 
   /** out = GELU(inp), tanh approximation, over n elements. */
   geluForward(out: F, inp: F, n: number): void;

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
 import { composedClassifier } from "./classifier.js";
+import { attentionDecodeHost } from "./decode-attention.js";
 import { HostMemory } from "./host-memory.js";
 import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
 import { defaultThreads, MAX_THREADS } from "../util/threads.js";
@@ -213,6 +214,11 @@ export class NativeBackend extends HostMemory implements Backend<Float32Array, I
   crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, scale: number, N: number, V: number): void {
     this.addon.crossEntropyBackward(this.pool, dlogits, probs, targets, scale, N, V);
   }
+  /** @inheritdoc */
+  attentionDecode(out: Float32Array, qkv: Float32Array, T0: number, T1: number, C: number, NH: number, window = 0): void {
+    attentionDecodeHost(out, qkv, T0, T1, C, NH, window);
+  }
+
   /** @inheritdoc */
   classifier(
     losses: Float32Array, dinp: Float32Array | null, dwte: Float32Array | null, logits: Float32Array | null,

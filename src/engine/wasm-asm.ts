@@ -5,7 +5,7 @@
  * packs the operands into the panels it streams).
  */
 
-/** Pages (64 KiB) the shared memory may grow to: 4 GiB, all a wasm32 address reaches. */
+/** Pages (64 KiB) the memory may grow to: 4 GiB, all a wasm32 address reaches. */
 export const MAX_PAGES = 65536;
 
 /** Unsigned LEB128. */
@@ -46,7 +46,7 @@ function vec(items: number[][]): number[] {
 
 /** A name as a WebAssembly string. */
 function name(s: string): number[] {
-  const bytes = [...Buffer.from(s, "utf8")];
+  const bytes = [...new TextEncoder().encode(s)];
   return [...uleb(bytes.length), ...bytes];
 }
 
@@ -148,15 +148,16 @@ function gemmBody(rowsA: boolean): number[] {
 }
 
 /**
- * The module: imports a shared memory `env.mem` (up to 4 GiB) and exports `gemm` (A as 4-row panels) and
- * `gemmRows` (A as plain rows), both (Ap, Bp, C, Mp, Nc, K, ldc, lda) in byte addresses and floats (see gemmBody).
+ * The module: imports a memory `env.mem` (up to 4 GiB; shared unless `shared` is false — a browser page that is
+ * not cross-origin isolated has no shared memory) and exports `gemm` (A as 4-row panels) and `gemmRows` (A as plain
+ * rows), both (Ap, Bp, C, Mp, Nc, K, ldc, lda) in byte addresses and floats (see gemmBody).
  */
-export function gemmModule(): Uint8Array<ArrayBuffer> {
+export function gemmModule(shared = true): Uint8Array<ArrayBuffer> {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec(new Array(8).fill([I32])), ...vec([])]])), // type 0: (i32 ×8) → ()
-    // import env.mem: a shared memory (limits flag 3: shared, with a maximum) of 1 … MAX_PAGES pages
-    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
+    // import env.mem: a memory (limits flag 3: shared, with a maximum; 1: unshared, with a maximum) of 1 … MAX_PAGES pages
+    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, shared ? 0x03 : 0x01, ...uleb(1), ...uleb(MAX_PAGES)]])),
     ...section(3, vec([uleb(0), uleb(0)])), // functions 0 and 1 have type 0
     ...section(7, vec([[...name("gemm"), 0x00, ...uleb(0)], [...name("gemmRows"), 0x00, ...uleb(1)]])),
     ...section(10, vec([gemmBody(false), gemmBody(true)])),

@@ -7,10 +7,12 @@
  * kernels (src/engine/wasm-asm.ts) stream both contiguously and have no edge cases. Packing costs O(MK + KN)
  * against the product's O(MKN). Large products are split by columns of C
  * over worker threads that share the memory: each C element is computed by one thread in the same order, so
- * results are bit-identical for any thread count.
+ * results are bit-identical for any thread count. Threads are Node worker threads, or Web Workers in a browser
+ * (src/engine/threads.ts); a browser page that is not cross-origin isolated has no shared memory, and then the
+ * module gets an unshared memory and the product runs on the calling thread alone.
  */
-import { Worker } from "node:worker_threads";
 import { BackendUnavailableError } from "./errors.js";
+import { type ThreadHandle, sharedMemoryAvailable, startThread } from "./threads.js";
 import { gemmModule, MAX_PAGES } from "./wasm-asm.js";
 
 /** One operand: `data[offset + row·ld + col]` for row-major storage, `data[offset + col·ld + row]` when `trans`. */
@@ -34,19 +36,21 @@ type GemmFn = (Ap: number, Bp: number, C: number, Mp: number, Nc: number, K: num
 const SLOT = 10;
 const ARGS_NC = 4, KERNEL = 8, READY = 9;
 
-let compiled: WebAssembly.Module | null | undefined;
+/** The compiled modules: [unshared memory, shared memory]. */
+const compiled: (WebAssembly.Module | null | undefined)[] = [undefined, undefined];
 
-/** The compiled module, or null where this runtime has no WebAssembly SIMD or shared memory. */
-function module(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  const bytes = gemmModule();
-  compiled = typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  return compiled;
+/** The compiled module (over a shared memory or not), or null where this runtime has no WebAssembly SIMD or threads. */
+function module(shared: boolean): WebAssembly.Module | null {
+  const i = shared ? 1 : 0;
+  if (compiled[i] !== undefined) return compiled[i];
+  const bytes = gemmModule(shared);
+  compiled[i] = typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  return compiled[i];
 }
 
 /** Whether this runtime can run the WebAssembly SIMD kernel. */
 export function wasmSimdAvailable(): boolean {
-  return module() !== null;
+  return module(sharedMemoryAvailable()) !== null;
 }
 
 /** Options of a {@link WasmGemm}. */
@@ -55,6 +59,8 @@ export interface WasmGemmOptions {
   threads?: number;
   /** Module memory a product may use before it is split into row blocks (tests lower it). */
   maxFloats?: number;
+  /** Whether the memory is shared with worker threads (default: where the runtime allows it; false means one thread). */
+  shared?: boolean;
 }
 
 /** A WebAssembly SIMD matrix multiplier with its own growable shared memory and worker threads (one per backend). */
@@ -67,14 +73,15 @@ export class WasmGemm {
   private f32: Float32Array;
 
   constructor(options: WasmGemmOptions = {}) {
-    const m = module();
+    const shared = options.shared ?? sharedMemoryAvailable();
+    const m = module(shared);
     if (!m) throw new BackendUnavailableError("this JavaScript runtime has no WebAssembly SIMD (fix: Node.js 16.4 or newer, or use --backend js)");
     this.maxFloats = options.maxFloats ?? MAX_FLOATS;
-    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
     const ex = new WebAssembly.Instance(m, { env: { mem: this.memory } }).exports;
     this.kernels = [ex.gemm as GemmFn, ex.gemmRows as GemmFn];
     this.f32 = new Float32Array(this.memory.buffer);
-    const threads = options.threads ?? 1;
+    const threads = shared ? (options.threads ?? 1) : 1;
     this.pool = threads > 1 ? new GemmPool(m, this.memory, threads - 1) : null;
   }
 
@@ -176,7 +183,6 @@ export class WasmGemm {
  * ints: the kernel's 8 arguments (Nc = 0: no work this time), which kernel, and its ready flag.
  */
 const WORKER_SOURCE = `
-const { workerData } = require("node:worker_threads");
 const { module, memory, control, id } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
 const kernels = [ex.gemm, ex.gemmRows];
@@ -204,7 +210,7 @@ for (;;) {
 /** Worker threads that run the kernel on column ranges, driven through a shared control array. */
 class GemmPool {
   private readonly ctl: Int32Array;
-  private readonly workers: Worker[] = [];
+  private readonly workers: ThreadHandle[] = [];
   /** Resolves when every worker has started (or failed to). */
   readonly ready: Promise<void>;
 
@@ -212,19 +218,17 @@ class GemmPool {
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (3 + SLOT * count)));
     const started: Promise<void>[] = [];
     for (let id = 0; id < count; id++) {
-      // execArgv [] : the source is CommonJS even when this process runs with --input-type=module (regression test)
-      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module, memory, control: this.ctl.buffer, id } });
-      w.unref(); // never keeps the process alive
+      let done = () => {};
+      // a worker that fails never turns ready and is never given work
+      const w = startThread(WORKER_SOURCE, { module, memory, control: this.ctl.buffer, id }, () => done());
       started.push(new Promise<void>((resolve) => {
         const poll = setInterval(() => {
           if (Atomics.load(this.ctl, 3 + SLOT * id + READY) === 1) done();
         }, 2); // keeps the event loop alive until the worker is up (the worker itself is unref'd)
-        const done = () => {
+        done = () => {
           clearInterval(poll);
           resolve();
         };
-        w.once("error", done); // a worker that fails never turns ready and is never given work
-        w.once("exit", done);
       }));
       this.workers.push(w);
     }

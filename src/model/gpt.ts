@@ -123,6 +123,18 @@ interface Acts<F, I> {
   dattScratch: F; // (B,NH,T,T)
 }
 
+/** A key/value cache of one sequence (see {@link GPT.newCache}, {@link GPT.decode}). */
+export interface KvCache<F> {
+  /** Positions cached so far. */
+  length: number;
+  /** Per layer, the q, k, v rows (blockSize, 3C). */
+  qkv: F[];
+  inputs: object;
+  x: F; ln: F; mean: F; rstd: F; atty: F; proj: F; fch: F; fchGelu: F;
+  /** (V) logits of the last position fed. */
+  logits: F;
+}
+
 /** Options of {@link GPT.forward}. */
 export interface ForwardOptions {
   /**
@@ -431,6 +443,69 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
     const s = grad && this.lastCount > 0 ? scale / this.lastCount : 0;
     const logits = be.classifierScratch(N, C, V) ? this.logitsBuffer(a) : null;
     be.classifier(a.losses, grad ? a.dln : null, grad ? this.g.wte : null, logits, a.lnf, this.p.wte, a.targets, s, N, C, V);
+  }
+
+  /**
+   * A key/value cache for decoding one sequence token by token ({@link decode}): each layer's q, k, v rows for up to
+   * blockSize positions, and working memory for the new rows. Needs a backend with `attentionDecode`.
+   */
+  newCache(): KvCache<F> {
+    const be = this.backend;
+    if (!be.attentionDecode) {
+      throw new ModelInputError(`the ${be.name} backend has no key/value cache decoding; sample without it (each token recomputes the context)`);
+    }
+    const { nEmbd: C, blockSize: T, vocabSize: V, nLayer: L } = this.config;
+    const f = (n: number) => be.alloc(n) as F;
+    return {
+      length: 0,
+      qkv: Array.from({ length: L }, () => f(T * 3 * C)), // (T, 3C) per layer
+      inputs: be.allocInt(T) as I, x: f(T * C), ln: f(T * C), mean: f(T), rstd: f(T), atty: f(T * C), proj: f(T * C),
+      fch: f(T * 4 * C), fchGelu: f(T * 4 * C), logits: f(V),
+    };
+  }
+
+  /**
+   * Feeds `tokens` at positions cache.length … cache.length + n − 1 of the cached sequence and resolves to the logits
+   * (V) of the last one: the work of n new positions (their matrix products, and attention over the cached keys),
+   * not of the whole context. The sequence may grow to blockSize positions; start a new cache to go on.
+   */
+  async decode(cache: KvCache<F>, tokens: Int32Array): Promise<Float32Array> {
+    const be = this.backend;
+    const { nEmbd: C, nHead: NH, vocabSize: V, blockSize } = this.config;
+    const n = tokens.length;
+    const t0 = cache.length;
+    if (n < 1) throw new ModelInputError("decode needs at least one token");
+    if (t0 + n > blockSize) {
+      throw new ModelInputError(`decoding past the model's blockSize ${blockSize} (cache holds ${t0}, feeding ${n}): start a new cache with the last tokens`);
+    }
+    this.checkBatch(tokens, null, 1, n);
+    const p = this.p;
+    const v = (buf: F, rows: number, width: number) => be.view(buf, 0, rows * width) as F;
+    const x = v(cache.x, n, C);
+    const ln = v(cache.ln, n, C);
+    be.writeInt(cache.inputs, tokens);
+    be.encoderForward(x, cache.inputs, p.wte, be.view(p.wpe, t0 * C, n * C), 1, n, C); // (n, C) at positions t0 …
+    for (let l = 0; l < this.config.nLayer; l++) {
+      const w = p.layers[l];
+      const qkv = be.view(cache.qkv[l], t0 * 3 * C, n * 3 * C) as F; // the new rows of the cache
+      be.layernormForward(ln, cache.mean, cache.rstd, x, w.ln1w, w.ln1b, n, C);
+      be.matmulForward(qkv, ln, w.qkvw, w.qkvb, n, C, 3 * C);
+      const rows = be.view(cache.qkv[l], 0, (t0 + n) * 3 * C);
+      be.attentionDecode!(v(cache.atty, n, C), rows, t0, t0 + n, C, NH, layerWindow(this.config, l)); // banded on odd layers
+      be.matmulForward(v(cache.proj, n, C), v(cache.atty, n, C), w.attprojw, w.attprojb, n, C, C);
+      be.residualForward(x, x, v(cache.proj, n, C), n * C);
+      be.layernormForward(ln, cache.mean, cache.rstd, x, w.ln2w, w.ln2b, n, C);
+      be.matmulForward(v(cache.fch, n, 4 * C), ln, w.fcw, w.fcb, n, C, 4 * C);
+      be.geluForward(v(cache.fchGelu, n, 4 * C), v(cache.fch, n, 4 * C), n * 4 * C);
+      be.matmulForward(v(cache.proj, n, C), v(cache.fchGelu, n, 4 * C), w.fcprojw, w.fcprojb, n, 4 * C, C);
+      be.residualForward(x, x, v(cache.proj, n, C), n * C);
+    }
+    const last = be.view(x, (n - 1) * C, C) as F;
+    const lnLast = be.view(ln, 0, C) as F;
+    be.layernormForward(lnLast, cache.mean, cache.rstd, last, p.lnfw, p.lnfb, 1, C);
+    be.matmulForward(cache.logits, lnLast, p.wte, null, 1, C, V); // (1, V), head tied to wte
+    cache.length = t0 + n;
+    return be.read(cache.logits);
   }
 
   /** The logits (B, T, V) of the last forward pass without targets. */

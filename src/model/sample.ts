@@ -1,6 +1,8 @@
 /**
  * Autoregressive sampling from a GPT: temperature, top-k and top-p (nucleus) filtering, seeded; tokens stream
- * through a callback as they are drawn. The context is cropped to the model's blockSize.
+ * through a callback as they are drawn. With a key/value cache (CPU backends) each token costs the work of one
+ * position; a full cache restarts from the last blockSize/2 tokens. Without one (webgpu) every token recomputes the
+ * context, cropped to the model's blockSize.
  */
 import { Rng } from "../util/rng.js";
 import { type GPT, ModelInputError } from "./gpt.js";
@@ -34,16 +36,37 @@ export async function generate(
   const rng = new Rng(opts.seed);
   const ids = prompt.slice();
   const out: number[] = [];
-  model.reserve(1, blockSize);
   const probs = new Float64Array(vocabSize);
   const order = new Int32Array(vocabSize);
+  const draw = (last: Float32Array) => (opts.temperature === 0 ? argmax(last) : drawFiltered(last, opts, rng, probs, order));
+  if (model.backend.attentionDecode) {
+    // a key/value cache: each new token costs its own positions' work; when the cache is full it restarts from the
+    // last half of the context (so the context stays between blockSize/2 and blockSize tokens)
+    const cache = model.newCache();
+    let last = await model.decode(cache, Int32Array.from(ids.slice(-blockSize)));
+    for (let n = 0; n < opts.maxTokens; n++) {
+      const id = draw(last);
+      ids.push(id);
+      out.push(id);
+      onToken?.(id);
+      if (opts.stopToken !== undefined && id === opts.stopToken) break;
+      if (n === opts.maxTokens - 1) break;
+      if (cache.length === blockSize) {
+        cache.length = 0;
+        last = await model.decode(cache, Int32Array.from(ids.slice(-Math.max(1, blockSize >> 1))));
+      } else {
+        last = await model.decode(cache, Int32Array.of(id));
+      }
+    }
+    return out;
+  }
+  model.reserve(1, blockSize);
   for (let n = 0; n < opts.maxTokens; n++) {
     const ctx = ids.slice(-blockSize);
     const T = ctx.length;
     await model.forward(Int32Array.from(ctx), null, 1, T);
     const logits = await model.readLogits();
-    const last = logits.subarray((T - 1) * vocabSize, T * vocabSize);
-    const id = opts.temperature === 0 ? argmax(last) : drawFiltered(last, opts, rng, probs, order);
+    const id = draw(logits.subarray((T - 1) * vocabSize, T * vocabSize));
     ids.push(id);
     out.push(id);
     onToken?.(id);
@@ -71,6 +94,15 @@ function drawFiltered(logits: Float32Array, opts: SampleOptions, rng: Rng, probs
   for (let i = 0; i < V; i++) {
     probs[i] /= sum;
     order[i] = i;
+  }
+  if ((opts.topK <= 0 || opts.topK >= V) && opts.topP >= 1) {
+    // nothing filtered: draw from the whole distribution in index order, without sorting it
+    let r = rng.random();
+    for (let i = 0; i < V; i++) {
+      r -= probs[i];
+      if (r <= 0) return i;
+    }
+    return argmax(probs);
   }
   const sorted = Array.from(order).sort((a, b) => probs[b] - probs[a]);
   let keep = opts.topK > 0 ? Math.min(opts.topK, V) : V;

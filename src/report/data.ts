@@ -7,8 +7,9 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { type ScalingPoint, fitFrontier, fitIsoflop, fitPower, groupByBudget } from "../fit/index.js";
 import { DEFAULTS, powerComputeLaw, runForecast } from "../forecast/index.js";
-import type { Lab, MetricRecord, RunRecord } from "../store/index.js";
-import { predictHeldOut } from "../sweep/predict.js";
+import { findLaw, lawLoss, publishedLaws } from "../published/index.js";
+import type { EvalRecord, Lab, MetricRecord, RunRecord, SweepRecord } from "../store/index.js";
+import { predictFromRuns } from "../sweep/predict.js";
 import { CHECKPOINT_FILE } from "../util/run-folder.js";
 import { decimalYear } from "../util/time.js";
 import { PF_DAY } from "../util/units.js";
@@ -20,6 +21,7 @@ import type {
   ForecastData,
   FrontierData,
   IsoflopData,
+  OverlayData,
   ParamsLawData,
   PredictionData,
   ReportData,
@@ -49,6 +51,13 @@ export interface CollectOptions {
   now?: Date;
   /** Most points kept per learning curve (default 300, log-spaced in steps). */
   maxCurvePoints?: number;
+  /** Published laws to draw over the charts (names of laws of C or N in src/published/, e.g. "kaplan-c"). */
+  overlays?: string[];
+}
+
+/** Names of the published laws a report can overlay (laws of C or N). */
+export function overlayLaws(): string[] {
+  return publishedLaws().filter((l) => l.variable === "C" || l.variable === "N").map((l) => l.name);
 }
 
 /** A --sweep that names no sweep of the lab; the message lists the known ones. */
@@ -59,9 +68,25 @@ export class ReportError extends Error {
   }
 }
 
+/** A sweep's runs as the report reads them, wherever they are stored (a lab, or a browser playground's memory). */
+export interface ReportInput {
+  /** The lab (or what holds the runs), for the page. */
+  dir: string;
+  /** Every sweep, oldest first. */
+  sweeps: Pick<SweepRecord, "name" | "plan" | "ladder">[];
+  /** The sweep shown (null: the runs belong to no sweep). */
+  sweep: Pick<SweepRecord, "name" | "plan" | "ladder"> | null;
+  records: RunRecord[];
+  /** Each run's metric rows in step order. */
+  metrics: Map<string, MetricRecord[]>;
+  /** Few-shot evaluations of these runs. */
+  evals: EvalRecord[];
+  /** Whether a run has a checkpoint (text samples possible). */
+  hasCheckpoint: (r: RunRecord) => boolean;
+}
+
 /** Collects everything the report shows for one sweep of an open lab (see the module comment). */
 export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promise<ReportData> {
-  const now = opts.now ?? new Date();
   const sweeps = lab.listSweeps();
   let sweep = sweeps[sweeps.length - 1];
   if (opts.sweep !== undefined) {
@@ -73,10 +98,25 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
     }
   }
   const records = sweep ? lab.listRuns({ sweep: sweep.name }) : lab.listRuns();
-  const runs = records.map((r) => toReportRun(lab, r));
+  const byId = new Set(records.map((r) => r.id));
+  return reportFromRecords({
+    dir: lab.dir,
+    sweeps,
+    sweep: sweep ?? null,
+    records,
+    metrics: new Map(records.map((r) => [r.id, lab.metrics(r.id)])),
+    evals: (sweep ? lab.listEvals({ sweep: sweep.name }) : lab.listEvals()).filter((e) => byId.has(e.model)),
+    hasCheckpoint: (r) => hasCheckpointIn(lab.dir, r),
+  }, opts);
+}
+
+/** {@link collectReport} on runs given as records: the report's one analysis, for a lab or a browser playground. */
+export async function reportFromRecords(input: ReportInput, opts: CollectOptions = {}): Promise<ReportData> {
+  const now = opts.now ?? new Date();
+  const { sweeps, sweep, records, metrics } = input;
+  const runs = records.map((r) => reportRun(r, input.hasCheckpoint(r)));
   const sizes = sizeKeys(runs);
   const labelOf = new Map(runs.map((r) => [r.id, r.label]));
-  const metrics = new Map(records.map((r) => [r.id, lab.metrics(r.id)]));
   for (const r of runs) {
     const last = metrics.get(r.id)!.at(-1);
     r.lastStep = last?.step ?? null;
@@ -94,14 +134,15 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
   const paramsLaw = collectParamsLaw(finished, plan, noRuns);
   const isoflop = plan === "isoflop" ? collectIsoflop(finished) : null;
   const prediction = sweep
-    ? await collectPrediction(lab, sweep.name, plan, finished, labelOf, opts)
+    ? await collectPrediction(records, sweep.name, plan, finished, labelOf, opts)
     : { ok: false as const, note: records.length ? "no held-out prediction: it is made within a sweep, and these runs belong to none" : noRuns };
-  const evals = collectEvals(lab, sweep?.name, records, labelOf);
+  const evals = collectEvals(input.evals, records, labelOf);
   // a run still training has no wall time yet: its last logged step says how long it has trained
   const seconds = new Map(records.map((r) => [r.id, r.wallSeconds ?? metrics.get(r.id)!.at(-1)?.elapsed ?? 0]));
   const forecast = collectForecast(frontier, records, seconds, now, opts);
+  const overlays = collectOverlays(opts.overlays ?? [], curves, finished);
   return {
-    lab: lab.dir,
+    lab: input.dir,
     generated: now.toISOString(),
     sweep: sweep?.name ?? null,
     sweeps: sweeps.map((s) => s.name),
@@ -116,17 +157,45 @@ export async function collectReport(lab: Lab, opts: CollectOptions = {}): Promis
     prediction,
     evals,
     forecast,
+    ...(overlays.length ? { overlays } : {}),
   };
 }
 
-/** A run as the report shows it (lastStep/lastTrainLoss are filled from the metrics by the caller). */
-export function toReportRun(lab: Lab, r: RunRecord): ReportRun {
+/** The published laws asked for, over the x range of the chart each belongs to (none where that chart is empty). */
+function collectOverlays(names: string[], curves: Section<CurvesData>, finished: SizePoint[]): OverlayData[] {
+  const out: OverlayData[] = [];
+  for (const name of names) {
+    const law = findLaw(name);
+    if (!law || (law.variable !== "C" && law.variable !== "N")) {
+      throw new ReportError(`--overlay "${name}" is not a published law of C or N; use one of ${overlayLaws().join(", ")}`);
+    }
+    const xs = law.variable === "C" ? (curves.ok ? curves.data.points.map((p) => p.C) : []) : finished.map((p) => p.N);
+    if (xs.length === 0) continue;
+    const lo = Math.min(...xs) / 1.15;
+    const hi = Math.max(...xs) * 1.15;
+    const points = Array.from({ length: 40 }, (_, i) => lo * (hi / lo) ** (i / 39)).map((x) => ({ x, loss: lawLoss(law, x) }));
+    out.push({ name: law.name, label: law.label, source: law.source, variable: law.variable, points });
+  }
+  return out;
+}
+
+/** Whether a run of the lab in `labDir` has a checkpoint in its folder (stored relative to the lab). */
+function hasCheckpointIn(labDir: string, r: RunRecord): boolean {
+  return existsSync(join(isAbsolute(r.dir) ? r.dir : join(labDir, r.dir), CHECKPOINT_FILE));
+}
+
+/** A run of a lab as the report shows it (lastStep/lastTrainLoss are filled from the metrics by the caller). */
+export function toReportRun(lab: Pick<Lab, "dir">, r: RunRecord): ReportRun {
+  return reportRun(r, hasCheckpointIn(lab.dir, r));
+}
+
+/** A run as the report shows it, given whether it has a checkpoint. */
+function reportRun(r: RunRecord, hasCheckpoint: boolean): ReportRun {
   const size = typeof r.extra.size === "string" ? r.extra.size : r.name;
-  const dir = isAbsolute(r.dir) ? r.dir : join(lab.dir, r.dir);
   return {
     id: r.id, size, label: `${size} · N=${si(r.N)}`, status: r.status, N: r.N, D: r.D, C: r.C,
     tokensDone: r.tokensDone, flopsDone: r.flopsDone, finalValLoss: r.finalValLoss, finalTrainLoss: r.finalTrainLoss,
-    wallSeconds: r.wallSeconds, lastStep: null, lastTrainLoss: null, hasCheckpoint: existsSync(join(dir, CHECKPOINT_FILE)),
+    wallSeconds: r.wallSeconds, lastStep: null, lastTrainLoss: null, hasCheckpoint,
   };
 }
 
@@ -247,15 +316,15 @@ function collectIsoflop(finished: SizePoint[]): Section<IsoflopData> {
 }
 
 async function collectPrediction(
-  lab: Lab, sweep: string, plan: string | null, finished: SizePoint[], labelOf: Map<string, string>, opts: CollectOptions,
+  records: RunRecord[], sweep: string, plan: string | null, finished: SizePoint[], labelOf: Map<string, string>, opts: CollectOptions,
 ): Promise<Section<PredictionData>> {
-  if (plan !== null && plan !== "curves") {
+  if (plan !== null && plan !== "curves" && plan !== "import") {
     return { ok: false, note: `no held-out prediction in the report for a ${plan} sweep (its runs differ in D); run scaling-lab predict --law chinchilla` };
   }
   if (opts.bootstrap === 0) return { ok: false, note: "held-out prediction skipped (bootstrap 0)" };
   try {
     const level = 0.9;
-    const r = await predictHeldOut(lab, sweep, { bootstrap: opts.bootstrap ?? 200, level, seed: 0, workers: opts.workers });
+    const r = await predictFromRuns(records, sweep, { bootstrap: opts.bootstrap ?? 200, level, seed: 0, workers: opts.workers, irreducible: "auto" });
     const p = r.predictions[0];
     if (r.report.kind !== "power") return { ok: false, note: `no held-out prediction in the report for a ${r.report.kind} law` };
     const fit = r.report.fit;
@@ -273,9 +342,9 @@ async function collectPrediction(
   }
 }
 
-function collectEvals(lab: Lab, sweep: string | undefined, records: RunRecord[], labelOf: Map<string, string>): Section<EvalsData> {
+function collectEvals(all: EvalRecord[], records: RunRecord[], labelOf: Map<string, string>): Section<EvalsData> {
   const byId = new Map(records.map((r) => [r.id, r]));
-  const evals = (sweep ? lab.listEvals({ sweep }) : lab.listEvals()).filter((e) => e.accuracy !== null && byId.has(e.model));
+  const evals = all.filter((e) => e.accuracy !== null && byId.has(e.model));
   if (evals.length === 0) {
     return { ok: false, note: "no few-shot evaluations of these runs yet; run scaling-lab eval --lab DIR on the sweep's runs to see accuracy vs compute" };
   }

@@ -2,6 +2,7 @@
  * Number formatting for charts, tables and equations: SI prefixes (12.8k, 1.5M, 4.1G), dollars, and power-law
  * equations. Browser-safe (no Node imports): the dashboard page imports the compiled file as it is.
  */
+import type { LabForecast } from "./forecast-math.js";
 
 const SI_UNITS = ["", "k", "M", "G", "T", "P", "E", "Z", "Y"];
 const SI_SMALL = ["", "m", "µ", "n", "p"];
@@ -59,4 +60,16 @@ export function powerEquation(p: { E: number; k: number; alpha: number }, variab
 
 function trim(v: number, digits: number): string {
   return String(Number(v.toPrecision(digits)));
+}
+
+/**
+ * The forecast in one sentence, as the dashboard and the playground print it under their sliders: the loss asked
+ * for, the compute it needs against the largest run's, its cost now, and the year it fits the budget.
+ */
+export function forecastSentence(r: LabForecast, budgetUSD: number): string {
+  return (
+    `Loss ${num(r.referenceLoss, 3)} → ${num(r.targetLoss, 3)} needs ${num(r.computeMultiple, 3)}× the largest run's compute ` +
+    `(${si(r.targetFlops)}FLOP): ${usd(r.costUSD)} at today's prices; within a ${usd(budgetUSD)} budget ` +
+    (r.yearsToBudget > 0 ? `in ${year(r.yearWithinBudget)}.` : "already.")
+  );
 }

@@ -12,7 +12,7 @@ import { findFonts, prefixSvgIds, renderSvg, svgToPng } from "./render.js";
 import { reportCharts } from "./specs.js";
 import type { ReportData } from "./types.js";
 
-export { collectReport, ReportError, type CollectOptions } from "./data.js";
+export { collectReport, overlayLaws, ReportError, type CollectOptions } from "./data.js";
 export { findFonts, prefixSvgIds, renderSvg, svgToPng } from "./render.js";
 export { reportCharts, type ChartEntry, type VlSpec } from "./specs.js";
 export { reportHtml } from "./html.js";

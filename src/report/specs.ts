@@ -14,6 +14,7 @@ import type {
   ForecastData,
   FrontierData,
   IsoflopData,
+  OverlayData,
   ParamsLawData,
   PredictionData,
   ReportData,
@@ -64,14 +65,14 @@ export function reportCharts(d: ReportData): ChartEntry[] {
       "loss-vs-compute",
       "Loss vs compute, every run",
       "Learning curves of every run against training compute (log–log), coloured by model size, with the compute-efficient frontier fitted to their lower envelope (the GPT-3 Figure 3.1 view).",
-      d.curves.ok ? { ok: true, data: lossComputeSpec(d.curves.data, d.sizes, frontier) } : d.curves,
+      d.curves.ok ? { ok: true, data: lossComputeSpec(d.curves.data, d.sizes, frontier, undefined, overlaysOf(d, "C")) } : d.curves,
       frontier ? null : d.frontier.ok ? null : d.frontier.note,
     ),
     entry(
       "loss-vs-params",
       "Final loss vs parameters",
       "Final validation loss of each finished run against its non-embedding parameters N, with the fitted L(N).",
-      d.paramsLaw.ok ? { ok: true, data: lossParamsSpec(d.paramsLaw.data, d.sizes) } : d.paramsLaw,
+      d.paramsLaw.ok ? { ok: true, data: lossParamsSpec(d.paramsLaw.data, d.sizes, overlaysOf(d, "N")) } : d.paramsLaw,
     ),
   ];
   if (d.isoflop) {
@@ -117,12 +118,40 @@ function entry(
   return s.ok ? { name, title, caption, spec: s.data, note: extraNote } : { name, title, caption, spec: null, note: s.note };
 }
 
-/** Learning curves against compute, coloured by size, with the frontier (dashed) when fitted. */
-export function lossComputeSpec(curves: CurvesData, sizes: SizeKey[], frontier: FrontierData | null, title = "Loss vs compute, every run"): VlSpec {
+function overlaysOf(d: ReportData, variable: "C" | "N"): OverlayData[] {
+  return (d.overlays ?? []).filter((o) => o.variable === variable);
+}
+
+/** Published laws as dotted red lines, each labelled at its right end. */
+function overlayLayers(overlays: OverlayData[], field: "C" | "N", x: VlSpec, y: VlSpec): VlSpec[] {
+  return overlays.flatMap((o) => {
+    const values = o.points.map((p) => ({ [field]: p.x, loss: p.loss }));
+    return [
+      { data: { values }, mark: { type: "line", color: "#c0392b", strokeDash: [2, 3], strokeWidth: 2, clip: true }, encoding: { x, y } },
+      {
+        data: { values: [{ ...values[values.length - 1], text: o.name }] },
+        mark: { type: "text", align: "right", baseline: "bottom", dy: -4, fontSize: 11, color: "#c0392b", clip: true },
+        encoding: { x, y, text: { field: "text" } },
+      },
+    ];
+  });
+}
+
+function overlayNote(overlays: OverlayData[]): string {
+  return overlays.length ? `; dotted red: ${overlays.map((o) => o.label).join("; ")} (published, on its own data)` : "";
+}
+
+/**
+ * Learning curves against compute, coloured by size, with the frontier (dashed) when fitted and published laws
+ * (dotted red) when asked for.
+ */
+export function lossComputeSpec(
+  curves: CurvesData, sizes: SizeKey[], frontier: FrontierData | null, title = "Loss vs compute, every run", overlays: OverlayData[] = [],
+): VlSpec {
   const pts = curves.points;
   const x = logX("C", "training compute C (FLOP)", logDomain(pts.map((p) => p.C), 1.15));
   const lossName = curves.loss === "val" ? "validation loss (nats/token)" : "training loss (nats/token)";
-  const y = logY("loss", lossName, logDomain(pts.map((p) => p.loss), 1.03));
+  const y = logY("loss", lossName, logDomain([...pts.map((p) => p.loss), ...overlays.flatMap((o) => o.points.map((p) => p.loss))], 1.03));
   const layers: VlSpec[] = [
     {
       data: { values: pts },
@@ -145,17 +174,21 @@ export function lossComputeSpec(curves: CurvesData, sizes: SizeKey[], frontier: 
     );
     subtitle = `dashed: compute-efficient frontier ${eq}, R² = ${num(frontier.r2, 3)} on ${frontier.envelope.length} envelope points`;
   }
-  return chart(title, subtitle, layers);
+  layers.push(...overlayLayers(overlays, "C", x, y));
+  return chart(title, subtitle + overlayNote(overlays), layers);
 }
 
-/** Final loss against N with the fitted L(N). */
-export function lossParamsSpec(d: ParamsLawData, sizes: SizeKey[]): VlSpec {
+/** Final loss against N with the fitted L(N), and published laws of N (dotted red) when asked for. */
+export function lossParamsSpec(d: ParamsLawData, sizes: SizeKey[], overlays: OverlayData[] = []): VlSpec {
   const Ns = d.points.map((p) => p.N);
   const dom = logDomain(Ns, 1.3);
   const x = logX("N", "non-embedding parameters N", dom);
   const law = logspace(dom[0], dom[1], 40).map((N) => ({ N, loss: lossAt(d.law, N) }));
-  const y = logY("loss", "final validation loss (nats/token)", logDomain([...d.points.map((p) => p.loss), ...law.map((p) => p.loss)], 1.02));
-  return chart("Final loss vs parameters", `dashed: ${powerEquation(d.law, "N")}, R² = ${num(d.r2, 3)} on ${d.points.length} runs (D = ${si(d.points[0].D)} tokens)`, [
+  const overlayLoss = overlays.flatMap((o) => o.points.map((p) => p.loss));
+  const y = logY("loss", "final validation loss (nats/token)", logDomain([...d.points.map((p) => p.loss), ...law.map((p) => p.loss), ...overlayLoss], 1.02));
+  const subtitle = `dashed: ${powerEquation(d.law, "N")}, R² = ${num(d.r2, 3)} on ${d.points.length} runs (D = ${si(d.points[0].D)} tokens)`;
+  return chart("Final loss vs parameters", subtitle + overlayNote(overlays), [
+    ...overlayLayers(overlays, "N", x, y),
     { data: { values: law }, mark: { type: "line", color: "#111", strokeDash: [7, 4], strokeWidth: 2, clip: true }, encoding: { x, y } },
     {
       data: { values: d.points },

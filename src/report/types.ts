@@ -158,4 +158,20 @@ export interface ReportData {
   prediction: Section<PredictionData>;
   evals: Section<EvalsData>;
   forecast: Section<ForecastData>;
+  /** Published laws drawn over the charts (report --overlay); absent when none was asked for. */
+  overlays?: OverlayData[];
+}
+
+/** A published law drawn over the sweep's own points (`report --overlay NAME`, src/published/). */
+export interface OverlayData {
+  /** The law's name, e.g. "kaplan-c". */
+  name: string;
+  /** The law as a legend label, e.g. "Kaplan et al. 2020: L(C_min) = (C_c^min/C_min)^α_C^min". */
+  label: string;
+  /** Where its constants come from. */
+  source: string;
+  /** The chart it is drawn on: loss vs compute (C, FLOP) or final loss vs non-embedding parameters (N). */
+  variable: "C" | "N";
+  /** The law over the chart's range of x. */
+  points: { x: number; loss: number }[];
 }

@@ -49,6 +49,7 @@ const TYPES: Record<string, string> = {
   ".csv": "text/csv; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
+  ".wasm": "application/wasm",
 };
 
 /** The Content-Type of a file by its extension (application/octet-stream when unknown). */
@@ -67,11 +68,21 @@ export function webDir(): string {
   return resolve(here, "../../../web");
 }
 
+/** The built playground site (dist-web/ at the package root, written by `npm run build:web`). */
+export function playgroundDir(): string {
+  for (const rel of ["../../../dist-web", "../../dist-web"]) {
+    const p = resolve(here, rel);
+    if (existsSync(join(p, "index.html"))) return p;
+  }
+  return resolve(here, "../../../dist-web");
+}
+
 /** The browser modules the page imports from /js/: the report's browser-safe compiled files. */
 export const PAGE_MODULES: Record<string, string> = {
   "specs.js": join(here, "../report/specs.js"),
   "format.js": join(here, "../report/format.js"),
   "forecast-math.js": join(here, "../report/forecast-math.js"),
+  "view.js": join(here, "../report/view.js"),
 };
 
 /** The browser builds of vega and vega-lite the page loads from /vendor/ (from node_modules, never a CDN). */

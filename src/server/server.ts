@@ -58,7 +58,7 @@ export interface Dashboard {
 export const DEFAULT_PORT = 8470;
 
 /** An HTTP error with a status code and a one-line message (sent as JSON {error}). */
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
@@ -241,13 +241,15 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(res.req?.method === "HEAD" ? undefined : body);
 }
 
-function sendFile(req: IncomingMessage, res: ServerResponse, file: string | null): void {
+/** Sends a file (404 for null or a missing file), with `headers` added to the usual ones. */
+export function sendFile(req: IncomingMessage, res: ServerResponse, file: string | null, headers: Record<string, string> = {}): void {
   if (!file || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, `not found: ${new URL(req.url ?? "/", "http://localhost").pathname}`);
   res.writeHead(200, {
     "Content-Type": contentType(file),
     "Content-Length": statSync(file).size,
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
+    ...headers,
   });
   if (req.method === "HEAD") {
     res.end();

@@ -33,8 +33,9 @@ export function formatDuration(sec: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
-/** A model shape as "4L·128d·4h (ctx 64)". */
+/** A model shape as "4L·128d·4h (ctx 64)"; "-" for a run whose shape is unknown (an imported one: nLayer 0). */
 export function formatShape(r: Pick<RunRecord, "nLayer" | "nEmbd" | "nHead" | "blockSize">): string {
+  if (r.nLayer === 0) return "-";
   return `${r.nLayer}L·${r.nEmbd}d·${r.nHead}h (ctx ${r.blockSize})`;
 }
 

@@ -7,11 +7,14 @@ export type { ClaimOptions, EvalFilter, ImportOptions, OpenLabOptions, PointOpti
 export { LabError, type LabErrorCode } from "./errors.js";
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.js";
 export { parseMetricsJsonl, readRunFolder, type RunFolder } from "./folder.js";
+export { RUN_BUNDLE_FORMAT, type BundledRun, type RunBundle, type RunBundleHeader, importRunBundle, parseRunBundle, runBundleText } from "./bundle.js";
 export { CSV_COLUMNS, csvField, formatCount, formatDuration, formatFlops, formatShape, runsCsv, runsTable } from "./format.js";
 export {
   RUN_STATUSES,
   type EvalInput,
   type EvalRecord,
+  type ExternalRunInput,
+  type ExternalRunsResult,
   type FinishInput,
   type FitPoint,
   type LossKind,

@@ -4,6 +4,7 @@
  * in WAL mode, every statement waits up to a busy timeout for another writer's lock, and every read-modify-write
  * runs in a BEGIN IMMEDIATE transaction. A lock still held after the timeout is a one-line LabError("locked").
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import os from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -20,6 +21,8 @@ import {
   type EndpointRecord,
   type EvalInput,
   type EvalRecord,
+  type ExternalRunInput,
+  type ExternalRunsResult,
   type FinishInput,
   type FitPoint,
   type LossKind,
@@ -459,6 +462,51 @@ export class Lab {
     });
   }
 
+  /**
+   * Records runs trained elsewhere (another trainer's logs, a published table; see src/ingest/) in one transaction:
+   * creates the sweep (plan "import") when absent; creates each run, or, for an id imported before, replaces its
+   * record and metrics when anything differs (a changed source) and leaves it untouched otherwise (the same source
+   * again). Every run ends "done", its end recorded as a "final" endpoint. Refuses, writing nothing: a sweep planned by scaling-lab (its fits would mix
+   * foreign runs in), and an id held by a run of scaling-lab's own or of another sweep.
+   */
+  recordExternalRuns(sweep: SweepInput, runs: readonly ExternalRunInput[]): ExternalRunsResult {
+    checkId(sweep.name, "sweep name");
+    const plan = sweep.plan ?? "import";
+    for (const r of runs) {
+      checkId(r.id, "run id");
+      for (const k of ["N", "D", "C"] as const) {
+        if (!(Number.isFinite(r[k]) && r[k] > 0)) throw new LabError("invalid", `run ${r.id}: ${k} must be a positive number, got ${r[k]}`);
+      }
+    }
+    return this.write(() => {
+      const existing = this.getSweep(sweep.name);
+      if (existing && existing.plan !== plan) {
+        throw new LabError(
+          "invalid",
+          `sweep "${sweep.name}" in ${this.dir} holds runs of a ${existing.plan ?? "scaling-lab"} plan; import into a sweep of its own (another --sweep name)`,
+        );
+      }
+      this.ensureSweep({ ...sweep, plan });
+      const result: ExternalRunsResult = { created: [], updated: [], unchanged: [] };
+      for (const r of runs) {
+        const old = this.findRun(r.id);
+        if (old && (old.extra.external !== true || old.sweep !== sweep.name)) {
+          const owner = old.extra.external === true ? `an imported run of sweep ${old.sweep}` : "a run trained by scaling-lab";
+          throw new LabError("invalid", `run id ${r.id} is taken by ${owner} in ${this.dir}; import under another --sweep name`);
+        }
+        const fingerprint = createHash("sha256").update(JSON.stringify(r)).digest("hex").slice(0, 16);
+        if (old && old.extra.fingerprint === fingerprint) {
+          result.unchanged.push(r.id);
+          continue;
+        }
+        if (old) this.stmt("DELETE FROM runs WHERE id = ?").run(r.id); // metrics cascade
+        this.insertExternalRun(sweep.name, r, fingerprint, old?.created ?? now());
+        (old ? result.updated : result.created).push(r.id);
+      }
+      return result;
+    });
+  }
+
   // ---------------------------------------------------------------- points for fits
 
   /**
@@ -667,6 +715,33 @@ export class Lab {
       "unknown-sweep",
       `no sweep "${name}" in the lab ${this.dir} (${known.length ? "known: " + known.join(", ") : "it has no sweeps yet"}); check --sweep and --lab`,
     );
+  }
+
+  private insertExternalRun(sweep: string, r: ExternalRunInput, fingerprint: string, created: string): void {
+    const sh = r.shape;
+    const vals = r.metrics.filter((m) => m.valLoss !== undefined && Number.isFinite(m.valLoss));
+    const last = r.metrics[r.metrics.length - 1];
+    this.stmt(
+      `INSERT INTO runs (id, sweep, name, status, config, nLayer, nHead, nEmbd, blockSize, vocabSize, params, N, D, C, tokensDone,
+         flopsDone, finalTrainLoss, finalValLoss, seed, created, ended, wallSeconds, dir, extra)
+       VALUES (@id, @sweep, @name, 'done', @config, @nLayer, @nHead, @nEmbd, @blockSize, @vocabSize, @params, @N, @D, @C, @D,
+         @C, @finalTrainLoss, @finalValLoss, NULL, @created, @now, @wallSeconds, @dir, @extra)`,
+    ).run({
+      id: r.id, sweep, name: r.name ?? r.id, config: JSON.stringify(r.config),
+      nLayer: sh?.nLayer ?? 0, nHead: sh?.nHead ?? 0, nEmbd: sh?.nEmbd ?? 0, blockSize: sh?.blockSize ?? 0, vocabSize: sh?.vocabSize ?? 0,
+      params: Math.round(r.params ?? r.N), N: Math.round(r.N), D: Math.round(r.D), C: r.C,
+      finalTrainLoss: num(r.finalTrainLoss), finalValLoss: num(r.finalValLoss), created, now: now(),
+      wallSeconds: num(last?.elapsed), dir: this.relativeDir(r.dir),
+      extra: JSON.stringify({ ...(r.extra ?? {}), external: true, fingerprint }),
+    });
+    if (r.metrics.length) this.appendMetrics(r.id, r.metrics);
+    this.stmt("UPDATE runs SET tokensDone = ?, flopsDone = ?, bestValLoss = ?, heartbeat = NULL WHERE id = ?").run(
+      Math.round(r.D), r.C, vals.length ? Math.min(...vals.map((m) => m.valLoss!)) : null, r.id,
+    );
+    // its end is a "final" endpoint, as a run trained here records one, so the sweep's analysis sees it too
+    this.recordEndpoints(r.id, [{
+      kind: "final", step: last?.step ?? 0, tokens: Math.round(r.D), flops: r.C, valLoss: num(r.finalValLoss), trainLoss: num(r.finalTrainLoss),
+    }]);
   }
 
   private setRunning(id: string, info: RunnerInfo): void {

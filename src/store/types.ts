@@ -82,6 +82,7 @@ export interface RunRecord {
   status: RunStatus;
   /** The resolved training config, as given to planRun. */
   config: RunConfig;
+  /** Shape columns; 0 when the shape is unknown (a run imported with only its parameter count). */
   nLayer: number;
   nHead: number;
   nEmbd: number;
@@ -150,6 +151,7 @@ export interface PlanRunInput {
 
 /** One logged training step: one line of a run folder's metrics.jsonl (defined with the run folder's layout). */
 export type { MetricRecord } from "../util/run-folder.js";
+import type { MetricRecord } from "../util/run-folder.js";
 
 /** What {@link Lab.finishRun} records: TrainSummary (src/train/loop.ts) has all of these fields. */
 export interface FinishInput {
@@ -245,4 +247,43 @@ export interface EvalInput {
   accuracy?: number | null;
   meanLogLik?: number | null;
   extra?: Record<string, unknown>;
+}
+
+/**
+ * A run trained elsewhere (another trainer's logs, a published table), for {@link Lab.recordExternalRuns}. Its
+ * shape may be unknown (then the shape columns are stored as 0 and N comes from `N`).
+ */
+export interface ExternalRunInput {
+  /** Unique id: letters, digits, '.', '_', '-'. */
+  id: string;
+  /** Human name (the report's size label); defaults to the id. */
+  name?: string;
+  /** What the source holds (its own config, where it came from), stored as the run's config. */
+  config: Record<string, unknown>;
+  /** The model's shape when the source records it, else null. */
+  shape: ModelShape | null;
+  /** Non-embedding parameters (Kaplan's N). */
+  N: number;
+  /** Every parameter, when known (default N). */
+  params?: number;
+  /** Tokens trained. */
+  D: number;
+  /** Training FLOPs. */
+  C: number;
+  /** Logged steps (replace any stored for this id). */
+  metrics: MetricRecord[];
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  /** Folder the run came from (stored as the run's dir). */
+  dir: string;
+  /** Stored as the run's extras; `external: true` is added. */
+  extra?: Record<string, unknown>;
+}
+
+/** What {@link Lab.recordExternalRuns} did. */
+export interface ExternalRunsResult {
+  /** Ids of runs created, updated (a changed source) and left as they were (the same source again). */
+  created: string[];
+  updated: string[];
+  unchanged: string[];
 }

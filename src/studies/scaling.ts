@@ -19,7 +19,7 @@ import { type Lab, openLab } from "../store/index.js";
 import type { RunRecord } from "../store/types.js";
 import { type ExecutorHooks, LocalExecutor } from "../sweep/executor.js";
 import { loadLadder } from "../sweep/ladder.js";
-import { formatStamp, versionStamp } from "../sweep/queue-protocol.js";
+import { formatStamp, versionStamp } from "../util/version.js";
 import { planSweep, recordPlan, type SweepOptions } from "../sweep/sweep.js";
 import { writeFileAtomic } from "../util/files.js";
 import { decimalYear } from "../util/time.js";
@@ -87,6 +87,8 @@ export interface DemoResult {
   extrapolationFactor: number | null;
   /** The prediction at every extrapolation distance the sweep allows. */
   extrapolation: ExtrapolationRow[];
+  /** The same headline prediction with the other parameter count as N (total vs non-embedding), for comparison. */
+  predictionOtherN: { paramCount: "total" | "nonEmbedding"; predicted: number; errorPct: number | null; inInterval: boolean | null } | null;
   /** Compute-optimal tokens per parameter at the largest run's compute (Chinchilla L(N, D) on the endpoints). */
   tokensPerParam: number | null;
   tokensPerParamInterval: [number, number] | null;
@@ -162,6 +164,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     requireNoFailedRun(store, lab);
     const after = await analyzeSweep(store, "demo", analysisOpts);
     const main = after.prediction?.main ?? null;
+    const otherN = analysisOpts.paramCount === "total" ? ("nonEmbedding" as const) : ("total" as const);
+    const other = (await analyzeSweep(store, "demo", { ...analysisOpts, paramCount: otherN, store: false })).prediction?.main ?? null;
     if (main && p0 && main.predicted !== p0.predicted) {
       throw new Error(`the held-out prediction changed after training its target (${p0.predicted} → ${main.predicted}); the analysis must not see the target`);
     }
@@ -191,6 +195,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       prediction: main ? { ...main, run: target.id, law: after.prediction!.law, level: after.prediction!.level } : null,
       predictionErrorPct: main?.errorPct ?? null, extrapolationFactor: main?.extrapolationFactor ?? null,
       extrapolation: after.prediction?.table ?? [],
+      predictionOtherN: other ? { paramCount: otherN, predicted: other.predicted, errorPct: other.errorPct, inInterval: other.inInterval } : null,
       tokensPerParam: after.chinchilla?.tokensPerParam ?? null, tokensPerParamInterval: after.chinchilla?.tokensPerParamInterval ?? null,
       chinchillaLaw: after.chinchilla?.law ?? null,
       ordered: table.every((r, i) => i === 0 || (r.finalValLoss !== null && table[i - 1].finalValLoss !== null && r.finalValLoss < table[i - 1].finalValLoss!)),
@@ -217,12 +222,18 @@ function smallestRung(row: DemoRow | undefined): DemoResult["smallestRung"] {
   return { run: row.run, halfLoss: half[1], fullLoss: full[1], improvementPct: (100 * (half[1] - full[1])) / half[1] };
 }
 
-/** The essay's calculation with the fitted frontier: the compute, cost and year to halve the largest model's loss. */
+/**
+ * The essay's calculation with the fitted frontier: the compute, cost and year to halve the largest model's reducible
+ * loss (its distance to the frontier's floor E).
+ */
 function forecastFrom(a: SweepAnalysis, big: RunRecord, costPerHour: number, log: (l: string) => void): DemoResult["forecast"] {
   if (!a.frontier) return { error: `no frontier to forecast from (${a.notes.join("; ")})` };
   try {
     const law = powerComputeLaw(a.frontier.A, a.frontier.alpha, a.frontier.E, "flop");
+    // with a floor E, halving the loss itself may be out of reach: halve its reducible part L − E instead
+    const refLoss = law.lossAt(big.flopsDone);
     const fc = runForecast({
+      targetLoss: a.frontier.E + (refLoss - a.frontier.E) / 2,
       law, lawSource: "the demo's frontier fit", referenceName: big.id, referencePfDays: big.flopsDone / PF_DAY,
       referenceCostUSD: Math.max(1e-6, ((big.wallSeconds ?? 0) / 3600) * costPerHour), referenceYear: decimalYear(new Date()), samples: 0,
     });
@@ -272,13 +283,17 @@ export function demoSummary(r: DemoResult): string {
     ...(r.extrapolation.length
       ? ["  error by extrapolation distance: " + r.extrapolation.map((e) => `${e.extrapolationFactor.toFixed(1)}× ${e.errorPct !== null ? `${e.errorPct.toFixed(2)}%` : "-"}`).join(", ")]
       : []),
+    ...(r.predictionOtherN
+      ? [`  with N = ${r.predictionOtherN.paramCount === "total" ? "total" : "non-embedding"} parameters instead: ${r.predictionOtherN.predicted.toFixed(4)}` +
+          (r.predictionOtherN.errorPct !== null ? `, error ${r.predictionOtherN.errorPct.toFixed(2)}%` : "")]
+      : []),
     r.chinchillaLaw
       ? `Chinchilla L(N, D) on the endpoints (bootstrap by run): ${r.chinchillaLaw}; compute-optimal ${r.tokensPerParam!.toFixed(1)} tokens per parameter ` +
         `[${r.tokensPerParamInterval![0].toFixed(1)}, ${r.tokensPerParamInterval![1].toFixed(1)}] (90%)`
       : "Chinchilla L(N, D): none",
     "error" in r.forecast
       ? `Forecast: none (${r.forecast.error})`
-      : `Forecast from the frontier: halving the largest model's loss (${r.forecast.referenceLoss.toFixed(3)} → ${r.forecast.targetLoss.toFixed(3)}) ` +
+      : `Forecast from the frontier: halving the largest model's reducible loss (${r.forecast.referenceLoss.toFixed(3)} → ${r.forecast.targetLoss.toFixed(3)}, floor ${r.frontierLaw?.match(/^L = ([0-9.]+)/)?.[1] ?? "?"}) ` +
         `needs ${r.forecast.computeMultiple.toExponential(2)}× its compute (${r.forecast.targetComputeFlops.toExponential(2)} FLOP)`,
     ...r.notes.map((n) => `Note: ${n}`),
     `Wall time ${Math.round(r.wallSeconds)} s: ${Math.round(r.trainSeconds)} s of training now` + (r.reusedSeconds > 0 ? `, ${Math.round(r.reusedSeconds)} s of training reused from earlier runs` : ""),

@@ -6,6 +6,7 @@
  * The result is what a ladder's `lrLaw` holds (presets/ladders.json).
  */
 import { fitLine, fitParabola } from "../fit/index.js";
+import type { Lab } from "../store/index.js";
 import type { LrLaw } from "./ladder.js";
 
 /** One run of an lr sweep. */
@@ -93,4 +94,15 @@ export function fitLrLaw(points: readonly LrPoint[], params: "total" | "nonEmbed
     sizes,
     r2: line.r2,
   };
+}
+
+/** The runs of a finished lr sweep as {@link LrPoint}s (a failed or diverged run counts as infinitely bad). */
+export function lrPoints(lab: Lab, sweep: string): LrPoint[] {
+  return lab.listRuns({ sweep }).map((r) => ({
+    size: typeof r.extra.size === "string" ? r.extra.size : r.name,
+    params: r.params,
+    nonEmbedding: r.N,
+    lr: Number((r.config as { lr?: number }).lr),
+    loss: r.status === "done" && r.finalValLoss !== null && Number.isFinite(r.finalValLoss) ? r.finalValLoss : Infinity,
+  }));
 }

@@ -29,6 +29,11 @@ export interface PredictOptions {
   level?: number;
   /** Fit only runs with at least this many layers, when enough remain (default 2, after Kaplan et al.). */
   minLayers?: number;
+  /**
+   * Fit the irreducible loss E of a power law (default true; needs 4 runs). False fits L = k·X^(−α) alone, which
+   * 3 runs determine (a ladder of 4 sizes predicting its largest); "auto" fits E where 4 runs allow it.
+   */
+  irreducible?: boolean | "auto";
   seed?: number;
   /** Bootstrap worker threads (default: cores). */
   workers?: number;
@@ -72,8 +77,12 @@ export class PredictError extends Error {
 
 /** Fits on all but the held-out runs of `sweep` and predicts the held-out ones (see the module comment). */
 export async function predictHeldOut(lab: Lab, sweep: string, opts: PredictOptions = {}): Promise<PredictResult> {
+  return predictFromRuns(lab.listRuns({ sweep }), sweep, opts);
+}
+
+/** {@link predictHeldOut} on the runs of a sweep given as records (from a lab, or from a browser playground's memory). */
+export async function predictFromRuns(runs: readonly RunRecord[], sweep: string, opts: PredictOptions = {}): Promise<PredictResult> {
   const law = opts.law ?? "params";
-  const runs = lab.listRuns({ sweep });
   if (runs.length === 0) throw new PredictError(`sweep ${sweep} has no runs (run scaling-lab sweep --sweep ${sweep} first)`);
   const heldOut: RunRecord[] =
     opts.belowCompute !== undefined
@@ -82,8 +91,9 @@ export async function predictHeldOut(lab: Lab, sweep: string, opts: PredictOptio
   if (heldOut.length === 0) throw new PredictError(`no run of ${sweep} has C ≥ ${opts.belowCompute} FLOPs to hold out (lower the threshold)`);
   const held = new Set(heldOut.map((r) => r.id));
   const finished = runs.filter((r) => !held.has(r.id) && r.status === "done" && r.finalValLoss !== null);
-  const need = law === "chinchilla" ? 6 : 4;
   const deep = finished.filter((r) => r.nLayer >= (opts.minLayers ?? 2));
+  const irreducible = opts.irreducible === "auto" ? finished.length >= 4 : (opts.irreducible ?? true);
+  const need = law === "chinchilla" ? 6 : irreducible ? 4 : 3;
   const train = deep.length >= need ? deep : finished;
   if (train.length < need) {
     throw new PredictError(
@@ -94,7 +104,7 @@ export async function predictHeldOut(lab: Lab, sweep: string, opts: PredictOptio
   const queries = heldOut.map((r) => (law === "chinchilla" ? { N: r.N, D: r.D } : law === "compute" ? { C: r.C } : { N: r.N }));
   const report = await runFit(law === "chinchilla" ? "chinchilla" : "power", points, {
     variable: law === "compute" ? "C" : "N",
-    irreducible: true,
+    irreducible,
     bootstrap: opts.bootstrap ?? 200,
     level: opts.level ?? 0.9,
     seed: opts.seed ?? 0,

@@ -10,10 +10,12 @@
  * final state (completed or failed), then removes the job.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MANIFEST_FILE } from "../data/shards.js";
+import { type VersionStamp, formatStamp, packageVersion, versionStamp } from "../util/version.js";
+
+export { type VersionStamp, formatStamp, packageVersion, versionStamp };
 import type { MetricRecord, RunConfig } from "../store/types.js";
 import type { TrainSummary } from "../train/loop.js";
 
@@ -26,13 +28,6 @@ export const JOB_NAME = "train";
 /** Name of the file in a run folder that asks its training process to checkpoint and stop. */
 export const STOP_FILE = "stop-requested";
 
-/** The code a job must be trained with: package version plus a hash of the training code and config schema. */
-export interface VersionStamp {
-  /** package.json version, e.g. "0.1.0". */
-  package: string;
-  /** sha256 (16 hex digits) of the compiled train/, model/, engine/ and data/ modules. */
-  code: string;
-}
 
 /** The data of one BullMQ job: a run with its resolved config. */
 export interface RunJob {
@@ -100,48 +95,6 @@ export function decodeEvent(fields: string[]): RunEvent | null {
   return null;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** The package version (package.json next to dist/ or src/). */
-export function packageVersion(): string {
-  for (const rel of ["../../../package.json", "../../package.json"]) {
-    const p = resolve(here, rel);
-    if (existsSync(p)) return (JSON.parse(readFileSync(p, "utf8")) as { version?: string }).version ?? "0.0.0";
-  }
-  return "0.0.0";
-}
-
-let cachedStamp: VersionStamp | undefined;
-
-/**
- * This installation's version stamp: the package version and a hash of the modules that decide what a run
- * computes (the training loop and its config schema, the model, the engine, the data loader), as they run here.
- */
-export function versionStamp(): VersionStamp {
-  if (cachedStamp) return cachedStamp;
-  const root = resolve(here, "..");
-  const h = createHash("sha256");
-  for (const folder of ["train", "model", "engine", "data"]) {
-    const dir = join(root, folder);
-    if (!existsSync(dir)) continue;
-    const files = (readdirSync(dir, { recursive: true }) as string[])
-      .filter((f) => (f.endsWith(".js") || f.endsWith(".ts")) && !f.endsWith(".d.ts"))
-      .map((f) => f.split(sep).join("/"))
-      .sort();
-    for (const f of files) {
-      h.update(`${folder}/${f}\0`);
-      h.update(readFileSync(join(dir, f)));
-      h.update("\0");
-    }
-  }
-  cachedStamp = { package: packageVersion(), code: h.digest("hex").slice(0, 16) };
-  return cachedStamp;
-}
-
-/** "0.1.0+1a2b3c4d5e6f7a8b": a stamp for messages. */
-export function formatStamp(v: VersionStamp): string {
-  return `${v.package}+${v.code}`;
-}
 
 /** sha256 (16 hex digits) of a prepared data directory's manifest.json; null when it has none. */
 export function dataHash(dataDir: string): string | null {

@@ -17,7 +17,7 @@ import { BENCH_HPARAMS } from "../model/synthetic-step.js";
 import { accumSteps, type TrainConfig, totalSteps } from "../train/config.js";
 import { writeFileAtomic } from "../util/files.js";
 import { Rng } from "../util/rng.js";
-import { packageVersion } from "./queue-protocol.js";
+import { packageVersion } from "../util/version.js";
 
 /** Measured costs of one shape on one backend and thread count. */
 export interface ShapeSpeed {

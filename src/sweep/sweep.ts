@@ -29,6 +29,8 @@ export interface SweepOptions {
   data: string;
   tokens?: number[];
   budgets?: number[];
+  /** lr plan: the peak learning rates to try. */
+  lrs?: number[];
   seeds?: number[];
   sizes?: string[];
   /** Training-config fields for every run (evalEvery, backend, ...). */
@@ -48,7 +50,7 @@ export function planSweep(opts: SweepOptions): { runs: ResolvedRun[]; dataset: D
   const dataset = Dataset.open(opts.data);
   const vocabSize = dataset.tokenizer.vocabSize;
   const runs = makePlan({
-    kind: opts.plan, sweep: opts.sweep, ladder, data: opts.data, tokens: opts.tokens, budgets: opts.budgets,
+    kind: opts.plan, sweep: opts.sweep, ladder, data: opts.data, tokens: opts.tokens, budgets: opts.budgets, lrs: opts.lrs,
     seeds: opts.seeds, vocabSize, sizes: opts.sizes, overrides: opts.overrides,
   });
   const trainTokens = dataset.manifest.sources.reduce((a, s) => a + s.tokens.train, 0);
@@ -112,7 +114,7 @@ export async function estimatePlan(runs: ResolvedRun[], backendName = "auto"): P
 export function recordPlan(lab: Lab, opts: SweepOptions, runs: ResolvedRun[]): RunRecord[] {
   lab.ensureSweep({
     name: opts.sweep, plan: opts.plan, ladder: opts.ladder,
-    spec: { data: opts.data, tokens: opts.tokens, budgets: opts.budgets, seeds: opts.seeds, sizes: opts.sizes },
+    spec: { data: opts.data, tokens: opts.tokens, budgets: opts.budgets, seeds: opts.seeds, sizes: opts.sizes, ...(opts.lrs ? { lrs: opts.lrs } : {}) },
   });
   return runs.map((r) =>
     lab.planRun({

@@ -175,9 +175,11 @@ export const TRAIN_DEFAULTS = {
 export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): TrainConfig {
   const m = input.model ?? {};
   const explicitShape = m.nLayer !== undefined && m.nHead !== undefined && m.nEmbd !== undefined && m.blockSize !== undefined;
-  // a full explicit shape needs no preset (the preset name is then only a label, e.g. "cpu-xs/xs-3")
+  // a full explicit shape needs no preset (the preset name is then only a label, e.g. "cpu-xs/xs-3"); with the
+  // learning rate given too, nothing is read from presets/models.json (a browser bundle has no such file)
   const presetName = input.preset ?? "cpu-1m";
-  const preset: Partial<ModelPreset> = explicitShape && !(presetName in modelPresets()) ? {} : modelPreset(presetName);
+  const preset: Partial<ModelPreset> =
+    explicitShape && (input.lr !== undefined || !(presetName in modelPresets())) ? {} : modelPreset(presetName);
   const model = validateConfig({
     vocabSize: m.vocabSize ?? vocabSize,
     blockSize: m.blockSize ?? preset.blockSize,

@@ -1,19 +1,23 @@
 /**
  * The training loop: GPT-3's recipe (AdamW β 0.9/0.95, wd 0.1, warmup + cosine to 10%, clip 1.0, batch in tokens
  * with gradient accumulation), validation every N steps, metrics as JSONL, atomic checkpoints, bit-exact resume,
- * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint.
+ * and a clear stop on NaN/Inf or divergence that keeps the last good checkpoint. Records go to a {@link RunSink}:
+ * the run folder (CLI), or memory (the browser playground).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
-import { join } from "node:path";
 import { createBackend, type AnyBackend } from "../engine/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { GPT } from "../model/gpt.js";
-import { writeFileAtomic } from "../util/files.js";
-import { CONFIG_FILE, METRICS_FILE, type MetricRecord, SUMMARY_FILE } from "../util/run-folder.js";
-import { hasCheckpoint, loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.js";
+import type { MetricRecord } from "../util/run-folder.js";
+import { yieldToEventLoop } from "../util/yield.js";
+import type { LoopState } from "./checkpoint.js";
 import { accumSteps, type TrainConfig, totalSteps, warmupSteps } from "./config.js";
-import { type Endpoint, keepEndpoints, readEndpoints, writeEndpoint } from "./endpoints.js";
+import { folderSink } from "./run-folder.js";
 import { cooldownSteps, learningRate, type LrSchedule } from "./schedule.js";
+import type { RunSink } from "./sink.js";
+import type { TrainSummary } from "./summary.js";
+
+export { truncateMetrics } from "./run-folder.js";
+export type { TrainSummary } from "./summary.js";
 
 /** Where training batches come from (a prepared dataset, or a synthetic stream in tests). */
 export interface TrainData {
@@ -42,7 +46,9 @@ export interface ProgressEvent extends MetricRecord {
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** The run directory (created): config.json, metrics.jsonl, checkpoint.safetensors, summary.json (util/run-folder.ts). */
-  outDir: string;
+  outDir?: string;
+  /** Where the records go instead of `outDir` (e.g. {@link memorySink} in a browser). */
+  sink?: RunSink;
   /** Continue from outDir's checkpoint (bit-exact with the same backend and seed). */
   resume?: boolean;
   /** Called after every optimizer step. */
@@ -57,22 +63,6 @@ export interface TrainOptions {
   maxStepsThisRun?: number;
 }
 
-/** Result of a training run. */
-export interface TrainSummary {
-  status: "done" | "stopped";
-  steps: number;
-  tokens: number;
-  flops: number;
-  finalTrainLoss: number;
-  finalValLoss: number | null;
-  bestValLoss: number | null;
-  elapsed: number;
-  params: number;
-  nonEmbeddingParams: number;
-  backend: string;
-  /** The run's cooled-down endpoints so far (its end when done, and its WSD branches). */
-  endpoints: Endpoint[];
-}
 
 /** Training stopped because the loss became NaN/Inf or diverged; the last good checkpoint is kept. */
 export class DivergenceError extends Error {
@@ -91,44 +81,44 @@ export function runFlopsPerToken(c: TrainConfig): number {
 }
 
 /**
- * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.outDir`. A backend this
- * function creates is disposed however training ends (done, stopped, diverged or failed).
+ * Trains a model as configured; resolves to a summary. Metrics and checkpoints go to `opts.sink` or `opts.outDir`. A
+ * backend this function creates is disposed however training ends (done, stopped, diverged or failed).
  */
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  mkdirSync(opts.outDir, { recursive: true });
+  if (!opts.sink && opts.outDir === undefined) throw new Error("train() needs outDir or sink");
+  const sink = opts.sink ?? folderSink(opts.outDir!);
   const backend = opts.backend ?? (await createBackend(config.backend, { threads: config.threads || undefined }));
   try {
-    return await trainWith(backend, config, data, opts);
+    return await trainWith(backend, sink, config, data, opts);
   } finally {
     if (!opts.backend) backend.dispose();
   }
 }
 
 /** The loop itself, on a backend the caller owns. */
-async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
-  const dir = opts.outDir;
+async function trainWith(backend: AnyBackend, sink: RunSink, config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainSummary> {
+  const dir = sink.where;
   const model = new GPT(backend, config.model, config.seed);
   const steps = totalSteps(config);
   const accum = accumSteps(config);
   const B = config.microBatch;
   const T = config.model.blockSize;
   const fpt = runFlopsPerToken(config);
-  const metricsPath = join(dir, METRICS_FILE);
 
   let state: LoopState = {
     step: 0, tokens: 0, flops: 0, elapsed: 0, data: null, bestValLoss: null, lastValLoss: null, firstLoss: null,
   };
-  if (opts.resume && hasCheckpoint(dir)) {
-    const ck = loadCheckpoint(dir);
+  if (opts.resume && sink.hasCheckpoint()) {
+    const ck = sink.loadCheckpoint();
     model.loadWeights(ck.weights);
     if (ck.optimizer) model.loadOptimizer(ck.optimizer);
     state = ck.state;
     data.setState(state.data);
-    truncateMetrics(metricsPath, state.step);
+    sink.startMetrics(state.step);
   } else {
-    writeFileSync(metricsPath, "");
+    sink.startMetrics(null);
   }
-  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+  sink.writeConfig(config);
   const counts = paramCounts(config.model);
   opts.onStart?.({ backend, params: counts.total, nonEmbedding: counts.nonEmbedding, steps, resumedAt: state.step });
 
@@ -146,7 +136,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     return { tokens, end, start: end - cooldownSteps(end, config.cooldownFraction ?? 0.2) };
   });
   state.branchesDone ??= [];
-  if (opts.resume) keepEndpoints(dir, state.branchesDone);
+  if (opts.resume) sink.keepEndpoints(state.branchesDone);
   const branchStepsLeft = () => branches.filter((b) => !state.branchesDone!.includes(b.tokens)).reduce((a, b) => a + b.end - b.start, 0);
   const endpointTokens = config.finalEvalTokens ?? config.evalTokens;
   let ema: number | null = null;
@@ -201,7 +191,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
    */
   const runBranch = async (b: (typeof branches)[number]): Promise<void> => {
     state.data = data.getState();
-    await saveCheckpoint(dir, model, config, state);
+    await sink.saveCheckpoint(model, config, state);
     const weights = (await backend.read(model.params)).slice();
     const optimizer = await model.exportOptimizer();
     const dataState = data.getState();
@@ -209,13 +199,13 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     let last = { loss: NaN, gradNorm: NaN };
     for (let step = b.start; step < b.end; step++) last = await trainStep(step, sched);
     const valLoss = await evaluate(endpointTokens);
-    writeEndpoint(dir, { kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
+    sink.writeEndpoint({ kind: "branch", step: b.end, tokens: b.tokens, flops: fpt * b.tokens, valLoss, trainLoss: last.loss });
     backend.write(model.params, weights);
     if (optimizer) model.loadOptimizer(optimizer);
     data.setState(dataState);
     state.branchesDone!.push(b.tokens);
     state.elapsed = elapsedBefore + (performance.now() - runStart) / 1000;
-    await saveCheckpoint(dir, model, config, state);
+    await sink.saveCheckpoint(model, config, state);
   };
 
   while (state.step < steps) {
@@ -242,7 +232,7 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
     stepsThisRun += 1;
     // CPU backends never leave the microtask queue: yield to the event loop once a step, so signal handlers (Ctrl-C →
     // checkpoint and stop) and timers get to run during training
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
     const stopNow = (opts.shouldStop?.() ?? false) || (opts.maxStepsThisRun !== undefined && stepsThisRun >= opts.maxStepsThisRun);
     const last = state.step === steps;
     if (state.step % config.evalEvery === 0 || last) {
@@ -251,13 +241,13 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
       state.lastValLoss = val;
       if (Number.isFinite(val) && (state.bestValLoss === null || val < state.bestValLoss)) state.bestValLoss = val;
     }
-    appendFileSync(metricsPath, JSON.stringify(row) + "\n");
+    sink.appendMetric(row);
     if (last) {
-      writeEndpoint(dir, { kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
+      sink.writeEndpoint({ kind: "final", step: state.step, tokens: state.tokens, flops: state.flops, valLoss: state.lastValLoss!, trainLoss: loss });
     }
     if (state.step % config.checkpointEvery === 0 || last || stopNow) {
       state.data = data.getState();
-      await saveCheckpoint(dir, model, config, state);
+      await sink.saveCheckpoint(model, config, state);
     }
     const secPerStep = (performance.now() - runStart) / 1000 / stepsThisRun;
     opts.onProgress?.({ ...row, steps, totalTokens: steps * config.batchTokens, etaSec: secPerStep * (steps - state.step + branchStepsLeft()) });
@@ -269,28 +259,8 @@ async function trainWith(backend: AnyBackend, config: TrainConfig, data: TrainDa
   const summary: TrainSummary = {
     status, steps: state.step, tokens: state.tokens, flops: state.flops, finalTrainLoss: lastTrainLoss,
     finalValLoss: state.lastValLoss, bestValLoss: state.bestValLoss, elapsed: state.elapsed,
-    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: readEndpoints(dir),
+    params: counts.total, nonEmbeddingParams: counts.nonEmbedding, backend: backend.name, endpoints: sink.endpoints(),
   };
-  writeFileAtomic(join(dir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
+  sink.writeSummary(summary);
   return summary;
-}
-
-/**
- * Keeps only the metric rows with step ≤ `step` (after a resume, the curve continues exactly where it stopped).
- * Returns the number of rows kept.
- */
-export function truncateMetrics(path: string, step: number): number {
-  if (!existsSync(path)) return 0;
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as MetricRecord).step <= step;
-      } catch {
-        return false; // a half-written last line from a killed process
-      }
-    });
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
-  return kept.length;
 }

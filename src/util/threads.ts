@@ -33,6 +33,10 @@ export class ThreadCountError extends RangeError {
  * @example defaultThreads({ cores: 128 }) // 64 when SCALING_LAB_THREADS is unset
  */
 export function defaultThreads(machine: ThreadMachine = {}): number {
+  if (typeof process !== "object" && machine.cores === undefined) {
+    // a browser page or Web Worker (the playground): its cores, as the browser reports them
+    return Math.max(1, Math.min(MAX_THREADS, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1));
+  }
   const raw = (machine.env ?? process.env).SCALING_LAB_THREADS;
   if (raw !== undefined && raw !== "") {
     const n = Number(raw);

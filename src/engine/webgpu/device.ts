@@ -5,6 +5,7 @@
  * beyond the device's buffer limits, out of memory. Each message is one line that names the fix.
  */
 import { BackendUnavailableError } from "../errors.js";
+import { isNode } from "../threads.js";
 
 /** What went wrong on the GPU side; the message names the fix. */
 export type WebGpuErrorKind = "no-adapter" | "device-lost" | "limits" | "out-of-memory" | "validation";
@@ -59,29 +60,17 @@ function dawnFlags(): string[] {
  * Throws {@link WebGpuError} ("no-adapter") with a one-line fix when there is none.
  */
 export async function openDevice(): Promise<OpenDevice> {
-  let mod: { create(flags: string[]): GPU };
-  try {
-    const name = "webgpu";
-    mod = (await import(name)) as { create(flags: string[]): GPU };
-  } catch (e) {
-    throw new WebGpuError(
-      "no-adapter",
-      `the webgpu backend cannot load Dawn (${firstLine(e)}); fix: npm install (the "webgpu" package ships dawn.node for linux-x64, darwin and win32), or use --backend native or wasm`,
-    );
-  }
-  let gpu: GPU;
-  try {
-    gpu = mod.create(dawnFlags());
-  } catch (e) {
-    throw new WebGpuError("no-adapter", `no WebGPU adapter (${firstLine(e)}); fix: ${NO_ADAPTER_FIX}`);
-  }
+  const gpu = await gpuEntry();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch (e) {
     throw new WebGpuError("no-adapter", `no WebGPU adapter (${firstLine(e)}); fix: ${NO_ADAPTER_FIX}`);
   }
-  if (!adapter) throw new WebGpuError("no-adapter", `no WebGPU adapter found (no usable Vulkan driver); fix: ${NO_ADAPTER_FIX}`);
+  if (!adapter) {
+    if (!isNode()) throw new WebGpuError("no-adapter", "the browser offers no WebGPU adapter (GPU disabled or blocklisted); fix: enable the GPU, or use the wasm backend");
+    throw new WebGpuError("no-adapter", `no WebGPU adapter found (no usable Vulkan driver); fix: ${NO_ADAPTER_FIX}`);
+  }
   const a = adapter.limits;
   const device = await adapter.requestDevice({
     requiredLimits: {
@@ -109,6 +98,30 @@ export async function openDevice(): Promise<OpenDevice> {
       maxComputeWorkgroupStorageSize: d.maxComputeWorkgroupStorageSize,
     },
   };
+}
+
+/** The `navigator.gpu` of a browser, or in Node the one Dawn's `create()` returns; a one-line WebGpuError without one. */
+async function gpuEntry(): Promise<GPU> {
+  if (!isNode()) {
+    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+    if (!gpu) throw new WebGpuError("no-adapter", "this browser has no WebGPU (navigator.gpu is missing); fix: a recent Chrome, Edge or Safari, or the wasm backend");
+    return gpu;
+  }
+  let mod: { create(flags: string[]): GPU };
+  try {
+    const name = "webgpu";
+    mod = (await import(name)) as { create(flags: string[]): GPU };
+  } catch (e) {
+    throw new WebGpuError(
+      "no-adapter",
+      `the webgpu backend cannot load Dawn (${firstLine(e)}); fix: npm install (the "webgpu" package ships dawn.node for linux-x64, darwin and win32), or use --backend native or wasm`,
+    );
+  }
+  try {
+    return mod.create(dawnFlags());
+  } catch (e) {
+    throw new WebGpuError("no-adapter", `no WebGPU adapter (${firstLine(e)}); fix: ${NO_ADAPTER_FIX}`);
+  }
 }
 
 /** The first line of an error's message (Dawn messages can span many lines). */

@@ -265,7 +265,7 @@ export class Runtime {
     for (let b = 0; b < bindings; b++) {
       entries.push({ binding: b + 1, visibility: 4, buffer: { type: writes[b] ? "storage" : "read-only-storage" } });
     }
-    if (process.env.SCALING_LAB_WEBGPU_DUMP) writeFileSync(join(process.env.SCALING_LAB_WEBGPU_DUMP, `${key.replace(/[^a-z0-9_]+/gi, "_")}.wgsl`), code);
+    if (typeof process === "object" && process.env?.SCALING_LAB_WEBGPU_DUMP) writeFileSync(join(process.env.SCALING_LAB_WEBGPU_DUMP, `${key.replace(/[^a-z0-9_]+/gi, "_")}.wgsl`), code);
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code, label: def.name });
     const layout = this.device.createBindGroupLayout({ entries, label: def.name });
