@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import { dataHash, DEFAULT_QUEUE, JOB_NAME, type RunJob, versionStamp } from "..
 import { RedisExecutor } from "../src/sweep/redis-executor.js";
 import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
 import { Redis } from "ioredis";
-import { tinyCorpusData } from "./helpers.js";
+import { tinyCorpusData, writeBandedLadder } from "./helpers.js";
 
 const haveRedis = spawnSync("redis-server", ["--version"]).status === 0;
 const skip = !haveRedis && process.env.CI !== "true" ? "redis-server is not installed (apt-get install redis-server)" : false;
@@ -314,11 +314,7 @@ test("a sweep of a banded ladder through a worker trains GPT-3's alternating att
   const w = new WorkerProc("L", redis.url, artifacts);
   try {
     const dir = mkdtempSync(join(tmpdir(), "sl-dlab-"));
-    const ladder = join(dir, "banded.json");
-    writeFileSync(ladder, JSON.stringify({
-      blockSize: 16, batchTokens: 256, localWindow: 4,
-      sizes: [{ name: "a", nLayer: 2, nHead: 2, nEmbd: 8 }, { name: "b", nLayer: 2, nHead: 2, nEmbd: 16, localWindow: 2 }],
-    }));
+    const ladder = writeBandedLadder(dir, 256);
     const lab = join(dir, "lab");
     const r = await runSweep({ lab, sweep: "w", plan: "curves", ladder, data, tokens: [256 * 20] }, new RedisExecutor({ url: redis.url, pollMs: 100 }));
     assert.deepEqual(r.outcomes.map((o) => o.status), ["done", "done"], w.stderr);

@@ -19,7 +19,7 @@ import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { modelPreset, resolveTrainConfig, type TrainConfigInput } from "../src/train/config.js";
 import type { MetricRecord } from "../src/util/run-folder.js";
 import { runTraining } from "../src/train/run.js";
-import { assertOneLineError, runCli, testBackends, tinyCorpusData } from "./helpers.js";
+import { assertOneLineError, runCli, testBackends, tinyCorpusData, writeBandedLadder } from "./helpers.js";
 
 const readMetrics = (dir: string): MetricRecord[] =>
   readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -108,11 +108,7 @@ test("presets and ladders carry the window into run configs and sweeps", async (
 
   // a ladder file: the ladder's window, overridden by one size; a local sweep trains with them
   const dir = mkdtempSync(join(tmpdir(), "sl-sparse-ladder-"));
-  const file = join(dir, "banded.json");
-  writeFileSync(file, JSON.stringify({
-    blockSize: 16, batchTokens: 64, localWindow: 4,
-    sizes: [{ name: "a", nLayer: 2, nHead: 2, nEmbd: 8 }, { name: "b", nLayer: 2, nHead: 2, nEmbd: 16, localWindow: 2 }],
-  }));
+  const file = writeBandedLadder(dir, 64);
   const lab = join(dir, "lab");
   const result = await runSweep(
     { lab, sweep: "w", plan: "curves", ladder: file, data: await tinyCorpusData(), tokens: [64 * 20], overrides: { backend: "js" } },
