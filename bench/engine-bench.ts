@@ -10,6 +10,11 @@
  * steps; needs node --expose-gc to force GC). With --backend webgpu the peer is PyTorch eager fp32 on CUDA
  * (bench/torch_cuda_bench.py) when python3 has a CUDA torch, and the sgemm ceiling is the GPU kernel's.
  * Run it on an idle machine (check with `uptime` first): npm run -s bench -- --json
+ *
+ * --attention (issue 17) benchmarks GPT-3's banded attention against dense instead (bench/attention-bench.ts): one
+ * layer's forward + backward at T 1024, d 256, 4 heads, W 128, and a whole step of an alternating vs a dense model,
+ * as one JSON line (`denseSeconds`, `bandedSeconds`, `speedup`, `step`); backend native unless --backend is given,
+ * --repeats N kernel repeats (default 9), --steps N training steps per model (default 5).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,6 +24,7 @@ import { createBackend, type AnyBackend } from "../src/engine/index.js";
 import { flopsPerToken } from "../src/model/accounting.js";
 import { GPT } from "../src/model/gpt.js";
 import { syntheticStep } from "../src/model/synthetic-step.js";
+import { attentionBench } from "./attention-bench.js";
 import { sgemmCeiling } from "./ceiling.js";
 import { ladderBench } from "./ladder-bench.js";
 import { sampleBench } from "./sample-bench.js";
@@ -46,8 +52,10 @@ const DEFAULT_CONFIGS = ["A", "B"];
 const { values } = parseArgs({
   options: {
     config: { type: "string" },
-    backend: { type: "string", default: "auto" },
-    steps: { type: "string", default: "10" },
+    backend: { type: "string" },
+    steps: { type: "string" },
+    attention: { type: "boolean", default: false },
+    repeats: { type: "string", default: "9" },
     warmup: { type: "string", default: "3" },
     json: { type: "boolean", default: false },
     "no-peer": { type: "boolean", default: false },
@@ -115,6 +123,13 @@ function benchPeer(c: BenchConfig, steps: number, warmup: number, cuda: boolean)
 }
 
 async function main() {
+  if (values.attention) {
+    const be = await createBackend(values.backend ?? "native");
+    const record = await attentionBench(be, { repeats: Number(values.repeats), steps: Number(values.steps ?? "5"), log });
+    console.log(JSON.stringify(record));
+    be.dispose();
+    return;
+  }
   if (values.sample) {
     await sampleBench({ ladder: values.ladder, tokens: values.tokens ? Number(values.tokens) : undefined, backend: values.backend, json: values.json });
     return;
@@ -132,9 +147,9 @@ async function main() {
     console.error(`bench: unknown --config "${values.config}" (use A, B or C, or a list such as A,B,C)`);
     process.exit(2);
   }
-  const be = await createBackend(values.backend);
+  const be = await createBackend(values.backend ?? "auto");
   const info = be.info();
-  const steps = Number(values.steps), warmup = Number(values.warmup);
+  const steps = Number(values.steps ?? "10"), warmup = Number(values.warmup);
   const ceiling = await sgemmCeiling(be);
   log(`backend ${info.name} (${info.threads} threads${info.blasCore ? `, OpenBLAS core ${info.blasCore}` : ""}); sgemm ceiling ${ceiling.toFixed(1)} GFLOP/s`);
   const cuda = info.name === "webgpu";

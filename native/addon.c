@@ -369,29 +369,40 @@ static int check_heads(args_t *a, long C, long NH) {
   return 1;
 }
 
+/* The attention row length for a window: W when banded (0 < W < T), else T (dense). */
+static long att_width(long T, long W) { return W > 0 && W < T ? W : T; }
+
 static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
-  BEGIN("attentionForward", 8);
+  BEGIN("attentionForward", 9);
   long B = dim(&a, 4, "B", 1), T = dim(&a, 5, "T", 1), C = dim(&a, 6, "C", 1), NH = dim(&a, 7, "NH", 1);
+  long W = dim(&a, 8, "window", 0);
   if (!check_heads(&a, C, NH)) return NULL;
+  long width = att_width(T, W);
   float *out = f32(&a, 1, "out", mul(mul(B, T), C));
-  float *att = f32(&a, 2, "att", mul(mul(B, NH), mul(T, T)));
+  float *att = f32(&a, 2, "att", mul(mul(B, NH), mul(T, width)));
   float *qkv = f32(&a, 3, "qkv", mul(mul(B, T), 3 * C));
   if (!a.ok) return NULL;
-  sl_attention_forward(pool, out, att, qkv, B, T, C, NH);
+  if (width == T) sl_attention_forward(pool, out, att, qkv, B, T, C, NH);
+  else if (!sl_attention_band_forward(pool, out, att, qkv, B, T, C, NH, W))
+    return throw_range(env, "attentionForward", "out of memory");
   return NULL;
 }
 
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
-  BEGIN("attentionBackward", 10);
+  BEGIN("attentionBackward", 11);
   long B = dim(&a, 6, "B", 1), T = dim(&a, 7, "T", 1), C = dim(&a, 8, "C", 1), NH = dim(&a, 9, "NH", 1);
+  long W = dim(&a, 10, "window", 0);
   if (!check_heads(&a, C, NH)) return NULL;
+  long width = att_width(T, W);
   float *dqkv = f32(&a, 1, "dqkv", mul(mul(B, T), 3 * C));
-  float *scratch = f32(&a, 2, "scratch", mul(mul(B, NH), mul(T, T)));
+  float *scratch = f32(&a, 2, "scratch", mul(mul(B, NH), mul(T, width)));
   float *dout = f32(&a, 3, "dout", mul(mul(B, T), C));
   float *qkv = f32(&a, 4, "qkv", mul(mul(B, T), 3 * C));
-  float *att = f32(&a, 5, "att", mul(mul(B, NH), mul(T, T)));
+  float *att = f32(&a, 5, "att", mul(mul(B, NH), mul(T, width)));
   if (!a.ok) return NULL;
-  sl_attention_backward(pool, dqkv, scratch, dout, qkv, att, B, T, C, NH);
+  if (width == T) sl_attention_backward(pool, dqkv, scratch, dout, qkv, att, B, T, C, NH);
+  else if (!sl_attention_band_backward(pool, dqkv, scratch, dout, qkv, att, B, T, C, NH, W))
+    return throw_range(env, "attentionBackward", "out of memory");
   return NULL;
 }
 

@@ -457,6 +457,350 @@ void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float 
   run(p, attention_backward_job, &a, B * NH, B * NH > 1 ? (double)B * T * T * C : 0.0);
 }
 
+/* ------------------------------------------------------------------------------------------------ banded attention */
+
+/* GPT-3's locally banded layers: position t attends to keys (t - W, t]. att and scratch are BANDED, (B,NH,T,W):
+   entry [t][w] is the probability of key t - W + 1 + w (zero where that key is < 0).
+
+   Work is done in tiles of BAND_R rows (or keys) against the W + BAND_R - 1 keys (or rows) they touch, so only
+   BAND_R - 1 entries a row lie outside the band (3% at W = 128) and nothing is T x T. The tiles are too thin for
+   an efficient sgemm call, so a register-blocked microkernel, `band_mm`, does every product: scores and dP against
+   a transposed pack of k or v, and out, dq, dk, dv as a tile times packed rows. Each head packs what it reads into
+   per-chunk scratch just in time (rows 3C apart would thrash L1's sets), then:
+   forward  per row block: scores -> softmax on each band -> att row, out = P v;
+   backward per row block: dP = dO v^T -> softmax backward -> dS (a cache-resident ring), dq = dS k;
+            per key block, as soon as its rows are done: the block's columns of P and dS gathered from the banded
+            rows, dv = P^T dO, dk = dS^T q.
+   Every output element is written once by one thread in a fixed order (deterministic). */
+#define BAND_R 4
+
+#if defined(__GNUC__)
+#define SL_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SL_ALWAYS_INLINE inline
+#endif
+
+static long round8(long n) { return (n + 7) & ~7L; }
+
+/* C (nr, N; ld ldc) = alpha * A (nr, K; ld lda) B (K, N; ld ldb), overwritten; nr <= BAND_R. Register-blocked
+   over 16 (then 8) columns of C: each k broadcasts A's nr entries against a row of B. The band's two products are
+   both this: scores and dP as q (or dO) times a transposed pack of k (or v), and out, dq, dk, dv as a tile of
+   probabilities (or dS) times packed rows. */
+static SL_ALWAYS_INLINE void band_mm(int nr, float *Cm, long ldc, const float *A, long lda, const float *B, long ldb,
+                                     long K, long N, float alpha) {
+  long c0 = 0;
+#ifdef SL_HAVE_AVX2
+  const __m256 va = _mm256_set1_ps(alpha);
+  for (; c0 + 24 <= N; c0 += 24) {
+    __m256 acc[BAND_R][3];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = acc[r][2] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k++) {
+      const float *b = B + k * ldb + c0;
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
+      for (int r = 0; r < nr; r++) {
+        __m256 x = _mm256_broadcast_ss(A + r * lda + k);
+        acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        acc[r][2] = _mm256_fmadd_ps(x, b2, acc[r][2]);
+      }
+    }
+    for (int r = 0; r < nr; r++) {
+      _mm256_storeu_ps(Cm + r * ldc + c0, _mm256_mul_ps(va, acc[r][0]));
+      _mm256_storeu_ps(Cm + r * ldc + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
+      _mm256_storeu_ps(Cm + r * ldc + c0 + 16, _mm256_mul_ps(va, acc[r][2]));
+    }
+  }
+  for (; c0 + 16 <= N; c0 += 16) {
+    __m256 acc[BAND_R][2];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k++) {
+      const float *b = B + k * ldb + c0;
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+      for (int r = 0; r < nr; r++) {
+        __m256 x = _mm256_broadcast_ss(A + r * lda + k);
+        acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < nr; r++) {
+      _mm256_storeu_ps(Cm + r * ldc + c0, _mm256_mul_ps(va, acc[r][0]));
+      _mm256_storeu_ps(Cm + r * ldc + c0 + 8, _mm256_mul_ps(va, acc[r][1]));
+    }
+  }
+  for (; c0 + 8 <= N; c0 += 8) { /* 8 columns: even and odd k in separate accumulators, to keep both FMA pipes busy */
+    __m256 acc[BAND_R][2];
+    for (int r = 0; r < nr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    long k = 0;
+    for (; k + 2 <= K; k += 2) {
+      __m256 b0 = _mm256_loadu_ps(B + k * ldb + c0), b1 = _mm256_loadu_ps(B + (k + 1) * ldb + c0);
+      for (int r = 0; r < nr; r++) {
+        acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k), b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k + 1), b1, acc[r][1]);
+      }
+    }
+    if (k < K) {
+      __m256 b0 = _mm256_loadu_ps(B + k * ldb + c0);
+      for (int r = 0; r < nr; r++) acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k), b0, acc[r][0]);
+    }
+    for (int r = 0; r < nr; r++) _mm256_storeu_ps(Cm + r * ldc + c0, _mm256_mul_ps(va, _mm256_add_ps(acc[r][0], acc[r][1])));
+  }
+#endif
+  for (int r = 0; r < nr; r++) { /* the columns left over (all of them without AVX2) */
+    float *o = Cm + r * ldc;
+    for (long c = c0; c < N; c++) o[c] = 0.0f;
+    for (long k = 0; k < K; k++) {
+      const float x = A[r * lda + k], *b = B + k * ldb;
+      for (long c = c0; c < N; c++) o[c] += x * b[c];
+    }
+    for (long c = c0; c < N; c++) o[c] *= alpha;
+  }
+}
+
+/* band_mm with full tiles specialised (the compiler keeps a full tile's accumulators in registers). */
+static void band_mm_any(int nr, float *Cm, long ldc, const float *A, long lda, const float *B, long ldb, long K, long N,
+                        float alpha) {
+  if (nr == BAND_R) band_mm(BAND_R, Cm, ldc, A, lda, B, ldb, K, N, alpha);
+  else band_mm(nr, Cm, ldc, A, lda, B, ldb, K, N, alpha);
+}
+
+/* Rows [t0, t1) of src (T, hs; ld ld) into dst (T, hs) contiguous. */
+static void pack_rows(float *dst, const float *src, long ld, long t0, long t1, long hs) {
+  for (long t = t0; t < t1; t++) memcpy(dst + t * hs, src + t * ld, sizeof(float) * (size_t)hs);
+}
+
+/* Rows [t0, t1) of src (T, hs; ld ld) into columns [t0, t1) of dst = src^T (hs, LT). */
+static void pack_cols(float *dst, long LT, const float *src, long ld, long t0, long t1, long hs) {
+  long d0 = 0;
+#ifdef SL_HAVE_AVX2
+  if (t1 - t0 == 4) { /* 4 rows: 4 x 4 transposes, one 4-float store per d */
+    const float *s0 = src + t0 * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+    for (; d0 + 4 <= hs; d0 += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + d0), r1 = _mm_loadu_ps(s1 + d0), r2 = _mm_loadu_ps(s2 + d0), r3 = _mm_loadu_ps(s3 + d0);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(dst + d0 * LT + t0, r0);
+      _mm_storeu_ps(dst + (d0 + 1) * LT + t0, r1);
+      _mm_storeu_ps(dst + (d0 + 2) * LT + t0, r2);
+      _mm_storeu_ps(dst + (d0 + 3) * LT + t0, r3);
+    }
+  }
+#endif
+  for (long d = d0; d < hs; d++)
+    for (long t = t0; t < t1; t++) dst[d * LT + t] = src[t * ld + d];
+}
+
+/* Asks for rows [t0, t1) of src (ld apart, hs floats each) ahead of their packing (rows 3C apart defeat the
+   hardware prefetcher's reach). */
+static void prefetch_rows(const float *src, long ld, long t0, long t1, long T, long hs) {
+  for (long t = t0; t < t1 && t < T; t++)
+    for (long d = 0; d < hs; d += 16) __builtin_prefetch(src + t * ld + d);
+}
+
+/* Zeroes columns [T, LT) of a transposed pack (the microkernel reads whole groups of 8 columns). */
+static void pack_cols_tail(float *dst, long LT, long T, long hs) {
+  for (long d = 0; d < hs; d++) memset(dst + d * LT + T, 0, sizeof(float) * (size_t)(LT - T));
+}
+
+/* The tile of key block [j0, j0 + nr) against rows t = j0 + c, c in [0, ce), from banded rows A (W floats each;
+   row t at A + (t & mask) * W, mask = -1 for a whole array or size - 1 for a ring of 2^k rows):
+   tile[r][c] = A[t][w] for key j0 + r = t - W + 1 + w (i.e. w = r - c + W - 1) inside the band, else 0. For a full
+   block the 4 keys of row t are contiguous in A, so the middle columns go through 4 x 4 transposes. */
+static void gather_keys(float *tile, long ld, const float *A, long mask, long W, long j0, int nr, long ce) {
+#define ROW(t) (A + ((t) & mask) * W)
+  long c = 0;
+#ifdef SL_HAVE_AVX2
+  if (nr == 4 && W >= 4) {
+    long mid1 = W < ce ? W : ce; /* columns [3, mid1) hold all 4 keys */
+    for (int r = 0; r < 4; r++)
+      for (long k = 0; k < 3 && k < ce; k++) tile[r * ld + k] = k >= r ? ROW(j0 + k)[r - k + W - 1] : 0.0f;
+    for (c = 3; c + 4 <= mid1; c += 4) {
+      __m128 r0 = _mm_loadu_ps(ROW(j0 + c) + W - 1 - c), r1 = _mm_loadu_ps(ROW(j0 + c + 1) + W - 2 - c),
+             r2 = _mm_loadu_ps(ROW(j0 + c + 2) + W - 3 - c), r3 = _mm_loadu_ps(ROW(j0 + c + 3) + W - 4 - c);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(tile + c, r0);
+      _mm_storeu_ps(tile + ld + c, r1);
+      _mm_storeu_ps(tile + 2 * ld + c, r2);
+      _mm_storeu_ps(tile + 3 * ld + c, r3);
+    }
+    if (c < 3) c = 0;
+  }
+#endif
+  for (int r = 0; r < nr; r++) { /* the rest, one entry at a time */
+    float *row = tile + r * ld;
+    for (long k = c; k < ce; k++) row[k] = k >= r && k < r + W ? ROW(j0 + k)[r - k + W - 1] : 0.0f;
+  }
+#undef ROW
+}
+
+typedef struct {
+  float *out, *att, *dqkv, *scratch;
+  const float *qkv, *dout, *catt;
+  long B, T, C, NH, W;
+  float *work; /* per-chunk scratch, `chunk_floats` each */
+  long chunk_floats;
+  long ring_rows; /* rows of the backward's dS ring (a power of 2), or 0: dS in `scratch` */
+} band_args;
+
+/* Tile geometry of the block of rows [t0, t0 + nr), nr = min(BAND_R, T - t0): tile column c is key k0 + c; keys
+   [k0 + cs, k0 + ce) exist and are in some row's band; the tile's row length is band_ld(W). Returns nr. */
+static long band_ld(long W) { return round8(W + BAND_R - 1) + 8; }
+static int row_block(long T, long t0, long W, long *k0, long *cs, long *ce) {
+  int nr = (int)(T - t0 < BAND_R ? T - t0 : BAND_R);
+  *k0 = t0 - W + 1;
+  *cs = *k0 < 0 ? -*k0 : 0;
+  *ce = t0 + nr - *k0;
+  return nr;
+}
+/* The band of row t in that tile: columns [*lo, *lo + *len), len = min(t + 1, W). */
+static void band_cols(long t, long W, long k0, long *lo, long *len) {
+  long first = t - W + 1 > 0 ? t - W + 1 : 0;
+  *lo = first - k0;
+  *len = t - first + 1;
+}
+
+static void band_forward_head(const band_args *a, long task, float *work) {
+  const long T = a->T, C = a->C, NH = a->NH, C3 = 3 * C, hs = C / NH, W = a->W, LT = T + 8, ld = band_ld(W);
+  const float scale = 1.0f / sqrtf((float)hs);
+  long b = task / NH, h = task % NH;
+  const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+  float *P = a->att + task * T * W;
+  float *o = a->out + b * T * C + h * hs;
+  float *kT = work, *vp = kT + hs * LT, *S = vp + T * hs;
+  pack_cols_tail(kT, LT, T, hs);
+  for (long t0 = 0; t0 < T; t0 += BAND_R) {
+    long k0, cs, ce;
+    int nr = row_block(T, t0, W, &k0, &cs, &ce);
+    /* packed just in time: the keys and values used from here on stay in cache */
+    pack_cols(kT, LT, k, C3, t0, t0 + nr, hs);
+    pack_rows(vp, v, C3, t0, t0 + nr, hs);
+    prefetch_rows(k, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    prefetch_rows(v, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    /* S = scale q k^T over the keys the block touches */
+    band_mm_any(nr, S + cs, ld, q + t0 * C3, C3, kT + k0 + cs, LT, hs, round8(ce - cs), scale);
+    for (int r = 0; r < nr; r++) {
+      long t = t0 + r, lo, len;
+      band_cols(t, W, k0, &lo, &len);
+      float *row = S + r * ld;
+      softmax_row(row + lo, len, ce - lo); /* zero right of the band */
+      if (lo > cs) memset(row + cs, 0, sizeof(float) * (size_t)(lo - cs));
+      float *pr = P + t * W; /* banded row: the band is right-aligned, keys before 0 are zero */
+      if (W > len) memset(pr, 0, sizeof(float) * (size_t)(W - len));
+      memcpy(pr + W - len, row + lo, sizeof(float) * (size_t)len);
+    }
+    /* out[t0:t0+nr] = P v */
+    band_mm_any(nr, o + t0 * C, C, S + cs, ld, vp + (k0 + cs) * hs, hs, ce - cs, hs, 1.0f);
+  }
+}
+
+/* dv and dk of key block [j0, j0 + nr): dv = P^T dO, dk = dS^T q over the rows whose bands hold the keys. */
+static void band_key_block(const band_args *a, long j0, const float *P, const float *dS, long dSmask,
+                           const float *dOp, const float *qp, float *dk, float *dv, float *tiles) {
+  const long T = a->T, C3 = 3 * a->C, hs = a->C / a->NH, W = a->W, ld = band_ld(W);
+  int nr = (int)(T - j0 < BAND_R ? T - j0 : BAND_R);
+  long ce = (j0 + nr - 1 + W < T ? j0 + nr - 1 + W : T) - j0; /* rows j0 .. j0 + ce - 1 */
+  float *Pc = tiles, *Sc = tiles + BAND_R * ld;
+  gather_keys(Pc, ld, P, -1L, W, j0, nr, ce);
+  gather_keys(Sc, ld, dS, dSmask, W, j0, nr, ce);
+  band_mm_any(nr, dv + j0 * C3, C3, Pc, ld, dOp + j0 * hs, hs, ce, hs, 1.0f);
+  band_mm_any(nr, dk + j0 * C3, C3, Sc, ld, qp + j0 * hs, hs, ce, hs, 1.0f);
+}
+
+static void band_backward_head(const band_args *a, long task, float *work) {
+  const long T = a->T, C = a->C, NH = a->NH, C3 = 3 * C, hs = C / NH, W = a->W, LT = T + 8, ld = band_ld(W);
+  const float scale = 1.0f / sqrtf((float)hs);
+  long b = task / NH, h = task % NH;
+  const float *q = a->qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+  const float *P = a->catt + task * T * W;
+  /* dS, banded like P: the rows the key blocks still need live in a ring in the chunk's memory (cache-resident,
+     never written back) when one fits, else in the caller's scratch */
+  float *dS = a->ring_rows ? NULL : a->scratch + task * T * W;
+  const long dSmask = a->ring_rows ? a->ring_rows - 1 : -1L;
+  const float *dO = a->dout + b * T * C + h * hs;
+  float *dq = a->dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+  float *vT = work, *kp = vT + hs * LT, *qp = kp + T * hs, *dOp = qp + T * hs, *D = dOp + T * hs;
+  float *keyTiles = D + BAND_R * ld;
+  if (!dS) dS = keyTiles + 2 * BAND_R * ld;
+  pack_cols_tail(vT, LT, T, hs);
+  long j0 = 0; /* next key block */
+  for (long t0 = 0; t0 < T; t0 += BAND_R) {
+    long k0, cs, ce;
+    int nr = row_block(T, t0, W, &k0, &cs, &ce);
+    pack_cols(vT, LT, v, C3, t0, t0 + nr, hs);
+    pack_rows(kp, k, C3, t0, t0 + nr, hs);
+    pack_rows(qp, q, C3, t0, t0 + nr, hs);
+    pack_rows(dOp, dO, C, t0, t0 + nr, hs);
+    for (int m = 0; m < 3; m++) prefetch_rows(q + m * C, C3, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    prefetch_rows(dO, C, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, hs);
+    prefetch_rows(P, W, t0 + 4 * BAND_R, t0 + 5 * BAND_R, T, W);
+    /* rows: dP = dO v^T; dS = P (dP - sum(P dP)) scale on each band; dq = dS k */
+    band_mm_any(nr, D + cs, ld, dOp + t0 * hs, hs, vT + k0 + cs, LT, hs, round8(ce - cs), 1.0f);
+    for (int r = 0; r < nr; r++) {
+      long t = t0 + r, lo, len;
+      band_cols(t, W, k0, &lo, &len);
+      float *row = D + r * ld, *d = row + lo, *ds = dS + (t & dSmask) * W;
+      const float *pr = P + t * W + W - len;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (long j = 0; j < len; j++) dot += pr[j] * d[j];
+#pragma omp simd
+      for (long j = 0; j < len; j++) d[j] = pr[j] * (d[j] - dot) * scale;
+      if (lo > cs) memset(row + cs, 0, sizeof(float) * (size_t)(lo - cs));
+      if (ce > lo + len) memset(d + len, 0, sizeof(float) * (size_t)(ce - lo - len));
+      if (W > len) memset(ds, 0, sizeof(float) * (size_t)(W - len));
+      memcpy(ds + W - len, d, sizeof(float) * (size_t)len);
+    }
+    band_mm_any(nr, dq + t0 * C3, C3, D + cs, ld, kp + (k0 + cs) * hs, hs, ce - cs, hs, 1.0f);
+    /* keys whose rows are all done (rows up to j0 + BAND_R - 2 + W), while those rows are still in cache */
+    for (; j0 < T && j0 + BAND_R - 2 + W < t0 + nr; j0 += BAND_R) band_key_block(a, j0, P, dS, dSmask, dOp, qp, dk, dv, keyTiles);
+  }
+  for (; j0 < T; j0 += BAND_R) band_key_block(a, j0, P, dS, dSmask, dOp, qp, dk, dv, keyTiles);
+}
+
+static void band_forward_job(void *ctx, long chunk, long nchunks) {
+  const band_args *a = ctx;
+  long lo, hi;
+  sl_split(a->B * a->NH, chunk, nchunks, 1, &lo, &hi);
+  for (long task = lo; task < hi; task++) band_forward_head(a, task, a->work + chunk * a->chunk_floats);
+}
+
+static void band_backward_job(void *ctx, long chunk, long nchunks) {
+  const band_args *a = ctx;
+  long lo, hi;
+  sl_split(a->B * a->NH, chunk, nchunks, 1, &lo, &hi);
+  for (long task = lo; task < hi; task++) band_backward_head(a, task, a->work + chunk * a->chunk_floats);
+}
+
+/* Runs a banded job over chunks of heads (a few per thread, for balance), each chunk with its own packed copies and
+   tiles: hs x (T + 8) transposed, three (T, hs) row copies and two tiles (what the backward needs). */
+static int band_run(sl_pool *p, sl_pool_fn fn, band_args *a) {
+  const long heads = a->B * a->NH, hs = a->C / a->NH;
+  double work = (double)a->B * a->T * (a->W + BAND_R) * a->C;
+  long nchunks = 4L * sl_pool_threads(p);
+  if (nchunks > heads) nchunks = heads;
+  if (serial(p, work)) nchunks = 1;
+  long ring = 1;
+  while (ring < a->W + 2 * BAND_R) ring *= 2;
+  a->ring_rows = ring * a->W <= (1L << 17) ? ring : 0; /* at most 512 KB */
+  a->chunk_floats = hs * (a->T + 8) + 3 * a->T * hs + 3 * BAND_R * band_ld(a->W) + a->ring_rows * a->W;
+  a->chunk_floats = (a->chunk_floats + 15) & ~15L; /* 64-byte aligned chunks */
+  a->work = sl_pool_scratch(p, sizeof(float) * (size_t)a->chunk_floats * (size_t)nchunks);
+  if (!a->work) return 0;
+  run(p, fn, a, nchunks, nchunks > 1 ? work : 0.0);
+  return 1;
+}
+
+int sl_attention_band_forward(sl_pool *p, float *out, float *att, const float *qkv, long B, long T, long C, long NH,
+                              long W) {
+  band_args a = {.out = out, .att = att, .qkv = qkv, .B = B, .T = T, .C = C, .NH = NH, .W = W};
+  return band_run(p, band_forward_job, &a);
+}
+
+int sl_attention_band_backward(sl_pool *p, float *dqkv, float *scratch, const float *dout, const float *qkv,
+                               const float *att, long B, long T, long C, long NH, long W) {
+  band_args a = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .catt = att, .B = B, .T = T, .C = C,
+                 .NH = NH, .W = W};
+  return band_run(p, band_backward_job, &a);
+}
+
 /* ------------------------------------------------------------------------------------------------ elementwise */
 
 #define GELU_S 0.7978845608028654f /* sqrt(2/pi) */

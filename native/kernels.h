@@ -40,6 +40,13 @@ void sl_attention_forward(sl_pool *p, float *out, float *att, const float *qkv, 
 void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float *dout, const float *qkv,
                            const float *att, long B, long T, long C, long NH);
 
+/* GPT-3's locally banded attention (keys (t - W, t], 0 < W < T); att and scratch are banded, (B,NH,T,W): entry
+   [t][w] is key t - W + 1 + w. Return 0 when the per-thread working memory could not be allocated. */
+int sl_attention_band_forward(sl_pool *p, float *out, float *att, const float *qkv, long B, long T, long C, long NH,
+                              long W);
+int sl_attention_band_backward(sl_pool *p, float *dqkv, float *scratch, const float *dout, const float *qkv,
+                               const float *att, long B, long T, long C, long NH, long W);
+
 void sl_gelu_forward(sl_pool *p, float *out, const float *inp, long n);
 void sl_gelu_backward(sl_pool *p, float *dinp, const float *inp, const float *dout, long n);
 void sl_residual_forward(sl_pool *p, float *out, const float *a, const float *b, long n);

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { assertOneLineError, cliPath, runCli } from "./helpers.js";
 import {
+  attentionFlopsPerToken,
+  bandedKeysPerToken,
   findPreset,
   flopsPerToken,
   gpt3Presets,
@@ -88,6 +90,45 @@ test("per-token model FLOPs: forward 2N + 2·V·d (the head) + 2·nLayer·nCtx·
   assert.equal(k.flops, 3 * (f.forward - f.head) * 1e9, "Kaplan's convention leaves the head out");
   assert.equal(k.pfDays, k.flops / PF_DAY);
   assert.equal(PF_DAY, 1e15 * 86400);
+});
+
+test("GPT-3's alternating attention, counted by hand: banded layers over min(t + 1, W) keys, dense layers over nCtx", () => {
+  // 4 layers, d 128, nCtx 16, W 4: layers 0 and 2 dense (16 keys a token), layers 1 and 3 banded:
+  // positions 0..3 see 1, 2, 3, 4 keys, positions 4..15 see 4 → (1 + 2 + 3 + 4 + 12·4) / 16 = 58/16 keys a token
+  const s = { vocabSize: 50, blockSize: 16, nLayer: 4, nHead: 2, nEmbd: 128 };
+  assert.equal(bandedKeysPerToken(16, 4), 58 / 16);
+  const dense = flopsPerToken(s), alt = flopsPerToken({ ...s, localWindow: 4 });
+  assert.equal(dense.attention, 2 * 128 * (4 * 16)); // 16384
+  assert.equal(alt.attention, 2 * 128 * (2 * 16 + 2 * (58 / 16))); // 10048
+  assert.equal(alt.attention, 10048);
+  const n = paramCounts(s).nonEmbedding;
+  assert.equal(alt.forward, 2 * n + 2 * 50 * 128 + 10048, "the window changes no parameter (2N + head + attention)");
+  assert.equal(alt.training, 3 * alt.forward);
+  // the band never reaches past the context: W ≥ nCtx is the dense model; one layer has no odd (banded) layer
+  assert.deepEqual(flopsPerToken({ ...s, localWindow: 16 }), dense);
+  assert.deepEqual(flopsPerToken({ ...s, localWindow: 0 }), dense);
+  assert.equal(attentionFlopsPerToken({ ...s, nLayer: 1, localWindow: 4 }), attentionFlopsPerToken({ ...s, nLayer: 1 }));
+  // 5 layers: 2 banded (1, 3), 3 dense; a shorter context (nCtx 8) recounts both kinds
+  assert.equal(attentionFlopsPerToken({ ...s, nLayer: 5, localWindow: 4 }), 2 * 128 * (3 * 16 + 2 * (58 / 16)));
+  assert.equal(attentionFlopsPerToken({ ...s, localWindow: 4 }, 8), 2 * 128 * (2 * 8 + 2 * ((1 + 2 + 3 + 4 + 4 * 4) / 8)));
+  const k = trainingFlops({ ...s, localWindow: 4 }, 1e6, { params: "nonEmbedding", attention: true });
+  assert.equal(k.flops, (6 * n + 3 * 10048) * 1e6, "Kaplan's convention: 6N + 3 × the alternating attention, no head");
+  assert.throws(() => flopsPerToken({ ...s, localWindow: -1 }), /localWindow must be a non-negative integer/);
+});
+
+test("flops --local-window shows the dense and the alternating counts of a shape", () => {
+  const args = ["flops", "--n-layer", "4", "--n-embd", "128", "--block-size", "16", "--vocab-size", "50", "--tokens", "1e6", "--local-window", "4"];
+  const j = JSON.parse(execFileSync(process.execPath, [cliPath, ...args, "--json"], { encoding: "utf8" })) as {
+    shape: { localWindow: number };
+    attentionPatterns: { localWindow: number; dense: { attention: number; training: number }; alternating: { attention: number; training: number } };
+  };
+  assert.equal(j.shape.localWindow, 4);
+  assert.equal(j.attentionPatterns.localWindow, 4);
+  assert.equal(j.attentionPatterns.dense.attention, 16384);
+  assert.equal(j.attentionPatterns.alternating.attention, 10048);
+  const text = execFileSync(process.execPath, [cliPath, ...args], { encoding: "utf8" });
+  assert.match(text, /dense .* alternating dense\/banded W=4 /);
+  assertOneLineError(runCli([...args.slice(0, -2), "--local-window=-3"]), "flops --local-window=-3", /^scaling-lab flops: --local-window must be an integer ≥ 0/);
 });
 
 test("reportedParams rounds like the paper's Params column", () => {

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { test, type TestOptions } from "node:test";
-import type { AdamWStep, AnyBackend } from "../src/engine/backend.js";
+import { type AdamWStep, type AnyBackend, attentionWidth } from "../src/engine/backend.js";
 import { JsBackend } from "../src/engine/js.js";
 import { Rng } from "../src/util/rng.js";
 import { assertClose, randInts, randn, TOLERANCE, type Tolerance } from "./helpers.js";
@@ -94,8 +94,9 @@ export function compareKernels(name: string, s: KernelShape, candidate: () => An
 }
 
 /**
- * The comparisons of one shape: encoder, layernorm, matmul (OC = 3C, 4C and V), attention, GELU and residual,
- * softmax + cross-entropy, and the output head with its loss (`classifier`, fused on native).
+ * The comparisons of one shape: encoder, layernorm, matmul (OC = 3C, 4C and V), attention (dense, and GPT-3's
+ * banded layers at {@link bandWindows}), GELU and residual, softmax + cross-entropy, and the output head with its
+ * loss (`classifier`, fused on native).
  */
 export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyBackend, tol: Tolerance = TOLERANCE): KernelCheck[] {
   const { B, T, C, NH, V } = s;
@@ -193,6 +194,8 @@ export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyB
     close("dqkv (overwritten)", await be.read(dqkv), dqkv2);
   });
 
+  checks.push(bandedAttentionCheck(name, s, candidate, tol));
+
   add(`${name} vs js: gelu, residual (${shapeLabel(s)})`, async () => {
     const be = candidate();
     const rng = new Rng(5);
@@ -266,6 +269,56 @@ export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyB
     close("classifier losses, forward only", await be.read(lossesOnly), want.losses);
   });
   return checks;
+}
+
+/** Local windows the banded attention comparison covers at sequence length T: the edges (1, T, T + 3) and two bands. */
+export function bandWindows(T: number): number[] {
+  return [...new Set([1, Math.min(3, T), Math.max(1, Math.floor(T / 2)), T, T + 3])];
+}
+
+/** Registers the banded attention comparison of one shape alone ({@link bandedAttentionCheck}). */
+export function compareBandedAttention(name: string, s: KernelShape, candidate: () => AnyBackend, options: CompareOptions = {}): void {
+  const c = bandedAttentionCheck(name, s, candidate, options.tol);
+  test(c.title, options.test ?? {}, () => c.run());
+}
+
+/**
+ * GPT-3's locally banded attention (att (B,NH,T,W), see Backend.attentionForward) at every window of
+ * {@link bandWindows}: out, the banded att and dqkv against js, and for W ≥ T bit-identical to the candidate's own
+ * dense kernel (the band then covers every key).
+ */
+export function bandedAttentionCheck(name: string, s: KernelShape, candidate: () => AnyBackend, tol: Tolerance = TOLERANCE): KernelCheck {
+  const { B, T, C, NH } = s;
+  const pad = s.pad ?? 0;
+  const N = B * T;
+  const close = (what: string, a: Float32Array, e: Float32Array) => assertClose(`${name}, ${shapeLabel(s)}: ${what}`, a, e, tol);
+  return { title: `${name} vs js: banded attention, W = ${bandWindows(T).join(", ")} (${shapeLabel(s)})`, run: async () => {
+    const be = candidate();
+    const rng = new Rng(9);
+    const qkv = randn(rng, N * 3 * C), dout = randn(rng, N * C);
+    const gqkv = up(be, qkv, pad), gdout = up(be, dout, pad);
+    const run = async (W: number) => {
+      const n = B * NH * T * attentionWidth(T, W);
+      const noise = new Rng(10); // the same starting garbage for every window
+      const out = up(be, randn(noise, N * C), pad), att = up(be, randn(noise, n), pad);
+      const dqkv = up(be, randn(noise, N * 3 * C), pad), scratch = up(be, randn(noise, n), pad);
+      be.attentionForward(out, att, gqkv, B, T, C, NH, W);
+      be.attentionBackward(dqkv, scratch, gdout, gqkv, att, B, T, C, NH, W);
+      return { out: await be.read(out), att: await be.read(att), dqkv: await be.read(dqkv) };
+    };
+    const dense = await run(0);
+    for (const W of bandWindows(T)) {
+      const got = await run(W);
+      const n = B * NH * T * attentionWidth(T, W);
+      const want = { out: new Float32Array(N * C), att: new Float32Array(n), dqkv: new Float32Array(N * 3 * C) };
+      js.attentionForward(want.out, want.att, qkv, B, T, C, NH, W);
+      js.attentionBackward(want.dqkv, new Float32Array(n), dout, qkv, want.att, B, T, C, NH, W);
+      close(`W ${W}: out`, got.out, want.out);
+      close(`W ${W}: att (${attentionWidth(T, W) < T ? "banded, zero before key 0" : "dense"})`, got.att, want.att);
+      close(`W ${W}: dqkv (overwritten)`, got.dqkv, want.dqkv);
+      if (W >= T) assert.deepEqual(got, dense, `${name}: W ${W} ≥ T is the dense kernel, bit for bit`);
+    }
+  } };
 }
 
 /** Registers the optimizer comparison ({@link optimizerCheck}). */

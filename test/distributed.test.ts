@@ -2,7 +2,8 @@
  * Sweeps across worker processes through a real redis-server on 127.0.0.1 (BullMQ): two workers complete a sweep
  * and a restarted coordinator re-attaches without duplicates; a worker SIGKILLed mid-run hands its run to the
  * other, which resumes it from the shared checkpoint; a Redis restart mid-sweep (without its data) is survived;
- * a job queued by another version is refused. Every run ends exactly once in the store.
+ * a job queued by another version is refused; a banded ladder's attention window reaches the worker's runs. Every
+ * run ends exactly once in the store.
  * Skipped only where redis-server is missing and CI is not "true".
  */
 import assert from "node:assert/strict";
@@ -18,7 +19,7 @@ import { dataHash, DEFAULT_QUEUE, JOB_NAME, type RunJob, versionStamp } from "..
 import { RedisExecutor } from "../src/sweep/redis-executor.js";
 import { runSweep, type SweepOptions } from "../src/sweep/sweep.js";
 import { Redis } from "ioredis";
-import { freePort, tinyCorpusData } from "./helpers.js";
+import { freePort, tinyCorpusData, writeBandedLadder } from "./helpers.js";
 
 const haveRedis = spawnSync("redis-server", ["--version"]).status === 0;
 const skip = !haveRedis && process.env.CI !== "true" ? "redis-server is not installed (apt-get install redis-server)" : false;
@@ -289,6 +290,28 @@ test("a worker refuses a job queued by another version and stops with a one-line
   } finally {
     await q.close();
     conn.disconnect();
+    await redis.kill();
+  }
+});
+
+test("a sweep of a banded ladder through a worker trains GPT-3's alternating attention (the window travels with the job)", { skip, timeout: 120_000 }, async () => {
+  const data = await tinyCorpusData();
+  const redis = new RedisServer(await freePort());
+  await redis.start();
+  const artifacts = mkdtempSync(join(tmpdir(), "sl-art-"));
+  const w = new WorkerProc("L", redis.url, artifacts);
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "sl-dlab-"));
+    const ladder = writeBandedLadder(dir, 256);
+    const lab = join(dir, "lab");
+    const r = await runSweep({ lab, sweep: "w", plan: "curves", ladder, data, tokens: [256 * 20] }, new RedisExecutor({ url: redis.url, pollMs: 100 }));
+    assert.deepEqual(r.outcomes.map((o) => o.status), ["done", "done"], w.stderr);
+    const l = openLab(lab);
+    const windows = l.listRuns({ sweep: "w" }).map((run) => JSON.parse(readFileSync(join(lab, run.dir, "config.json"), "utf8")).model.localWindow);
+    l.close();
+    assert.deepEqual(windows, [4, 2]);
+  } finally {
+    await w.stop();
     await redis.kill();
   }
 });

@@ -29,11 +29,15 @@ test("native kernels give bit-identical outputs on 1 and 3 threads", { skip }, a
       const y = new Float32Array(N * C), att = new Float32Array(B * NH * T * T), dq = new Float32Array(N * 3 * C);
       be.attentionForward(y, att, qkv, B, T, C, NH);
       be.attentionBackward(dq, new Float32Array(B * NH * T * T), dy, qkv, att, B, T, C, NH);
+      // GPT-3's banded layers (W = 24): each head on one thread, whatever the thread count
+      const yb = new Float32Array(N * C), attb = new Float32Array(B * NH * T * 24), dqb = new Float32Array(N * 3 * C);
+      be.attentionForward(yb, attb, qkv, B, T, C, NH, 24);
+      be.attentionBackward(dqb, new Float32Array(B * NH * T * 24), dy, qkv, attb, B, T, C, NH, 24);
       const m = new Float32Array(N), r = new Float32Array(N), ln = new Float32Array(N * C);
       be.layernormForward(ln, m, r, inp, bias.subarray(0, C), bias.subarray(C, 2 * C), N, C);
       const losses = new Float32Array(N), dl = new Float32Array(N * C), dwte = new Float32Array(V * C);
       be.classifier(losses, dl, dwte, null, inp, w.subarray(0, V * C), ids, 1 / N, N, C, V);
-      return { mm, di, dw, db, y, dq, ln, losses, dl, dwte };
+      return { mm, di, dw, db, y, dq, yb, attb, dqb, ln, losses, dl, dwte };
     });
     for (const k of Object.keys(outs[0]) as (keyof (typeof outs)[0])[]) assert.deepEqual(outs[1][k], outs[0][k], `${k} differs between 1 and 3 threads`);
   } finally {

@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import { loadNativeBackend, NativeBackend } from "../src/engine/native.js";
 import { applyOpenBlasCoreType, openBlasCoreForCpuinfo } from "../src/engine/openblas-env.js";
 import { Rng } from "../src/util/rng.js";
-import { compareKernels, compareOptimizer, KERNEL_SHAPES } from "./backend-compare.js";
+import { compareBandedAttention, compareKernels, compareOptimizer, KERNEL_SHAPES } from "./backend-compare.js";
 import { assertClose, randn } from "./helpers.js";
 
 const skipNative = process.env.SCALING_LAB_SKIP_NATIVE === "1";
@@ -26,6 +26,8 @@ function nativeBackend(): NativeBackend {
 
 describe("native backend vs js backend", { skip }, () => {
   for (const s of KERNEL_SHAPES) compareKernels("native", s, nativeBackend);
+  // a band too wide for the backward's cache-resident ring of dS rows (W = 300): dS goes through the caller's scratch
+  compareBandedAttention("native", { B: 1, T: 600, C: 16, NH: 2, V: 1 }, nativeBackend);
   compareOptimizer("native", nativeBackend);
 });
 
@@ -122,6 +124,10 @@ describe("native backend rejects bad input with an Error", { skip }, () => {
     assert.throws(() => nb.layernormForward(f(12), f(4), f(3), f(12), f(3), f(3), 4, 3), /rstd has 3 elements/);
     assert.throws(() => nb.attentionForward(f(24), f(32), f(72), 1, 4, 6, 4), /not divisible by NH/);
     assert.throws(() => nb.attentionBackward(f(72), f(31), f(24), f(72), f(32), 1, 4, 6, 2), /scratch has 31 elements/);
+    // banded: att is (B,NH,T,W); a window must be a non-negative integer
+    assert.throws(() => nb.attentionForward(f(24), f(15), f(72), 1, 4, 6, 2, 2), /att has 15 elements, needs at least 16/);
+    assert.throws(() => nb.attentionBackward(f(72), f(16), f(24), f(72), f(15), 1, 4, 6, 2, 2), /att has 15 elements, needs at least 16/);
+    assert.throws(() => nb.attentionForward(f(24), f(32), f(72), 1, 4, 6, 2, -1), /window = -1 must be an integer/);
     assert.throws(() => nb.geluForward(f(5), f(4), 5), /inp has 4 elements/);
     assert.throws(() => nb.sumSquares(f(0), f(4), 4), /out has 0 elements/);
     assert.throws(() => nb.adamw(f(4), f(4), f(4), f(3), 4, { lr: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, step: 1, maxNorm: 0 }, null), /v has 3 elements/);

@@ -189,3 +189,16 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Writes DIR/banded.json, a two-size ladder of GPT-3's alternating attention for sweep tests: the ladder's window 4,
+ * overridden to 2 by its second size (their runs must record [4, 2]). Returns the file's path.
+ */
+export function writeBandedLadder(dir: string, batchTokens: number): string {
+  const file = join(dir, "banded.json");
+  writeFileSync(file, JSON.stringify({
+    blockSize: 16, batchTokens, localWindow: 4,
+    sizes: [{ name: "a", nLayer: 2, nHead: 2, nEmbd: 8 }, { name: "b", nLayer: 2, nHead: 2, nEmbd: 16, localWindow: 2 }],
+  }));
+  return file;
+}

@@ -14,7 +14,8 @@ import { HfImportError, loadHfGpt2 } from "../src/model/hf-gpt2.js";
 import { generate } from "../src/model/sample.js";
 import { readSafetensors, type StWriteTensor, writeSafetensors } from "../src/model/safetensors.js";
 import { scoreTokens } from "../src/model/score.js";
-import { referenceDir } from "./helpers.js";
+import { loadModel } from "../src/train/load-model.js";
+import { assertOneLineError, referenceDir, runCli } from "./helpers.js";
 
 /** Writes the tiny PyTorch reference model as a Hugging Face GPT-2 folder; returns it with the reference tensors. */
 function writeHfFixture(prefix: string) {
@@ -76,6 +77,16 @@ for (const prefix of ["", "transformer."]) {
 test("HF import errors name the problem", () => {
   const dir = mkdtempSync(join(tmpdir(), "sl-hf-bad-"));
   assert.throws(() => loadHfGpt2(dir), (e: Error) => e instanceof HfImportError && /config.json and model.safetensors/.test(e.message));
+});
+
+test("an HF GPT-2 model is dense only: asking for a local window is a one-line error naming the fix", () => {
+  const { dir } = writeHfFixture("");
+  assert.equal(loadModel(dir, new JsBackend(), { localWindow: 0 }).model.config.localWindow, undefined, "window 0 is dense: accepted");
+  assert.throws(() => loadModel(dir, new JsBackend(), { localWindow: 8 }), (e: Error) => e instanceof HfImportError && /dense attention only; drop --local-window 8/.test(e.message));
+  for (const cmd of ["score", "sample"]) {
+    const args = [cmd, "--model", dir, ...(cmd === "score" ? ["--tokens", "1,2,3"] : []), "--local-window", "8", "--backend", "js"];
+    assertOneLineError(runCli(args), args.join(" "), new RegExp(`^scaling-lab ${cmd}: .*Hugging Face GPT-2 model, which has dense attention only; drop --local-window 8`));
+  }
 });
 
 test("scoreTokens predicts each token once; short sequences equal a direct forward", async () => {

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import type { AnyBackend } from "../src/engine/backend.js";
 import { attentionDecodeHost } from "../src/engine/decode-attention.js";
 import { JsBackend } from "../src/engine/js.js";
+import type { GPTConfig } from "../src/model/config.js";
 import { GPT, ModelInputError } from "../src/model/gpt.js";
 import { generate } from "../src/model/sample.js";
 import { Rng } from "../src/util/rng.js";
@@ -20,20 +21,22 @@ function withoutCache(be: AnyBackend): AnyBackend {
   return new Proxy(be, { get: (t, k, r) => (k === "attentionDecode" ? undefined : Reflect.get(t, k, r)) });
 }
 
-test("decode with a cache gives the full forward pass's logits at every position, on every backend", async () => {
+test("decode with a cache gives the full forward pass's logits at every position, on every backend (dense and banded)", async () => {
   const rng = new Rng(3);
   const tokens = randInts(rng, 20, config.vocabSize);
-  for (const backend of await testBackends()) {
-    const model = new GPT(backend, config, 7);
+  // GPT-3's alternating attention (layer 1 sees the last 3 keys) decodes with the same band as the forward pass
+  const configs: GPTConfig[] = [config, { ...config, localWindow: 3 }];
+  for (const [backend, cfg] of (await testBackends()).flatMap((be) => configs.map((c) => [be, c] as const))) {
+    const model = new GPT(backend, cfg, 7);
     await model.forward(tokens, null, 1, tokens.length);
     const full = await model.readLogits(); // (20, V)
     const cache = model.newCache();
     const V = config.vocabSize;
     const first = await model.decode(cache, tokens.slice(0, 5));
-    assertClose(`${backend.name} prefill`, first, full.slice(4 * V, 5 * V), 1e-5);
+    assertClose(`${backend.name} W ${cfg.localWindow ?? 0} prefill`, first, full.slice(4 * V, 5 * V), 1e-5);
     for (let t = 5; t < 20; t++) {
       const logits = await model.decode(cache, tokens.slice(t, t + 1));
-      assertClose(`${backend.name} position ${t}`, logits, full.slice(t * V, (t + 1) * V), 1e-5);
+      assertClose(`${backend.name} W ${cfg.localWindow ?? 0} position ${t}`, logits, full.slice(t * V, (t + 1) * V), 1e-5);
     }
     assert.equal(cache.length, 20);
     await assert.rejects(model.decode(cache, tokens.slice(0, 5)), (e: Error) => e instanceof ModelInputError && /start a new cache/.test(e.message));

@@ -17,11 +17,11 @@ import { readSafetensors } from "../src/model/safetensors.js";
 import { assertClose, elementError, referenceDir, relError, TOLERANCE, type Tolerance } from "./helpers.js";
 
 /**
- * The reference files every backend is checked against, smallest first: `tiny` and `small` (T ≤ 40), `long`
- * (T = 160, longer than a 64-row attention block, with the gradient clipped before the AdamW step). `sparse`
- * (reference/gpt-tiny/README.md) needs banded attention in the model.
+ * The reference files every backend is checked against, smallest first: `tiny` and `small` (T ≤ 40), `sparse`
+ * (T = 48, GPT-3's alternating attention: layers 1 and 3 banded with W = 8), `long` (T = 160, longer than a 64-row
+ * attention block, with the gradient clipped before the AdamW step).
  */
-export const REFERENCE_FILES: readonly string[] = ["tiny", "small", "long"];
+export const REFERENCE_FILES: readonly string[] = ["tiny", "small", "sparse", "long"];
 
 /** The worst tensor of a check. */
 export interface ReferenceResult {
@@ -34,11 +34,13 @@ export interface ReferenceResult {
   tensors: number;
 }
 
-/** The GPT configuration a reference file's header metadata describes. */
+/** The GPT configuration a reference file's header metadata describes (`local_window`: banded odd layers). */
 export function referenceConfig(md: Record<string, string>): GPTConfig {
+  const localWindow = Number(md.local_window ?? 0);
+  if (localWindow > 0) assert.equal(md.sparse_layers, "odd", "the model bands odd layers only");
   return {
     vocabSize: Number(md.vocab), blockSize: Number(md.ctx), nLayer: Number(md.layers),
-    nHead: Number(md.heads), nEmbd: Number(md.d_model),
+    nHead: Number(md.heads), nEmbd: Number(md.d_model), localWindow,
   };
 }
 

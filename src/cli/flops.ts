@@ -11,6 +11,7 @@ import {
   type ParamChoice,
   type ShapePreset,
   findPreset,
+  flopsPerToken,
   gpt3Presets,
   paramCounts,
   trainingFlops,
@@ -36,6 +37,8 @@ Accounting (default: the "6nd" convention, C = 6 · total parameters · D, atten
   --params WHICH       total | non-embedding | reported   (overrides the convention's N)
   --attention          add Kaplan's attention term 6·nLayer·nCtx·d per token
   --n-ctx T            context length for the attention term (default: block size)
+  --local-window W     GPT-3's alternating attention: odd layers see W keys; prints the dense and the
+                       alternating per-token counts (Kaplan's, with attention) side by side
 
 Output: N, FLOPs per token, total FLOPs and PF-days (1 PF-day = 8.64e19 FLOP); --json prints one JSON object.
 
@@ -43,7 +46,8 @@ Examples:
   scaling-lab flops --preset gpt3-175b --json
   scaling-lab flops --preset all --convention gpt3
   scaling-lab flops --preset cpu-1m --tokens 5e6
-  scaling-lab flops --n-layer 4 --n-embd 128 --vocab-size 256 --block-size 128 --tokens 1e8 --convention kaplan`;
+  scaling-lab flops --n-layer 4 --n-embd 128 --vocab-size 256 --block-size 128 --tokens 1e8 --convention kaplan
+  scaling-lab flops --n-layer 4 --n-embd 256 --block-size 1024 --tokens 1e9 --local-window 128 --json`;
 
 const PARAM_NAMES: Record<string, ParamChoice> = { total: "total", "non-embedding": "nonEmbedding", reported: "reported" };
 
@@ -60,6 +64,7 @@ const FLOPS_FLAGS = {
   params: { type: "string" },
   attention: { type: "boolean" },
   "n-ctx": { type: "string" },
+  "local-window": { type: "string" },
 } as const;
 
 /** The `flops` command. */
@@ -70,13 +75,14 @@ export const flopsCommand: Command = {
   async run(argv) {
     const { values } = parseFlags("flops", argv, FLOPS_FLAGS);
     const opts = accountingFromFlags(values);
+    const window = values["local-window"] !== undefined ? intFlag("local-window", values["local-window"], 0, 0) : 0;
     const tokensFlag = values.tokens;
     if (tokensFlag !== undefined && !(Number(tokensFlag) > 0)) {
       throw new UserError(`--tokens must be a positive number of training tokens, got "${tokensFlag}" (e.g. --tokens 3e11)`);
     }
     const preset = values.preset;
     if (preset?.toLowerCase() === "all") {
-      const rows = gpt3Presets().map((p) => describe(p.name, p.label, p.shape, tokensFlag ? Number(tokensFlag) : p.tokens, opts));
+      const rows = gpt3Presets().map((p) => describe(p.name, p.label, withWindow(p.shape, window), tokensFlag ? Number(tokensFlag) : p.tokens, opts));
       if (values.json) printJson({ convention: opts.name, formula: opts.formula, models: rows });
       else printTable(rows, opts.formula);
       return 0;
@@ -110,7 +116,7 @@ export const flopsCommand: Command = {
       };
       if (tokens === undefined) throw new UserError("--tokens is required for a custom shape (e.g. --tokens 1e9)");
     }
-    const row = describe(name, label, shape, tokens, opts);
+    const row = describe(name, label, withWindow(shape, window), tokens, opts);
     if (values.json) {
       printJson({ ...row, ...(note ? { note } : {}), convention: opts.name, formula: opts.formula });
     } else {
@@ -171,6 +177,9 @@ function accountingFromFlags(values: FlagValues<typeof FLOPS_FLAGS>): ResolvedAc
   return { params, attention, ...(nCtx !== undefined ? { nCtx } : {}), name, formula };
 }
 
+/** Kaplan's per-token counts of one attention pattern (forward, training = 3 × forward, forward attention). */
+type PerToken = ReturnType<typeof flopsPerToken>;
+
 interface Row {
   preset: string;
   label: string;
@@ -182,10 +191,19 @@ interface Row {
   attentionFlopsPerToken: number;
   flops: number;
   pfDays: number;
+  /** With --local-window: the per-token counts of the all-dense model and of GPT-3's alternating one. */
+  attentionPatterns?: { localWindow: number; dense: PerToken; alternating: PerToken };
+}
+
+/** The shape with GPT-3's local window W on its odd layers (W = 0: unchanged, dense). */
+function withWindow(shape: GPTShape, W: number): GPTShape {
+  return W > 0 ? { ...shape, localWindow: W } : shape;
 }
 
 function describe(name: string, label: string, shape: GPTShape, tokens: number, opts: FlopsOptions): Row {
   const t = trainingFlops(shape, tokens, opts);
+  const W = shape.localWindow ?? 0;
+  const nCtx = opts.nCtx ?? shape.blockSize;
   return {
     preset: name,
     label,
@@ -197,6 +215,9 @@ function describe(name: string, label: string, shape: GPTShape, tokens: number, 
     attentionFlopsPerToken: t.attentionFlopsPerToken,
     flops: t.flops,
     pfDays: t.pfDays,
+    ...(W > 0
+      ? { attentionPatterns: { localWindow: W, dense: flopsPerToken({ ...shape, localWindow: 0 }, nCtx), alternating: flopsPerToken(shape, nCtx) } }
+      : {}),
   };
 }
 
@@ -218,6 +239,16 @@ function printTable(rows: Row[], formula: string): void {
   console.log(line(head));
   for (const b of body) console.log(line(b));
   console.log(formula);
+  for (const r of rows) {
+    const a = r.attentionPatterns;
+    if (!a) continue;
+    const who = rows.length > 1 ? `${r.label}: ` : "";
+    console.log(
+      `${who}training FLOPs/token with attention (Kaplan): dense ${sig(a.dense.training)} ` +
+        `(attention ${sig(3 * a.dense.attention)}), alternating dense/banded W=${a.localWindow} ${sig(a.alternating.training)} ` +
+        `(attention ${sig(3 * a.alternating.attention)})`,
+    );
+  }
 }
 
 function sig(x: number): string {

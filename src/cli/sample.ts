@@ -3,15 +3,17 @@ import { createBackend } from "../engine/index.js";
 import { generate } from "../model/sample.js";
 import { loadModel } from "../train/load-model.js";
 import { type Command, intFlag, numberFlag, parseFlags, printJson, UserError } from "./command.js";
-import { asUserError } from "./train.js";
+import { asUserError, windowOption } from "./train.js";
 
 const HELP = `scaling-lab sample — generate text from a run (or an HF GPT-2 folder)
 
 Usage: scaling-lab sample --model RUN_DIR [--prompt TEXT] [--max-tokens 200] [--temperature 0.8] [--top-k 40]
-                          [--top-p 0.95] [--seed 0] [--backend auto|native|wasm|js|webgpu] [--json]
+                          [--top-p 0.95] [--seed 0] [--local-window W] [--backend auto|native|wasm|js|webgpu] [--json]
 
 Tokens stream to stdout as they are drawn; --temperature 0 is greedy. Without --prompt, generation starts from
-the end-of-text token (a fresh document).
+the end-of-text token (a fresh document). The model runs with the attention it was trained with (GPT-3's
+alternating dense/banded layers when its run used --local-window); --local-window W overrides the window of the
+odd layers (0 = all dense; an HF GPT-2 model is dense only).
 
 Example:
   scaling-lab sample --model runs/cpu-1m --prompt "The whale" --max-tokens 120 --temperature 0.8`;
@@ -24,7 +26,7 @@ export const sampleCommand: Command = {
     const { values: v } = parseFlags("sample", argv, {
       model: { type: "string" }, prompt: { type: "string" }, "max-tokens": { type: "string" },
       temperature: { type: "string" }, "top-k": { type: "string" }, "top-p": { type: "string" }, seed: { type: "string" },
-      backend: { type: "string" },
+      backend: { type: "string" }, "local-window": { type: "string" },
     });
     if (!v.model) throw new UserError("--model RUN_DIR is required");
     const opts = {
@@ -40,7 +42,7 @@ export const sampleCommand: Command = {
     try {
       let loaded;
       try {
-        loaded = loadModel(v.model, backend);
+        loaded = loadModel(v.model, backend, windowOption(v));
       } catch (e) {
         asUserError(e);
       }

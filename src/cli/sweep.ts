@@ -31,8 +31,9 @@ Plans:
            ladder with that law (LAB/lr-<ladder>.json, or --lr-out FILE) for --ladder FILE
   isoflop  each --budgets C × every size with D = C / 6N (Chinchilla approach 2); sizes with < 20 steps dropped
   grid     sizes × --tokens budgets × --seeds
-Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), playground (5 sizes,
-12.8k–1.0M: the browser page's), tiny-test, or a .json file.
+Ladders: cpu-xs (8 sizes, 12.8k–1.5M non-embedding params), cpu-s (7 sizes, 50k–10.6M), cpu-s-local (cpu-s with
+GPT-3's alternating attention, odd layers over the last 64 tokens), playground (5 sizes, 12.8k–1.0M: the browser
+page's), tiny-test, or a .json file (a ladder or size "localWindow" W gives the odd layers a band of W keys).
 
 --concurrency auto (default): small runs train side by side on one thread each when that is faster than one run
 on every core (measured per shape and cached per machine); K: K runs at a time, the threads split between them.

@@ -19,6 +19,7 @@ Usage: scaling-lab train --data DIR --out RUN_DIR [--preset NAME] [flags]
 
 Model:     --preset NAME (nano, micro, cpu-1m, cpu-6m, gpt2-small; default cpu-1m)
            --n-layer N --n-head N --n-embd N --block-size N --vocab-size N (override the preset)
+           --local-window W (GPT-3's alternating attention: odd layers see the last W tokens; 0 = dense)
 Budget:    --tokens N (training tokens D, e.g. 5e6)  --batch-tokens N  --micro-batch B
 Optimizer: --lr X --min-lr-fraction 0.1 --warmup-fraction 0.02 --weight-decay 0.1
            --beta1 0.9 --beta2 0.95 --eps 1e-8 --grad-clip 1.0
@@ -39,7 +40,8 @@ One process trains a run folder at a time (RUN_DIR/train.lock).
 
 Example:
   scaling-lab prepare --source builtin --tokenizer bpe --vocab 4096 --out data/builtin
-  scaling-lab train --data data/builtin --preset cpu-1m --tokens 5e6 --out runs/cpu-1m`;
+  scaling-lab train --data data/builtin --preset cpu-1m --tokens 5e6 --out runs/cpu-1m
+  scaling-lab train --data data/builtin --preset cpu-6m --local-window 64 --tokens 5e6 --out runs/cpu-6m-local`;
 
 /** A flag of `train` that takes a value. */
 type TrainValueFlag = Exclude<keyof typeof TRAIN_FLAGS, "resume">;
@@ -55,6 +57,8 @@ export function trainConfigFromFlags(v: FlagValues<typeof TRAIN_FLAGS>): TrainCo
   if (s("n-embd")) model.nEmbd = int("n-embd");
   if (s("block-size")) model.blockSize = int("block-size");
   if (s("vocab-size")) model.vocabSize = int("vocab-size", 2);
+  // checked by the model config, whose error names the fix (0 = dense, W > 0 = banded odd layers)
+  if (s("local-window") !== undefined) model.localWindow = windowOption(v).localWindow;
   return {
     preset: s("preset"), data: s("data"), model,
     tokens: int("tokens"), batchTokens: int("batch-tokens"), microBatch: int("micro-batch"),
@@ -68,11 +72,17 @@ export function trainConfigFromFlags(v: FlagValues<typeof TRAIN_FLAGS>): TrainCo
   };
 }
 
+/** The `--local-window W` override of a command that loads a model (sample, score): {} when not given. */
+export function windowOption(v: { "local-window"?: string }): { localWindow?: number } {
+  const w = v["local-window"];
+  return w === undefined ? {} : { localWindow: numberFlag("local-window", w, 0) };
+}
+
 /** The flags of `train`. */
 export const TRAIN_FLAGS = {
   preset: { type: "string" }, data: { type: "string" }, out: { type: "string" },
   "n-layer": { type: "string" }, "n-head": { type: "string" }, "n-embd": { type: "string" },
-  "block-size": { type: "string" }, "vocab-size": { type: "string" },
+  "block-size": { type: "string" }, "vocab-size": { type: "string" }, "local-window": { type: "string" },
   tokens: { type: "string" }, "batch-tokens": { type: "string" }, "micro-batch": { type: "string" },
   lr: { type: "string" }, "min-lr-fraction": { type: "string" }, "warmup-fraction": { type: "string" },
   "weight-decay": { type: "string" }, beta1: { type: "string" }, beta2: { type: "string" }, eps: { type: "string" },

@@ -75,13 +75,22 @@ export interface Backend<F extends object = Float32Array, I extends object = Int
 
   /**
    * Causal multi-head self-attention from a fused qkv (B,T,3C) whose rows are [q | k | v], each split into NH
-   * heads of C/NH columns in order. Writes out (B,T,C) and saves the softmax probabilities att (B,NH,T,T)
-   * (entries above the diagonal are zero).
+   * heads of C/NH columns in order. Writes out (B,T,C) and saves the softmax probabilities in `att`.
+   *
+   * `window` W selects the pattern (GPT-3's alternating layers, Brown et al. 2020 §2.1):
+   * - W = 0, or W ≥ T: dense causal attention; att is (B,NH,T,T), entry [t][t2] the probability of key t2
+   *   (entries above the diagonal are zero).
+   * - 0 < W < T: locally banded causal attention, position t attends to keys t2 with t − W < t2 ≤ t; att is
+   *   BANDED, (B,NH,T,W): entry [t][w] is the probability of key t2 = t − W + 1 + w (zero where t2 < 0). Work and
+   *   memory grow with T·W: keys outside the band are never computed. {@link attentionWidth} gives the row length.
    */
-  attentionForward(out: F, att: F, qkv: F, B: number, T: number, C: number, NH: number): void;
-  /** dqkv (B,T,3C) overwritten. `scratch` is (B,NH,T,T) working memory. */
+  attentionForward(out: F, att: F, qkv: F, B: number, T: number, C: number, NH: number, window?: number): void;
+  /**
+   * dqkv (B,T,3C) overwritten. `att` is the forward's, with the same `window`; `scratch` is working memory of
+   * att's shape ((B,NH,T,T) dense, (B,NH,T,W) banded).
+   */
   attentionBackward(
-    dqkv: F, scratch: F, dout: F, qkv: F, att: F, B: number, T: number, C: number, NH: number,
+    dqkv: F, scratch: F, dout: F, qkv: F, att: F, B: number, T: number, C: number, NH: number, window?: number,
   ): void;
 
   /**
@@ -157,6 +166,14 @@ export interface BackendInfo {
   blasCore?: string;
   /** Anything else worth printing (device name, BLAS config). */
   detail?: string;
+}
+
+/**
+ * Length of one row of the saved attention probabilities for a sequence length T and a local window W: W for a
+ * banded layer (0 < W < T), else T (dense; W = 0 means dense and W ≥ T covers every key anyway).
+ */
+export function attentionWidth(T: number, window = 0): number {
+  return window > 0 && window < T ? window : T;
 }
 
 /** Any backend, whatever its handle types. */

@@ -5,7 +5,7 @@
  * are tested against: keep it plain, speed belongs in wasm and native. Forward and backward of each layer sit side
  * by side, as in llm.c.
  */
-import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
+import { type AdamWStep, type Backend, type BackendInfo, attentionWidth } from "./backend.js";
 import { composedClassifier } from "./classifier.js";
 import { attentionDecodeHost } from "./decode-attention.js";
 import { HostMemory } from "./host-memory.js";
@@ -171,18 +171,24 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
   // ------------------------------------------------------------------ attention
 
   /** @inheritdoc */
-  attentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void {
+  attentionForward(
+    out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number, window = 0,
+  ): void {
     const hs = C / NH;
     const C3 = 3 * C;
     const scale = 1 / Math.sqrt(hs);
+    const width = attentionWidth(T, window); // keys per att row: T dense, W banded
     const acc = new Float64Array(hs);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < NH; h++) {
         for (let t = 0; t < T; t++) {
           const q = (b * T + t) * C3 + h * hs;
-          const a = ((b * NH + h) * T + t) * T;
+          // att row of position t: column c holds key t2 = first + c (first = 0 dense, t − W + 1 banded)
+          const first = width === T ? 0 : t - width + 1;
+          const a = ((b * NH + h) * T + t) * width - first; // att[a + t2] is key t2's entry
+          const lo = Math.max(0, first);
           let max = -Infinity;
-          for (let t2 = 0; t2 <= t; t2++) {
+          for (let t2 = lo; t2 <= t; t2++) {
             const k = (b * T + t2) * C3 + C + h * hs;
             let dot = 0;
             for (let i = 0; i < hs; i++) dot += qkv[q + i] * qkv[k + i];
@@ -191,20 +197,21 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
             if (dot > max) max = dot;
           }
           let sum = 0;
-          for (let t2 = 0; t2 <= t; t2++) {
+          for (let t2 = lo; t2 <= t; t2++) {
             const e = Math.exp(att[a + t2] - max);
             att[a + t2] = e;
             sum += e;
           }
           const inv = 1 / sum;
           acc.fill(0);
-          for (let t2 = 0; t2 <= t; t2++) {
+          for (let t2 = lo; t2 <= t; t2++) {
             const p = att[a + t2] * inv;
             att[a + t2] = p;
             const v = (b * T + t2) * C3 + 2 * C + h * hs;
             for (let i = 0; i < hs; i++) acc[i] += p * qkv[v + i];
           }
-          for (let t2 = t + 1; t2 < T; t2++) att[a + t2] = 0;
+          for (let t2 = first; t2 < lo; t2++) att[a + t2] = 0; // banded rows near the start: keys before 0
+          for (let t2 = t + 1; t2 < first + width; t2++) att[a + t2] = 0; // dense rows: above the diagonal
           const o = (b * T + t) * C + h * hs;
           for (let i = 0; i < hs; i++) out[o + i] = acc[i];
         }
@@ -215,20 +222,23 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
   /** @inheritdoc */
   attentionBackward(
     dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
-    B: number, T: number, C: number, NH: number,
+    B: number, T: number, C: number, NH: number, window = 0,
   ): void {
     const hs = C / NH;
     const C3 = 3 * C;
     const scale = 1 / Math.sqrt(hs);
+    const width = attentionWidth(T, window);
     dqkv.fill(0, 0, B * T * C3);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < NH; h++) {
         for (let t = 0; t < T; t++) {
-          const a = ((b * NH + h) * T + t) * T;
+          const first = width === T ? 0 : t - width + 1;
+          const a = ((b * NH + h) * T + t) * width - first; // att[a + t2], scratch[a + t2]: key t2 (as forward)
+          const lo = Math.max(0, first);
           const o = (b * T + t) * C + h * hs;
           // datt[t2] = dout · v[t2];  dv[t2] += att[t2] * dout
           let dot = 0; // sum_t2 att * datt, for the softmax backward
-          for (let t2 = 0; t2 <= t; t2++) {
+          for (let t2 = lo; t2 <= t; t2++) {
             const v = (b * T + t2) * C3 + 2 * C + h * hs;
             const p = att[a + t2];
             let d = 0;
@@ -241,7 +251,7 @@ export class JsBackend extends HostMemory implements Backend<Float32Array, Int32
           }
           // softmax backward: dpre[t2] = att[t2] * (datt[t2] - dot); then q/k gradients
           const q = (b * T + t) * C3 + h * hs;
-          for (let t2 = 0; t2 <= t; t2++) {
+          for (let t2 = lo; t2 <= t; t2++) {
             const dpre = att[a + t2] * (scratch[a + t2] - dot) * scale;
             if (dpre === 0) continue;
             const k = (b * T + t2) * C3 + C + h * hs;

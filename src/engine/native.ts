@@ -33,8 +33,9 @@ export interface NativeAddon {
   layernormBackward(p: PoolHandle, dinp: Float32Array, dweight: Float32Array, dbias: Float32Array, dout: Float32Array, inp: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number): void;
   matmulForward(p: PoolHandle, out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, C: number, OC: number): void;
   matmulBackward(p: PoolHandle, dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
-  attentionForward(p: PoolHandle, out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void;
-  attentionBackward(p: PoolHandle, dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number): void;
+  /** `window` 0 (or ≥ T) dense, else banded with att (B,NH,T,window) (see Backend.attentionForward). */
+  attentionForward(p: PoolHandle, out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number, window: number): void;
+  attentionBackward(p: PoolHandle, dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number, window: number): void;
   geluForward(p: PoolHandle, out: Float32Array, inp: Float32Array, n: number): void;
   geluBackward(p: PoolHandle, dinp: Float32Array, inp: Float32Array, dout: Float32Array, n: number): void;
   residualForward(p: PoolHandle, out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
@@ -183,15 +184,15 @@ export class NativeBackend extends HostMemory implements Backend<Float32Array, I
     this.addon.matmulBackward(this.pool, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   }
   /** @inheritdoc */
-  attentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void {
-    this.addon.attentionForward(this.pool, out, att, qkv, B, T, C, NH);
+  attentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number, window = 0): void {
+    this.addon.attentionForward(this.pool, out, att, qkv, B, T, C, NH, window);
   }
   /** @inheritdoc */
   attentionBackward(
     dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
-    B: number, T: number, C: number, NH: number,
+    B: number, T: number, C: number, NH: number, window = 0,
   ): void {
-    this.addon.attentionBackward(this.pool, dqkv, scratch, dout, qkv, att, B, T, C, NH);
+    this.addon.attentionBackward(this.pool, dqkv, scratch, dout, qkv, att, B, T, C, NH, window);
   }
   /** @inheritdoc */
   geluForward(out: Float32Array, inp: Float32Array, n: number): void {

@@ -7,7 +7,7 @@
  * the sums here accumulate in float64 as in the js backend (the plain reference, which these kernels are tested
  * against), so results match the js and native backends within float32 rounding.
  */
-import type { BackendInfo } from "./backend.js";
+import { type BackendInfo, attentionWidth } from "./backend.js";
 import { JsBackend } from "./js.js";
 import { defaultThreads } from "../util/threads.js";
 import { WasmGemm } from "./wasm-gemm.js";
@@ -23,6 +23,8 @@ export class WasmBackend extends JsBackend {
   private readonly gemm: WasmGemm;
   /** Column sums of dout for dbias (float64, grown as needed). */
   private colSums = new Float64Array(0);
+  /** Two (rows, keys) tiles of the banded attention (grown as needed). */
+  private bandTiles = [new Float32Array(0), new Float32Array(0)];
 
   /** @param options.threads threads for large matrix products, this one included (default 1; see {@link createWasmBackend}). */
   constructor(options: { threads?: number } = {}) {
@@ -93,7 +95,13 @@ export class WasmBackend extends JsBackend {
   // ------------------------------------------------------------------ attention (per head: two products forward, four backward)
 
   /** @inheritdoc */
-  override attentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void {
+  override attentionForward(
+    out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number, window = 0,
+  ): void {
+    if (attentionWidth(T, window) < T) {
+      this.bandedForward(out, att, qkv, B, T, C, NH, window);
+      return;
+    }
     const hs = C / NH, C3 = 3 * C;
     const scale = 1 / Math.sqrt(hs);
     for (let b = 0; b < B; b++) {
@@ -126,8 +134,12 @@ export class WasmBackend extends JsBackend {
   /** @inheritdoc */
   override attentionBackward(
     dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
-    B: number, T: number, C: number, NH: number,
+    B: number, T: number, C: number, NH: number, window = 0,
   ): void {
+    if (attentionWidth(T, window) < T) {
+      this.bandedBackward(dqkv, dout, qkv, att, B, T, C, NH, window);
+      return;
+    }
     const hs = C / NH, C3 = 3 * C;
     const scale = 1 / Math.sqrt(hs);
     for (let b = 0; b < B; b++) {
@@ -154,6 +166,106 @@ export class WasmBackend extends JsBackend {
         this.gemm.multiply(T, hs, T, { ...dS, trans: true }, { data: qkv, ld: C3, trans: false, offset: q }, this.store(dqkv, b * T * C3 + C + h * hs, C3, hs));
       }
     }
+  }
+
+  // ------------------------------------------------------------------ banded attention (GPT-3's local layers)
+  //
+  // att is (B,NH,T,W), row t holding keys t−W+1 … t (see Backend.attentionForward). A block of RB rows
+  // [r0, r1) touches the keys [k0, r1), k0 = max(0, r0 − W + 1): its products with those keys are one (rows, keys)
+  // tile, so a row costs W + RB − 1 key products instead of up to T, and nothing is T×T.
+
+  /** Rows per banded tile: the tile's extra keys per row are RB − 1, and small products run slower. */
+  private bandRows(W: number): number {
+    return Math.min(64, Math.max(16, W));
+  }
+
+  /** The scratch tile `i`, at least n floats. */
+  private bandTile(i: number, n: number): Float32Array {
+    if (this.bandTiles[i].length < n) this.bandTiles[i] = new Float32Array(n);
+    return this.bandTiles[i];
+  }
+
+  private bandedForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number, W: number): void {
+    const hs = C / NH, C3 = 3 * C, RB = this.bandRows(W);
+    const scale = 1 / Math.sqrt(hs);
+    const P = this.bandTile(0, RB * (RB + W - 1)); // (rows, keys) probabilities, zero off the band
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < NH; h++) {
+        const q = b * T * C3 + h * hs; // q (T,hs) rows of stride 3C; k at +C, v at +2C
+        const a = (b * NH + h) * T * W; // banded att (T,W) of this head
+        for (let r0 = 0; r0 < T; r0 += RB) {
+          const r1 = Math.min(T, r0 + RB), k0 = Math.max(0, r0 - W + 1), K = r1 - k0;
+          // scores (rows, K) = q[r0:r1] · k[k0:r1]ᵀ, then a softmax over each row's band into att and the tile
+          this.gemm.multiply(r1 - r0, K, hs, { data: qkv, ld: C3, trans: false, offset: q + r0 * C3 }, { data: qkv, ld: C3, trans: true, offset: q + C + k0 * C3 }, (s, lds, m0, rows) => {
+            for (let i = m0; i < m0 + rows; i++) {
+              const t = r0 + i, lo = Math.max(0, t - W + 1), src = (i - m0) * lds - k0, tile = i * K - k0;
+              let max = -Infinity;
+              for (let j = lo; j <= t; j++) max = Math.max(max, s[src + j] * scale);
+              let sum = 0;
+              for (let j = lo; j <= t; j++) {
+                const e = Math.exp(s[src + j] * scale - max);
+                P[tile + j] = e;
+                sum += e;
+              }
+              const inv = 1 / sum, dst = a + t * W - (t - W + 1); // att[dst + j] is key j's entry
+              for (let j = k0; j < lo; j++) P[tile + j] = 0;
+              for (let j = t + 1; j < r1; j++) P[tile + j] = 0;
+              for (let j = t - W + 1; j < lo; j++) att[dst + j] = 0;
+              for (let j = lo; j <= t; j++) att[dst + j] = P[tile + j] *= inv;
+            }
+          });
+          // out[r0:r1] = P · v[k0:r1]
+          this.gemm.multiply(r1 - r0, hs, K, { data: P, ld: K, trans: false }, { data: qkv, ld: C3, trans: false, offset: q + 2 * C + k0 * C3 }, this.store(out, b * T * C + h * hs + r0 * C, C, hs));
+        }
+      }
+    }
+  }
+
+  private bandedBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number, W: number): void {
+    const hs = C / NH, C3 = 3 * C, RB = this.bandRows(W);
+    const scale = 1 / Math.sqrt(hs);
+    const P = this.bandTile(0, RB * (RB + W - 1)), D = this.bandTile(1, RB * (RB + W - 1));
+    dqkv.fill(0, 0, B * T * C3); // dk and dv accumulate over the row blocks
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < NH; h++) {
+        const q = b * T * C3 + h * hs;
+        const o = b * T * C + h * hs; // dout (T,hs) rows of stride C
+        const a = (b * NH + h) * T * W;
+        for (let r0 = 0; r0 < T; r0 += RB) {
+          const r1 = Math.min(T, r0 + RB), k0 = Math.max(0, r0 - W + 1), K = r1 - k0, n = r1 - r0;
+          const dO = { data: dout, ld: C, trans: false, offset: o + r0 * C };
+          // datt (rows, K) = dout[r0:r1] · v[k0:r1]ᵀ; softmax backward on each band: dpre = P (datt − Σ P·datt) scale
+          this.gemm.multiply(n, K, hs, dO, { data: qkv, ld: C3, trans: true, offset: q + 2 * C + k0 * C3 }, (s, lds, m0, rows) => {
+            for (let i = m0; i < m0 + rows; i++) {
+              const t = r0 + i, lo = Math.max(0, t - W + 1), src = (i - m0) * lds - k0, tile = i * K - k0;
+              const pa = a + t * W - (t - W + 1); // att[pa + j] is key j's probability
+              let dot = 0;
+              for (let j = lo; j <= t; j++) dot += att[pa + j] * s[src + j];
+              for (let j = k0; j < r1; j++) {
+                const inBand = j >= lo && j <= t;
+                P[tile + j] = inBand ? att[pa + j] : 0;
+                D[tile + j] = inBand ? att[pa + j] * (s[src + j] - dot) * scale : 0;
+              }
+            }
+          });
+          const tile = (data: Float32Array, trans: boolean) => ({ data, ld: K, trans });
+          // dq[r0:r1] = dpre · k[k0:r1];  dk[k0:r1] += dpreᵀ · q[r0:r1];  dv[k0:r1] += Pᵀ · dout[r0:r1]
+          this.gemm.multiply(n, hs, K, tile(D, false), { data: qkv, ld: C3, trans: false, offset: q + C + k0 * C3 }, this.store(dqkv, q + r0 * C3, C3, hs));
+          this.gemm.multiply(K, hs, n, tile(D, true), { data: qkv, ld: C3, trans: false, offset: q + r0 * C3 }, this.accumulate(dqkv, q + C + k0 * C3, C3, hs));
+          this.gemm.multiply(K, hs, n, tile(P, true), dO, this.accumulate(dqkv, q + 2 * C + k0 * C3, C3, hs));
+        }
+      }
+    }
+  }
+
+  /** A consumer that adds a product's first `cols` columns into `dst` at `offset`, rows `ld` apart. */
+  private accumulate(dst: Float32Array, offset: number, ld: number, cols: number) {
+    return (c: Float32Array, ldc: number, m0: number, rows: number): void => {
+      for (let r = 0; r < rows; r++) {
+        const d = offset + (m0 + r) * ld, s = r * ldc;
+        for (let i = 0; i < cols; i++) dst[d + i] += c[s + i];
+      }
+    };
   }
 
   // ------------------------------------------------------------------ GELU (tanh approximation, exp form)

@@ -14,13 +14,18 @@
  *
  * Which N and whether the attention term is included is an explicit choice ({@link FlopsOptions}); the named
  * conventions in {@link ACCOUNTING_CONVENTIONS} reproduce each paper.
+ *
+ * GPT-3's alternating attention (`localWindow` W > 0, Brown et al. 2020 §2.1) changes only the attention term:
+ * a banded layer (odd index) attends to at most W keys, and is counted over the keys it actually sees, averaged
+ * over the positions: min(t + 1, W) for position t (see {@link bandedKeysPerToken}). Dense layers keep Kaplan's
+ * nCtx keys a token (his convention ignores the causal mask). W ≥ nCtx is the dense model, counted as dense.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { PF_DAY } from "../util/units.js";
 
-/** The shape of a dense GPT-2/GPT-3 style decoder (names as in nanoGPT and the GPT-3 paper). */
+/** The shape of a GPT-2/GPT-3 style decoder (names as in nanoGPT and the GPT-3 paper). */
 export interface GPTShape {
   /** Vocabulary size V (rows of the token embedding, tied with the output head). */
   vocabSize: number;
@@ -32,6 +37,8 @@ export interface GPTShape {
   nHead: number;
   /** Model width d (d_model). */
   nEmbd: number;
+  /** GPT-3's local attention window W of the odd layers; 0 or absent = every layer dense. No parameters. */
+  localWindow?: number;
 }
 
 /** Parameter counts of a {@link GPTShape}. */
@@ -74,6 +81,8 @@ export function paramCounts(s: GPTShape): ParamCounts {
  * Kaplan et al. leave the head out (their N excludes embeddings); at GPT-3's scale it is a rounding error, but in a
  * model of d = 32 with a 512-token vocabulary it is most of the work, so runs count it (the same convention as
  * nanoGPT's and PaLM's MFU). {@link trainingFlops} reproduces the papers' own conventions.
+ * With a `localWindow` W, the banded layers' share of the attention term counts {@link bandedKeysPerToken} keys
+ * instead of nCtx (see {@link attentionFlopsPerToken}).
  * @param nCtx context length the attention term uses; defaults to the shape's blockSize.
  */
 export function flopsPerToken(
@@ -87,10 +96,31 @@ export function flopsPerToken(
   return { forward, training: 3 * forward, attention, head };
 }
 
-/** Forward attention FLOPs per token, 2·nLayer·nCtx·d (Kaplan et al. 2020, Table 1). */
+/**
+ * Forward attention FLOPs per token: 2·d·(keys a token attends to, summed over layers). Dense layers count nCtx
+ * keys (Kaplan et al. 2020, Table 1: 2·nLayer·nCtx·d for a dense model); with a `localWindow` W < nCtx the odd
+ * layers (⌊nLayer/2⌋ of them) count {@link bandedKeysPerToken}(nCtx, W) keys.
+ * @example attentionFlopsPerToken({ vocabSize: 2, blockSize: 16, nLayer: 4, nHead: 1, nEmbd: 128, localWindow: 4 })
+ *   // 2·128·(2·16 + 2·58/16) = 10048
+ */
 export function attentionFlopsPerToken(s: GPTShape, nCtx: number = s.blockSize): number {
   if (!(nCtx > 0)) throw new RangeError(`nCtx must be positive, got ${nCtx}`);
-  return 2 * s.nLayer * nCtx * s.nEmbd;
+  const W = s.localWindow ?? 0;
+  if (!(Number.isInteger(W) && W >= 0)) throw new RangeError(`localWindow must be a non-negative integer, got ${W}`);
+  const banded = W > 0 && W < nCtx ? Math.floor(s.nLayer / 2) : 0;
+  const keys = (s.nLayer - banded) * nCtx + (banded > 0 ? banded * bandedKeysPerToken(nCtx, W) : 0);
+  return 2 * keys * s.nEmbd;
+}
+
+/**
+ * Keys a locally banded causal layer attends to per token, averaged over nCtx positions: position t sees
+ * min(t + 1, W) keys, so the mean is (W(W+1)/2 + (nCtx − W)·W) / nCtx for W < nCtx, (nCtx + 1)/2 otherwise.
+ * @example bandedKeysPerToken(16, 4) // (1 + 2 + 3 + 4 + 12·4) / 16 = 3.625
+ */
+export function bandedKeysPerToken(nCtx: number, W: number): number {
+  if (!(nCtx > 0) || !(W > 0)) throw new RangeError(`nCtx and W must be positive, got ${nCtx} and ${W}`);
+  const w = Math.min(W, nCtx);
+  return ((w * (w + 1)) / 2 + (nCtx - w) * w) / nCtx;
 }
 
 /**
@@ -114,7 +144,7 @@ export interface FlopsOptions {
    * or "reported" (the total rounded as GPT-3's Table D.1 reports it, see {@link reportedParams}). Default "total".
    */
   params?: ParamChoice;
-  /** Add Kaplan's attention term 6·nLayer·nCtx·d per token. Default false. */
+  /** Add Kaplan's attention term 6·nLayer·nCtx·d per token (banded layers over their window). Default false. */
   attention?: boolean;
   /** Context length for the attention term; defaults to the shape's blockSize. */
   nCtx?: number;
@@ -198,6 +228,8 @@ function checkShape(s: GPTShape): void {
     const v = s[key];
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${v}`);
   }
+  const W = s.localWindow;
+  if (W !== undefined && !(Number.isInteger(W) && W >= 0)) throw new RangeError(`localWindow must be a non-negative integer, got ${W}`);
 }
 
 /** One published model shape with its training-token count. */

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-/** Shape of a dense GPT-2/GPT-3 model. */
+/** Shape of a GPT-2/GPT-3 model. */
 export const GPTConfigSchema = z.object({
   /** Vocabulary size (tokens the embedding and the tied output head cover). */
   vocabSize: z.number().int().min(2),
@@ -16,9 +16,15 @@ export const GPTConfigSchema = z.object({
   nHead: z.number().int().min(1),
   /** Model width d_model. */
   nEmbd: z.number().int().min(1),
+  /**
+   * GPT-3's alternating attention (Brown et al. 2020, §2.1): with W > 0, layers of odd index (1, 3, …) attend
+   * within a local causal band of W keys (position i sees j with i − W < j ≤ i), the others stay dense.
+   * 0 or absent = every layer dense (GPT-2); W ≥ blockSize is dense too.
+   */
+  localWindow: z.number().int().optional(),
 });
 
-/** Shape of a dense GPT-2/GPT-3 model (see {@link GPTConfigSchema}). */
+/** Shape of a GPT-2/GPT-3 model (see {@link GPTConfigSchema}). */
 export type GPTConfig = z.infer<typeof GPTConfigSchema>;
 
 /** An invalid model configuration; the message names the problem and the fix. */
@@ -41,6 +47,11 @@ export function validateConfig(raw: unknown): GPTConfig {
     throw new ConfigError(`invalid model config: ${where}: ${issue.message} (fix the value of ${where})`);
   }
   const c = r.data;
+  if (c.localWindow !== undefined && c.localWindow < 0) {
+    throw new ConfigError(
+      `invalid model config: localWindow ${c.localWindow} is negative (use 0 for dense attention, or W > 0 keys for GPT-3's banded odd layers, e.g. 128)`,
+    );
+  }
   if (c.nEmbd % c.nHead !== 0) {
     throw new ConfigError(
       `invalid model config: nEmbd ${c.nEmbd} is not divisible by nHead ${c.nHead} (choose nHead dividing nEmbd, e.g. ${largestDivisorAtMost(c.nEmbd, c.nHead)})`,
@@ -52,6 +63,14 @@ export function validateConfig(raw: unknown): GPTConfig {
 function largestDivisorAtMost(n: number, k: number): number {
   for (let d = Math.min(n, k); d >= 1; d--) if (n % d === 0) return d;
   return 1;
+}
+
+/**
+ * The local attention window of layer `l`: the config's localWindow on odd layers (GPT-3's alternating pattern),
+ * 0 (dense) on even layers and when the model has no window.
+ */
+export function layerWindow(c: Pick<GPTConfig, "localWindow">, l: number): number {
+  return l % 2 === 1 ? c.localWindow ?? 0 : 0;
 }
 
 /** Head size d_head = nEmbd / nHead. */

@@ -1,13 +1,14 @@
 /**
- * The GPT-2/GPT-3 dense model over a {@link Backend}: token + learned position embeddings, nLayer pre-LN blocks
+ * The GPT-2/GPT-3 model over a {@link Backend}: token + learned position embeddings, nLayer pre-LN blocks
  * (fused-qkv causal multi-head attention, 4× GELU(tanh) MLP, biases everywhere), a final LayerNorm and an output
- * head tied to the token embedding. llm.c style: all parameters in one flat buffer (gradients and AdamW moments
- * likewise), activations preallocated for a (B, T) capacity, and each layer's forward and backward written as a
- * pair of backend kernel calls. Parameter names match reference/gpt-tiny (PyTorch layout, weight (out, in)).
+ * head tied to the token embedding. With `localWindow` W > 0, odd layers use GPT-3's locally banded attention
+ * (each position sees the last W keys) and even layers stay dense. llm.c style: all parameters in one flat buffer
+ * (gradients and AdamW moments likewise), activations preallocated for a (B, T) capacity, and each layer's forward
+ * and backward written as a pair of backend kernel calls. Parameter names match reference/gpt-tiny (PyTorch layout, weight (out, in)).
  */
-import type { AdamWStep, AnyBackend } from "../engine/backend.js";
+import { type AdamWStep, type AnyBackend, attentionWidth } from "../engine/backend.js";
 import { Rng } from "../util/rng.js";
-import { type GPTConfig, validateConfig } from "./config.js";
+import { type GPTConfig, layerWindow, validateConfig } from "./config.js";
 
 /** One named parameter tensor inside the flat parameter buffer. */
 export interface ParamSpec {
@@ -92,7 +93,7 @@ interface LayerActs<F> {
   ln1: F; ln1Mean: F; ln1Rstd: F; // (B,T,C), (B,T), (B,T)
   qkv: F; // (B,T,3C)
   atty: F; // (B,T,C) attention output before the projection
-  att: F; // (B,NH,T,T)
+  att: F; // (B,NH,T,T) dense, (B,NH,T,W) banded: see Backend.attentionForward
   attproj: F; // (B,T,C)
   residual2: F; // (B,T,C) x + attn
   ln2: F; ln2Mean: F; ln2Rstd: F;
@@ -104,7 +105,8 @@ interface LayerActs<F> {
 
 interface Acts<F, I> {
   capBT: number; // B*T capacity
-  capAtt: number; // B*T*T capacity (per head multiple)
+  capAtt: number; // B*NH*T*T capacity (dense attention)
+  capBand: number; // B*NH*T*min(T,W) capacity (banded attention; equal to capAtt without a window)
   inputs: I; // (B,T)
   targets: I; // (B,T)
   encoded: F; // (B,T,C)
@@ -325,19 +327,21 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
     const { nEmbd: C, nHead: NH, vocabSize: V, nLayer: L } = this.config;
     const BT = B * T;
     const att = B * NH * T * T;
-    if (this.acts && this.acts.capBT >= BT && this.acts.capAtt >= att) return this.acts;
+    const band = B * NH * T * attentionWidth(T, this.config.localWindow ?? 0);
+    if (this.acts && this.acts.capBT >= BT && this.acts.capAtt >= att && this.acts.capBand >= band) return this.acts;
     const be = this.backend;
     const f = (n: number) => be.alloc(n) as F;
     const layers: LayerActs<F>[] = [];
     for (let l = 0; l < L; l++) {
       layers.push({
-        ln1: f(BT * C), ln1Mean: f(BT), ln1Rstd: f(BT), qkv: f(BT * 3 * C), atty: f(BT * C), att: f(att),
+        ln1: f(BT * C), ln1Mean: f(BT), ln1Rstd: f(BT), qkv: f(BT * 3 * C), atty: f(BT * C),
+        att: f(layerWindow(this.config, l) > 0 ? band : att),
         attproj: f(BT * C), residual2: f(BT * C), ln2: f(BT * C), ln2Mean: f(BT), ln2Rstd: f(BT),
         fch: f(BT * 4 * C), fchGelu: f(BT * 4 * C), fcproj: f(BT * C), residual3: f(BT * C),
       });
     }
     this.acts = {
-      capBT: BT, capAtt: att,
+      capBT: BT, capAtt: att, capBand: band,
       inputs: be.allocInt(BT) as I, targets: be.allocInt(BT) as I,
       encoded: f(BT * C), layers, lnf: f(BT * C), lnfMean: f(BT), lnfRstd: f(BT),
       logits: be.classifierScratch(BT, C, V) ? f(BT * V) : null, losses: f(BT),
@@ -392,7 +396,7 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       const h = a.layers[l];
       be.layernormForward(h.ln1, h.ln1Mean, h.ln1Rstd, x, w.ln1w, w.ln1b, N, C);
       be.matmulForward(h.qkv, h.ln1, w.qkvw, w.qkvb, N, C, 3 * C); // (B,T,3C)
-      be.attentionForward(h.atty, h.att, h.qkv, B, T, C, NH); // (B,T,C)
+      be.attentionForward(h.atty, h.att, h.qkv, B, T, C, NH, layerWindow(this.config, l)); // (B,T,C)
       be.matmulForward(h.attproj, h.atty, w.attprojw, w.attprojb, N, C, C);
       be.residualForward(h.residual2, x, h.attproj, N * C);
       be.layernormForward(h.ln2, h.ln2Mean, h.ln2Rstd, h.residual2, w.ln2w, w.ln2b, N, C);
@@ -486,7 +490,8 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       const qkv = be.view(cache.qkv[l], t0 * 3 * C, n * 3 * C) as F; // the new rows of the cache
       be.layernormForward(ln, cache.mean, cache.rstd, x, w.ln1w, w.ln1b, n, C);
       be.matmulForward(qkv, ln, w.qkvw, w.qkvb, n, C, 3 * C);
-      be.attentionDecode!(v(cache.atty, n, C), be.view(cache.qkv[l], 0, (t0 + n) * 3 * C), t0, t0 + n, C, NH, 0);
+      const rows = be.view(cache.qkv[l], 0, (t0 + n) * 3 * C);
+      be.attentionDecode!(v(cache.atty, n, C), rows, t0, t0 + n, C, NH, layerWindow(this.config, l)); // banded on odd layers
       be.matmulForward(v(cache.proj, n, C), v(cache.atty, n, C), w.attprojw, w.attprojb, n, C, C);
       be.residualForward(x, x, v(cache.proj, n, C), n * C);
       be.layernormForward(ln, cache.mean, cache.rstd, x, w.ln2w, w.ln2b, n, C);
@@ -552,7 +557,7 @@ export class GPT<F extends object = Float32Array, I extends object = Int32Array>
       be.layernormBackward(a.dresid, gw.ln2w, gw.ln2b, a.dln, h.residual2, w.ln2w, h.ln2Mean, h.ln2Rstd, N, C);
       // attention: dresid is now the gradient of residual2 = xIn + attproj
       be.matmulBackward(a.datty, gw.attprojw, gw.attprojb, a.dresid, h.atty, w.attprojw, N, C, C);
-      be.attentionBackward(a.dqkv, a.dattScratch, a.datty, h.qkv, h.att, B, T, C, NH);
+      be.attentionBackward(a.dqkv, a.dattScratch, a.datty, h.qkv, h.att, B, T, C, NH, layerWindow(this.config, l));
       be.matmulBackward(a.dln, gw.qkvw, gw.qkvb, a.dqkv, h.ln1, w.qkvw, N, C, 3 * C);
       be.layernormBackward(a.dresid, gw.ln1w, gw.ln1b, a.dln, xIn, w.ln1w, h.ln1Mean, h.ln1Rstd, N, C);
     }

@@ -16,6 +16,8 @@ const SizeSchema = z.object({
   nHead: z.number().int().positive(),
   nEmbd: z.number().int().positive(),
   lr: z.number().positive().optional(),
+  /** This size's local attention window (overrides the ladder's). */
+  localWindow: z.number().int().optional(),
 });
 
 /** Training settings every run of a ladder shares (fields of the training config; flags and overrides win). */
@@ -53,6 +55,8 @@ const LadderSchema = z.object({
   why: z.string().optional(),
   blockSize: z.number().int().positive(),
   batchTokens: z.number().int().positive(),
+  /** GPT-3's alternating attention for every size: odd layers see the last localWindow tokens (0/absent = dense). */
+  localWindow: z.number().int().optional(),
   /** The BPE vocabulary the recipe was tuned on (the demo prepares its corpus with it). */
   vocab: z.number().int().positive().optional(),
   /** Tokens per run of the ladder's default study (the demo's D). */
@@ -136,7 +140,7 @@ export function validateLadder(l: Ladder): void {
     if (seen.has(s.name)) throw new LadderError(`ladder ${l.name}: size name "${s.name}" appears twice (names must be unique)`);
     seen.add(s.name);
     try {
-      validateConfig({ vocabSize: 2, blockSize: l.blockSize, nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd });
+      validateConfig({ vocabSize: 2, blockSize: l.blockSize, nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd, localWindow: sizeWindow(l, s) });
     } catch (e) {
       throw new LadderError(`ladder ${l.name}, size ${s.name}: ${(e as Error).message}`);
     }
@@ -147,6 +151,11 @@ export function validateLadder(l: Ladder): void {
   if (l.batchTokens % l.blockSize !== 0) {
     throw new LadderError(`ladder ${l.name}: batchTokens ${l.batchTokens} is not a multiple of blockSize ${l.blockSize}`);
   }
+}
+
+/** The local attention window of a size: its own, else the ladder's, else 0 (dense). */
+export function sizeWindow(l: Pick<Ladder, "localWindow">, s: LadderSize): number {
+  return s.localWindow ?? l.localWindow ?? 0;
 }
 
 /** Parameter counts of one size (non-embedding N does not depend on the vocabulary; `total` does). */

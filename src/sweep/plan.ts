@@ -9,7 +9,7 @@
  */
 import { flopsPerToken } from "../model/accounting.js";
 import type { TrainConfigInput } from "../train/config.js";
-import { type Ladder, type LadderSize, sizeLearningRate, sizeParams } from "./ladder.js";
+import { type Ladder, type LadderSize, sizeLearningRate, sizeParams, sizeWindow } from "./ladder.js";
 
 /** Kinds of plan. */
 export const PLAN_KINDS = ["curves", "isoflop", "grid", "lr"] as const;
@@ -54,7 +54,7 @@ export interface PlannedRun {
   params: number;
   /** Training tokens. */
   D: number;
-  /** Training FLOPs (per-token training FLOPs × D, Kaplan's 6N + attention). */
+  /** Training FLOPs (per-token training FLOPs × D, Kaplan's 6N + attention, banded layers over their window). */
   C: number;
   /** isoflop: the budget this run belongs to. */
   budget?: number;
@@ -151,7 +151,7 @@ function planned(spec: PlanSpec, s: LadderSize, D: number, seed: number, asked: 
   const { ladder } = spec;
   const T = ladder.blockSize;
   const counts = sizeParams(s, T, spec.vocabSize);
-  const model = { vocabSize: spec.vocabSize, blockSize: T, nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd };
+  const model = { vocabSize: spec.vocabSize, blockSize: T, nLayer: s.nLayer, nHead: s.nHead, nEmbd: s.nEmbd, localWindow: sizeWindow(ladder, s) };
   const C = flopsPerToken(model, T).training * D;
   const microBatch = Math.max(1, Math.min(ladder.batchTokens / T, 64));
   const config: TrainConfigInput = {

@@ -23,6 +23,8 @@ export const TrainConfigSchema = z.object({
     nLayer: z.number().int(),
     nHead: z.number().int(),
     nEmbd: z.number().int(),
+    /** GPT-3's local attention window of the odd layers (0 = all dense); absent in configs older than it. */
+    localWindow: z.number().int().min(0).optional(),
   }),
   /** Prepared data directory (scaling-lab prepare --out DIR). */
   data: z.string(),
@@ -93,6 +95,8 @@ export interface ModelPreset {
   blockSize: number;
   lr: number;
   vocabSize?: number;
+  /** GPT-3's alternating attention: odd layers see the last `localWindow` tokens (absent = dense). */
+  localWindow?: number;
   about?: string;
 }
 
@@ -187,6 +191,7 @@ export function resolveTrainConfig(input: TrainConfigInput, vocabSize: number): 
     nLayer: m.nLayer ?? preset.nLayer,
     nHead: m.nHead ?? preset.nHead,
     nEmbd: m.nEmbd ?? preset.nEmbd,
+    localWindow: m.localWindow ?? preset.localWindow ?? 0,
   });
   if (model.vocabSize < vocabSize) {
     throw new TrainConfigError(`vocabSize ${model.vocabSize} is smaller than the tokenizer's ${vocabSize} (drop --vocab-size or raise it)`);

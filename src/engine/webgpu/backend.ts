@@ -6,10 +6,11 @@
  * training step the batch goes up and the loss and gradient norm come down: the model's two reads.
  *
  * Attention is three dispatches each way (batched products with causal tile skipping around a fused causal
- * softmax), matmuls are the tiled kernel of gemm.ts, and reductions (bias and LayerNorm parameter gradients, the
- * gradient norm) are two-stage and deterministic: no float atomics anywhere.
+ * softmax; GPT-3's banded layers are one fused row kernel forward and two backward, over the W keys of each band),
+ * matmuls are the tiled kernel of gemm.ts, and reductions (bias and LayerNorm parameter gradients, the gradient
+ * norm) are two-stage and deterministic: no float atomics anywhere.
  */
-import type { AdamWStep, Backend, BackendInfo } from "../backend.js";
+import { type AdamWStep, type Backend, type BackendInfo, attentionWidth } from "../backend.js";
 import { composedClassifier } from "../classifier.js";
 import { openDevice } from "./device.js";
 import { type GemmCall, type GemmPolicy, gemmKernel, gemmParams, planGemm } from "./gemm.js";
@@ -269,8 +270,12 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
   // ------------------------------------------------------------------ attention
 
   /** @inheritdoc */
-  attentionForward(out: GpuTensor, att: GpuTensor, qkv: GpuTensor, B: number, T: number, C: number, NH: number): void {
+  attentionForward(out: GpuTensor, att: GpuTensor, qkv: GpuTensor, B: number, T: number, C: number, NH: number, window = 0): void {
     const hs = C / NH;
+    if (attentionWidth(T, window) < T) {
+      this.rows(K.bandAttentionForward, [out, att, qkv], B * NH * T, [T, C, NH, hs, window, out.offset, att.offset, qkv.offset, 1 / Math.sqrt(hs)]);
+      return;
+    }
     const C3 = 3 * C;
     const TT = T * T;
     // scores (B,NH,T,T) = q k^T / sqrt(hs); tiles above the diagonal skipped
@@ -291,8 +296,15 @@ export class WebGpuBackend implements Backend<GpuTensor, GpuIntTensor> {
   /** @inheritdoc */
   attentionBackward(
     dqkv: GpuTensor, scratch: GpuTensor, dout: GpuTensor, qkv: GpuTensor, att: GpuTensor, B: number, T: number, C: number, NH: number,
+    window = 0,
   ): void {
     const hs = C / NH;
+    if (attentionWidth(T, window) < T) {
+      const shape = [T, C, NH, hs, window, dqkv.offset, scratch.offset, dout.offset, qkv.offset, att.offset];
+      this.rows(K.bandAttentionBackwardRows, [dqkv, scratch, dout, qkv, att], B * NH * T, [...shape, 1 / Math.sqrt(hs)]);
+      this.rows(K.bandAttentionBackwardKeys, [dqkv, scratch, dout, qkv, att], B * NH * T, shape);
+      return;
+    }
     const C3 = 3 * C;
     const TT = T * T;
     const headOut = { outer: B, inner: NH, sA: [NH * TT, TT] as [number, number], sB: [T * C3, hs] as [number, number], sC: [T * C3, hs] as [number, number] };

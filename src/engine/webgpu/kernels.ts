@@ -352,6 +352,129 @@ ${ROW_HEAD}
 }`,
 };
 
+/** Row (b, h, t) of a banded attention kernel: the head's offsets in qkv (B,T,3C) and the (B,T,C) tensors. */
+const BAND_ROW = `
+  let t = row % p.T;
+  let bh = row / p.T;
+  let b = bh / p.NH;
+  let h = bh % p.NH;
+  let C3 = 3u * p.C;
+  let headQkv = p.oQkv + b * p.T * C3 + h * p.hs; // q of position 0; k at +C, v at +2C
+  let headOut = b * p.T * p.C + h * p.hs;
+  let band = row * p.W; // the row's W entries in the banded att / scratch (B,NH,T,W)
+  let wlo = p.W - min(t + 1u, p.W); // first entry whose key t + 1 + w − W exists
+  let key0 = t + 1u + wlo - p.W;`;
+
+const BAND_PARAMS: [string, "u32"][] = [u("rows"), u("T"), u("C"), u("NH"), u("hs"), u("W")];
+
+/**
+ * GPT-3's locally banded attention forward, one workgroup per (b, h, t): the scores of the W keys t − W < j ≤ t,
+ * their softmax into the banded att row (entry w is key t − W + 1 + w; keys before 0 get 0), then out = att · v.
+ * Work grows with T·W: no key outside the band is touched.
+ */
+export const bandAttentionForward: KernelDef = {
+  name: "band_att_fwd",
+  tensors: [f("out", true), f("att", true), f("qkv")],
+  params: [...BAND_PARAMS, u("oOut"), u("oAtt"), u("oQkv"), fl("scale")],
+  body: (t) => `${REDUCE}
+${ROW_HEAD}${BAND_ROW}
+  let qrow = headQkv + t * C3;
+  let ab = p.oAtt + band;
+  // every loop over the band gives entry w to thread w mod ${WG}, so each thread reads back only what it wrote
+  var mx = ${NEG_BIG};
+  for (var w = li; w < p.W; w = w + ${WG}u) {
+    if (w < wlo) { continue; }
+    let krow = headQkv + (key0 + w - wlo) * C3 + p.C;
+    var d = 0.0;
+    for (var i = 0u; i < p.hs; i = i + 1u) { d = d + ${t.qkv}[qrow + i] * ${t.qkv}[krow + i]; }
+    let s = d * p.scale;
+    ${t.att}[ab + w] = s;
+    mx = max(mx, s);
+  }
+  mx = reduceMax(li, mx);
+  var sum = 0.0;
+  for (var w = li; w < p.W; w = w + ${WG}u) {
+    if (w >= wlo) { sum = sum + exp(${t.att}[ab + w] - mx); }
+  }
+  let inv = 1.0 / reduceSum(li, sum);
+  for (var w = li; w < p.W; w = w + ${WG}u) {
+    var v = 0.0;
+    if (w >= wlo) { v = exp(${t.att}[ab + w] - mx) * inv; }
+    ${t.att}[ab + w] = v;
+  }
+  storageBarrier();
+  for (var i = li; i < p.hs; i = i + ${WG}u) {
+    var acc = 0.0;
+    for (var w = wlo; w < p.W; w = w + 1u) { acc = acc + ${t.att}[ab + w] * ${t.qkv}[headQkv + (key0 + w - wlo) * C3 + 2u * p.C + i]; }
+    ${t.out}[p.oOut + headOut + t * p.C + i] = acc;
+  }
+}`,
+};
+
+/**
+ * Banded attention backward over query rows, one workgroup per (b, h, t): datt = dout · v over the band, the softmax
+ * backward d = att · (datt − Σ att·datt) · scale into the banded scratch row, then dq = d · k (overwritten).
+ */
+export const bandAttentionBackwardRows: KernelDef = {
+  name: "band_att_bwd_rows",
+  tensors: [f("dqkv", true), f("d", true), f("dout"), f("qkv"), f("att")],
+  params: [...BAND_PARAMS, u("oDqkv"), u("oD"), u("oDout"), u("oQkv"), u("oAtt"), fl("scale")],
+  body: (t) => `${REDUCE}
+${ROW_HEAD}${BAND_ROW}
+  let orow = p.oDout + headOut + t * p.C;
+  let db = p.oD + band;
+  let ab = p.oAtt + band;
+  var part = 0.0;
+  for (var w = li; w < p.W; w = w + ${WG}u) {
+    var datt = 0.0;
+    if (w >= wlo) {
+      let vrow = headQkv + (key0 + w - wlo) * C3 + 2u * p.C;
+      for (var i = 0u; i < p.hs; i = i + 1u) { datt = datt + ${t.dout}[orow + i] * ${t.qkv}[vrow + i]; }
+      part = part + ${t.att}[ab + w] * datt;
+    }
+    ${t.d}[db + w] = datt;
+  }
+  let dot = reduceSum(li, part);
+  for (var w = li; w < p.W; w = w + ${WG}u) {
+    if (w >= wlo) { ${t.d}[db + w] = ${t.att}[ab + w] * (${t.d}[db + w] - dot) * p.scale; }
+  }
+  storageBarrier();
+  let dq = p.oDqkv + headQkv - p.oQkv + t * C3;
+  for (var i = li; i < p.hs; i = i + ${WG}u) {
+    var acc = 0.0;
+    for (var w = wlo; w < p.W; w = w + 1u) { acc = acc + ${t.d}[db + w] * ${t.qkv}[headQkv + (key0 + w - wlo) * C3 + p.C + i]; }
+    ${t.dqkv}[dq + i] = acc;
+  }
+}`,
+};
+
+/**
+ * Banded attention backward over keys, one workgroup per (b, h, j): key j is in the bands of rows j ≤ t < j + W,
+ * at entry w = j − t + W − 1; dk_j = Σ d[t][w] q_t and dv_j = Σ att[t][w] dout_t (both overwritten). Runs after
+ * {@link bandAttentionBackwardRows} has filled d.
+ */
+export const bandAttentionBackwardKeys: KernelDef = {
+  name: "band_att_bwd_keys",
+  tensors: [f("dqkv", true), f("d"), f("dout"), f("qkv"), f("att")],
+  params: [...BAND_PARAMS, u("oDqkv"), u("oD"), u("oDout"), u("oQkv"), u("oAtt")],
+  body: (t) => `${ROW_HEAD}${BAND_ROW}
+  let j = t;
+  let tEnd = min(p.T, j + p.W);
+  let dk = p.oDqkv + headQkv - p.oQkv + j * C3 + p.C;
+  for (var i = li; i < p.hs; i = i + ${WG}u) {
+    var gk = 0.0;
+    var gv = 0.0;
+    for (var r = j; r < tEnd; r = r + 1u) {
+      let e = (bh * p.T + r) * p.W + j + p.W - 1u - r;
+      gk = gk + ${t.d}[p.oD + e] * ${t.qkv}[headQkv + r * C3 + i];
+      gv = gv + ${t.att}[p.oAtt + e] * ${t.dout}[p.oDout + headOut + r * p.C + i];
+    }
+    ${t.dqkv}[dk + i] = gk;
+    ${t.dqkv}[dk + p.C + i] = gv;
+  }
+}`,
+};
+
 /**
  * Softmax + cross-entropy forward, one row per workgroup: an online max/sum pass, then probs (which may alias the
  * logits) and the loss logsumexp - logit[target] (0 where target < 0). The target's logit is read before any write.
