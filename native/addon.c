@@ -406,6 +406,19 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_attention_decode(napi_env env, napi_callback_info info) {
+  BEGIN("attentionDecode", 8);
+  long T0 = dim(&a, 3, "T0", 0), T1 = dim(&a, 4, "T1", 1), C = dim(&a, 5, "C", 1), NH = dim(&a, 6, "NH", 1);
+  long W = dim(&a, 7, "window", 0);
+  if (!check_heads(&a, C, NH)) return NULL;
+  if (a.ok && T0 >= T1) return throw_range(env, "attentionDecode", "T0 = %ld must be below T1 = %ld", T0, T1);
+  float *out = f32(&a, 1, "out", mul(T1 - T0, C));
+  float *qkv = f32(&a, 2, "qkv", mul(T1, 3 * C));
+  if (!a.ok) return NULL;
+  if (!sl_attention_decode(pool, out, qkv, T0, T1, C, NH, W)) return throw_range(env, "attentionDecode", "out of memory");
+  return NULL;
+}
+
 static napi_value js_gelu_forward(napi_env env, napi_callback_info info) {
   BEGIN("geluForward", 4);
   long n = count(&a, 3, "n");
@@ -630,6 +643,7 @@ NAPI_MODULE_INIT() {
       {"matmulBackward", js_matmul_backward},
       {"attentionForward", js_attention_forward},
       {"attentionBackward", js_attention_backward},
+      {"attentionDecode", js_attention_decode},
       {"geluForward", js_gelu_forward},
       {"geluBackward", js_gelu_backward},
       {"residualForward", js_residual_forward},

@@ -270,8 +270,15 @@ static void matmul_forward_job(void *ctx, long chunk, long n) {
     long r0 = rows ? lo : 0, r1 = rows ? hi : N, c0 = rows ? 0 : lo, c1 = rows ? OC : hi;
     for (long r = r0; r < r1; r++) memcpy(a->out + r * OC + c0, a->bias + c0, sizeof(float) * (size_t)(c1 - c0));
   }
-  if (rows) gemm_block(&g, lo, hi, 0, OC);
-  else gemm_block(&g, 0, N, lo, hi);
+  if (N == 1) {
+    /* one row (decoding with a key/value cache): a matrix-vector product, without sgemm's packing */
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(hi - lo), (int)C, 1.0f, a->weight + lo * C, (int)C, a->inp, 1,
+                a->bias ? 1.0f : 0.0f, a->out + lo, 1);
+  } else if (rows) {
+    gemm_block(&g, lo, hi, 0, OC);
+  } else {
+    gemm_block(&g, 0, N, lo, hi);
+  }
 }
 
 void sl_matmul_forward(sl_pool *p, float *out, const float *inp, const float *weight, const float *bias, long N,
@@ -1028,4 +1035,43 @@ void sl_adamw(sl_pool *p, float *param, const float *grad, float *m, float *v, l
                   .one_minus_b2 = (float)(1.0 - hp->beta2), .decay = (float)(1.0 - hp->lr * hp->weight_decay),
                   .step_size = (float)(hp->lr / bc1), .inv_bc2 = (float)(1.0 / bc2), .eps = (float)hp->eps};
   run(p, adamw_job, &a, chunks_for((double)n * 2, n), (double)n * 2);
+}
+
+/* ------------------------------------------------------------------------------------------------ decode attention */
+
+int sl_attention_decode(sl_pool *p, float *out, const float *qkv, long T0, long T1, long C, long NH, long W) {
+  long hs = C / NH, C3 = 3 * C;
+  float scale = 1.0f / sqrtf((float)hs);
+  float *scores = sl_pool_scratch(p, sizeof(float) * (size_t)T1);
+  if (!scores) return 0;
+  for (long t = T0; t < T1; t++) {
+    long first = W > 0 && t - W + 1 > 0 ? t - W + 1 : 0;
+    for (long h = 0; h < NH; h++) {
+      const float *q = qkv + t * C3 + h * hs;
+      float max = -INFINITY;
+      for (long t2 = first; t2 <= t; t2++) {
+        const float *k = qkv + t2 * C3 + C + h * hs;
+        float dot = 0.0f;
+        for (long i = 0; i < hs; i++) dot += q[i] * k[i];
+        dot *= scale;
+        scores[t2] = dot;
+        if (dot > max) max = dot;
+      }
+      double sum = 0.0;
+      for (long t2 = first; t2 <= t; t2++) {
+        float e = expf(scores[t2] - max);
+        scores[t2] = e;
+        sum += e;
+      }
+      float inv = (float)(1.0 / sum);
+      float *o = out + (t - T0) * C + h * hs;
+      for (long i = 0; i < hs; i++) o[i] = 0.0f;
+      for (long t2 = first; t2 <= t; t2++) {
+        const float *v = qkv + t2 * C3 + 2 * C + h * hs;
+        float pw = scores[t2] * inv;
+        for (long i = 0; i < hs; i++) o[i] += pw * v[i];
+      }
+    }
+  }
+  return 1;
 }

@@ -40,6 +40,11 @@ void sl_attention_forward(sl_pool *p, float *out, float *att, const float *qkv, 
 void sl_attention_backward(sl_pool *p, float *dqkv, float *scratch, const float *dout, const float *qkv,
                            const float *att, long B, long T, long C, long NH);
 
+/* Incremental decoding with a key/value cache: out (T1 - T0, C) = causal attention of rows T0 .. T1-1 of one sequence's
+   qkv (T1, 3C) over its rows 0 .. t (rows [q | k | v], heads split C in order); W > 0 limits row t to keys
+   (t - W, t]. Work is (T1 - T0) x T1 x C: a few rows, run on the calling thread. Returns 0 when out of memory. */
+int sl_attention_decode(sl_pool *p, float *out, const float *qkv, long T0, long T1, long C, long NH, long W);
+
 /* GPT-3's locally banded attention (keys (t - W, t], 0 < W < T); att and scratch are banded, (B,NH,T,W): entry
    [t][w] is key t - W + 1 + w. Return 0 when the per-thread working memory could not be allocated. */
 int sl_attention_band_forward(sl_pool *p, float *out, float *att, const float *qkv, long B, long T, long C, long NH,

@@ -196,6 +196,22 @@ export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyB
 
   checks.push(bandedAttentionCheck(name, s, candidate, tol));
 
+  add(`${name} vs js: key/value-cache decode attention, dense and banded (${shapeLabel(s)})`, async () => {
+    const be = candidate();
+    if (!be.attentionDecode) return; // a backend without cache decoding samples without it (model/gpt.ts says so)
+    const rng = new Rng(41);
+    const qkv = randn(rng, T * 3 * C);
+    // the last rows of one sequence over all its cached rows: one new row (sampling), then a few (a prompt)
+    for (const [T0, W] of [[T - 1, 0], [Math.max(0, T - 3), 0], [T - 1, 2], [0, Math.max(1, T >> 1)]]) {
+      const rows = T - T0;
+      const out = up(be, randn(rng, rows * C), pad);
+      be.attentionDecode(out, up(be, qkv, pad), T0, T, C, NH, W);
+      const want = new Float32Array(rows * C);
+      js.attentionDecode(want, qkv, T0, T, C, NH, W);
+      close(`decode rows ${T0}…${T - 1} window ${W}`, await be.read(out), want);
+    }
+  });
+
   add(`${name} vs js: gelu, residual (${shapeLabel(s)})`, async () => {
     const be = candidate();
     const rng = new Rng(5);

@@ -16,7 +16,7 @@ import { PF_DAY } from "../src/util/units.js";
 import { findFonts, ReportError, ReportInputError, prefixSvgIds, writeReport } from "../src/report/index.js";
 import { thinCurve } from "../src/report/data.js";
 import { loadFontMetrics } from "../src/report/fontmetrics.js";
-import { isForecastError, labForecast } from "../src/report/forecast-math.js";
+import { isForecastError, labForecast, sliderFraction, sliderLabel, sliderTarget } from "../src/report/forecast-math.js";
 import { si, usd } from "../src/report/format.js";
 import { analyzeSweep } from "../src/analysis/index.js";
 import { openLab } from "../src/store/index.js";
@@ -235,6 +235,16 @@ test("the page's forecast arithmetic agrees with runForecast", () => {
   assert.match((labForecast({ ...base, targetLoss: 1.4 }) as { error: string }).error, /never reaches loss 1.4 \(its floor is 1.5\)/);
   assert.match((labForecast({ ...base, targetLoss: 10 }) as { error: string }).error, /not below the reference loss/);
   assert.match((labForecast({ ...base, targetLoss: 2, budgetUSD: 0 }) as { error: string }).error, /budget must be a positive number/);
+  // the sliders keep a fraction of the reducible loss: every position is a loss the law reaches
+  const refLoss = withFloor.E + withFloor.k * 1e10 ** -withFloor.alpha;
+  for (const frac of [0.2, 0.5, 0.99]) {
+    const t = sliderTarget(withFloor, refLoss, frac);
+    assert.ok(t > withFloor.E && t < refLoss);
+    assert.ok(Math.abs(sliderFraction(withFloor, refLoss, t) - frac) < 1e-12);
+    assert.ok(!isForecastError(labForecast({ ...base, targetLoss: t })), `slider at ${frac}`);
+  }
+  assert.equal(sliderTarget({ k: 50, alpha: 0.1, E: 0 }, 4, 0.5), 2, "a pure power law: a fraction of the loss itself");
+  assert.match(sliderLabel(withFloor, refLoss, 0.5, (x, d) => x.toFixed(d)), /^\d\.\d{3} \(0\.50× the reducible loss \d\.\d{3} above the floor 1\.500\)$/);
 });
 
 test("scaling-lab report: --json contract, default output in LAB/report, one-line errors", async () => {

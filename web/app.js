@@ -3,7 +3,7 @@
 // fits when a run finishes, and recomputes the forecast in the page when a slider moves. The chart specs and the
 // forecast arithmetic are the report's own modules (src/report/specs.ts, forecast-math.ts, view.ts), served from /js/.
 import { forecastCostSpec, forecastLawSpec, lossComputeSpec, reportCharts } from "/js/specs.js";
-import { isForecastError, labForecast, sliderFraction, sliderTarget } from "/js/forecast-math.js";
+import { isForecastError, labForecast, sliderFraction, sliderLabel, sliderTarget } from "/js/forecast-math.js";
 import { forecastSentence, num, si, usd } from "/js/format.js";
 import { chartNote, renderChart } from "/js/view.js";
 
@@ -239,11 +239,8 @@ function updateForecast() {
   const frac = Number($("target").value);
   const halvingMonths = Number($("halving").value);
   const budgetUSD = Math.pow(10, Number($("budget").value));
-  const E = f.law.E;
   const targetLoss = sliderTarget(f.law, f.reference.loss, frac);
-  $("target-out").textContent = E > 0
-    ? `${num(targetLoss, 3)} (${frac.toFixed(2)}× the reducible loss ${num(f.reference.loss - E, 3)} above the floor ${num(E, 3)})`
-    : `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
+  $("target-out").textContent = sliderLabel(f.law, f.reference.loss, frac, num);
   $("halving-out").textContent = `${halvingMonths} months`;
   $("budget-out").textContent = usd(budgetUSD);
   const result = labForecast({

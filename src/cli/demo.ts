@@ -25,7 +25,7 @@ export function quickNote(runs: number, tokens: number): string {
   return `demo --quick: ${runs} tiny models on ${si(tokens)} tokens each, to show every stage in a minute or two; far too small and short for meaningful fits (run the full demo for those)`;
 }
 
-const HELP = `scaling-lab demo — the scaling experiment end to end on the built-in corpus (≈15 minutes on 2 cores;
+const HELP = `scaling-lab demo — the scaling experiment end to end on the built-in corpus (≈8 minutes on 2 idle cores;
 --quick: every stage in 1–2 minutes; --dry-run: the estimate for this machine)
 
 Usage: scaling-lab demo [--quick] [--lab DIR] [--ladder cpu-xs] [--tokens N] [--vocab V] [--sizes A,B,...]

@@ -14,7 +14,6 @@ import { fileURLToPath } from "node:url";
 
 import type { AdamWStep, Backend, BackendInfo } from "./backend.js";
 import { composedClassifier } from "./classifier.js";
-import { attentionDecodeHost } from "./decode-attention.js";
 import { HostMemory } from "./host-memory.js";
 import { applyOpenBlasCoreType, type OpenBlasCoreChoice } from "./openblas-env.js";
 import { defaultThreads, MAX_THREADS } from "../util/threads.js";
@@ -35,6 +34,8 @@ export interface NativeAddon {
   matmulBackward(p: PoolHandle, dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
   /** `window` 0 (or ≥ T) dense, else banded with att (B,NH,T,window) (see Backend.attentionForward). */
   attentionForward(p: PoolHandle, out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number, window: number): void;
+  /** Key/value-cache decoding (see Backend.attentionDecode), on the calling thread. */
+  attentionDecode(p: PoolHandle, out: Float32Array, qkv: Float32Array, T0: number, T1: number, C: number, NH: number, window: number): void;
   attentionBackward(p: PoolHandle, dqkv: Float32Array, scratch: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number, window: number): void;
   geluForward(p: PoolHandle, out: Float32Array, inp: Float32Array, n: number): void;
   geluBackward(p: PoolHandle, dinp: Float32Array, inp: Float32Array, dout: Float32Array, n: number): void;
@@ -216,7 +217,7 @@ export class NativeBackend extends HostMemory implements Backend<Float32Array, I
   }
   /** @inheritdoc */
   attentionDecode(out: Float32Array, qkv: Float32Array, T0: number, T1: number, C: number, NH: number, window = 0): void {
-    attentionDecodeHost(out, qkv, T0, T1, C, NH, window);
+    this.addon.attentionDecode(this.pool, out, qkv, T0, T1, C, NH, window);
   }
 
   /** @inheritdoc */

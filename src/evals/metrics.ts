@@ -21,6 +21,9 @@ import type { GPT } from "../model/gpt.js";
 import { Rng } from "../util/rng.js";
 import { type ScoreOptions, type ScoredExample, buildExamples, scoreExamples } from "./harness.js";
 import type { EvalTask, TaskItem } from "./task.js";
+import type { PassUntilResult, TaskMetrics } from "../util/task-metrics.js";
+
+export type { PassUntilResult, TaskMetrics };
 
 /** z of a two-sided 95% interval. */
 const Z95 = 1.959963984540054;
@@ -45,21 +48,6 @@ export interface PassUntilOptions {
   seed?: number;
 }
 
-/** What {@link passUntil} measured. */
-export interface PassUntilResult {
-  /** Passed samples / samples drawn: the estimated pass rate of temperature-1 sampling. */
-  rate: number;
-  /** 95% Wilson interval of the rate (over all draws). */
-  interval: [number, number];
-  passes: number;
-  draws: number;
-  /** Rounds of one sample per item. */
-  rounds: number;
-  /** Whether at least `minPasses` samples passed. */
-  resolved: boolean;
-  /** The exact expectation: mean over items of p(answer) = exp(summed log-probability). */
-  expected: number;
-}
 
 /**
  * PassUntil-style sampling (see the module comment) over items given by the log-probabilities of their answer
@@ -87,28 +75,6 @@ export function passUntil(tokenLogProbs: readonly (readonly number[])[], opts: P
   return { rate: draws > 0 ? passes / draws : 0, interval: wilsonInterval(passes, draws), passes, draws, rounds, resolved: passes >= minPasses, expected };
 }
 
-/** Every metric of one (task, shots) evaluation; see the module comment. */
-export interface TaskMetrics {
-  task: string;
-  shots: number;
-  n: number;
-  /** Items whose greedy answer is exactly right. */
-  correct: number;
-  /** correct / n. */
-  exactMatch: number;
-  /** 95% Wilson interval of the exact match. */
-  exactInterval: [number, number];
-  /** Mean over items of the answer's summed log-likelihood (nats). */
-  answerLogLikelihood: number;
-  /** Mean over items of the fraction of answer tokens that are the argmax given the correct ones before. */
-  digitAccuracy: number;
-  /** PassUntil-style sampled pass rate at temperature 1. */
-  sampled: PassUntilResult;
-  /** Mean demonstrations actually in the prompt. */
-  meanShots: number;
-  /** Seconds the scoring took. */
-  seconds: number;
-}
 
 /** Aggregates scored items into {@link TaskMetrics}. */
 export function taskMetrics(task: string, shots: number, scored: readonly ScoredExample[], meanShots: number, seconds: number, sampling: PassUntilOptions = {}): TaskMetrics {

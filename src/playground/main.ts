@@ -8,7 +8,7 @@
  * · autostart=1.
  */
 import { forecastSentence, num, powerEquation, si, usd } from "../report/format.js";
-import { isForecastError, labForecast, sliderFraction, sliderTarget } from "../report/forecast-math.js";
+import { isForecastError, labForecast, sliderFraction, sliderLabel, sliderTarget } from "../report/forecast-math.js";
 import { forecastCostSpec, forecastLawSpec, lossComputeSpec, lossParamsSpec, predictionSpec } from "../report/specs.js";
 import type { ForecastData, ReportData } from "../report/types.js";
 import { runBundleText } from "../store/bundle.js";
@@ -436,11 +436,8 @@ function updateForecast(): void {
   const frac = Number($<HTMLInputElement>("target").value);
   const halvingMonths = Number($<HTMLInputElement>("halving").value);
   const budgetUSD = Math.pow(10, Number($<HTMLInputElement>("budget").value));
-  const E = f.law.E;
   const targetLoss = sliderTarget(f.law, f.reference.loss, frac);
-  $("target-out").textContent = E > 0
-    ? `${num(targetLoss, 3)} (${frac.toFixed(2)}× the reducible loss ${num(f.reference.loss - E, 3)} above the floor ${num(E, 3)})`
-    : `${num(targetLoss, 3)} (${frac.toFixed(2)}× ${num(f.reference.loss, 3)})`;
+  $("target-out").textContent = sliderLabel(f.law, f.reference.loss, frac, num);
   $("halving-out").textContent = `${halvingMonths} months`;
   $("budget-out").textContent = usd(budgetUSD);
   const result = labForecast({

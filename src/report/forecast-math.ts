@@ -120,3 +120,11 @@ export function sliderTarget(law: PowerLaw, referenceLoss: number, fraction: num
 export function sliderFraction(law: PowerLaw, referenceLoss: number, targetLoss: number): number {
   return Math.min(0.99, Math.max(0.2, (targetLoss - law.E) / (referenceLoss - law.E)));
 }
+
+/** The slider's label: the target loss and what fraction of what it keeps (`fmt` formats a number to `digits`). */
+export function sliderLabel(law: PowerLaw, referenceLoss: number, fraction: number, fmt: (x: number, digits: number) => string): string {
+  const target = sliderTarget(law, referenceLoss, fraction);
+  return law.E > 0
+    ? `${fmt(target, 3)} (${fraction.toFixed(2)}× the reducible loss ${fmt(referenceLoss - law.E, 3)} above the floor ${fmt(law.E, 3)})`
+    : `${fmt(target, 3)} (${fraction.toFixed(2)}× ${fmt(referenceLoss, 3)})`;
+}

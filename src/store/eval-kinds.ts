@@ -6,6 +6,7 @@
  * - a **study evaluation** (`extra.kind` = {@link EMERGENCE_EVAL_KIND}; computed by evals/metrics.ts, stored by
  *   studies/emergence.ts): `extra.metrics` is a {@link StoredTaskMetrics}.
  */
+import type { TaskMetrics } from "../util/task-metrics.js";
 import type { EvalRecord } from "./types.js";
 
 /** The evals-table task name of an in-context learning curve. */
@@ -41,24 +42,8 @@ export function storedIclCurve(e: Pick<EvalRecord, "task" | "extra">): StoredIcl
 /** The `extra.kind` of an evals row holding a study evaluation's metrics in `extra.metrics`. */
 export const EMERGENCE_EVAL_KIND = "emergence";
 
-/** One (task, shots) evaluation's sharp and smooth metrics (evals/metrics.ts TaskMetrics), as stored. */
-export interface StoredTaskMetrics {
-  task: string;
-  shots: number;
-  n: number;
-  correct: number;
-  exactMatch: number;
-  /** 95% Wilson interval of the exact match. */
-  exactInterval: [number, number];
-  /** Mean summed log-likelihood of the correct answer (nats). */
-  answerLogLikelihood: number;
-  /** Mean fraction of answer tokens that are the model's argmax given the correct ones before. */
-  digitAccuracy: number;
-  /** Pass rate of temperature-1 samples (PassUntil-style) and its exact expectation. */
-  sampled: { rate: number; interval: [number, number]; passes: number; draws: number; rounds: number; resolved: boolean; expected: number };
-  meanShots: number;
-  seconds: number;
-}
+/** One (task, shots) evaluation's sharp and smooth metrics, as stored (the type evals/metrics.ts computes). */
+export type StoredTaskMetrics = TaskMetrics;
 
 /** The metrics of an evals row, or undefined when the row is not a study evaluation. */
 export function storedTaskMetrics(e: Pick<EvalRecord, "extra">): StoredTaskMetrics | undefined {
