@@ -22,7 +22,7 @@ import { scoreExamples } from "../src/evals/harness.js";
 import { GPT } from "../src/model/gpt.js";
 import { runAccounting } from "../src/model/accounting.js";
 import { ICL_TASK, openLab } from "../src/store/index.js";
-import { inContextCurves } from "../src/studies/in-context.js";
+import { ICL_OVERLAP, inContextCurves } from "../src/studies/in-context.js";
 import { resolveTrainConfig } from "../src/train/config.js";
 import { DatasetData } from "../src/train/dataset-data.js";
 import { loadModel } from "../src/train/load-model.js";
@@ -124,6 +124,18 @@ test("the in-context learning score is clearly negative on a context-predictable
   assert.ok(Math.abs(c.late - Math.log(V - 1)) < 0.15, `iid loss ${c.late} ≈ ln 15`);
 });
 
+test("overlapping windows put each token at many context lengths: a flatter curve without a context effect, the same mean identity", async () => {
+  const stream = iidStream(4000, 2);
+  const plain = await positionLosses(iid, [stream]);
+  const dense = await positionLosses(iid, [stream], { stride: T / 8, maxTokens: 8 * 4000 });
+  assert.equal(dense.windows, Math.floor((stream.length - T - 1) / (T / 8)) + 1);
+  assert.ok(Math.abs(dense.losses.reduce((a, b) => a + b, 0) / T - dense.meanLoss) < 1e-9);
+  // an iid stream has no context effect: what varies along the curve is which tokens sat at each position
+  const spread = (xs: number[]) => Math.max(...xs.slice(2)) - Math.min(...xs.slice(2));
+  assert.ok(spread(dense.losses) < spread(plain.losses) / 1.5, `spread ${spread(dense.losses)} vs ${spread(plain.losses)}`);
+  await assert.rejects(positionLosses(iid, [stream], { stride: 0 }), /window stride must be a positive integer/);
+});
+
 test("a sweep's in-context curves are stored once in the lab and read back", async () => {
   const corpus = join(work, "corpus");
   const { mkdirSync } = await import("node:fs");
@@ -159,8 +171,9 @@ test("a sweep's in-context curves are stored once in the lab and read back", asy
     assert.equal(rows[0].accuracy, null);
     // the stored curve is the one a fresh evaluation gives
     const { model } = loadModel(join(work, "s.b"), backend);
-    const again = await positionLosses(model, [ds.tokens("val", 0)]);
+    const again = await positionLosses(model, [ds.tokens("val", 0)], { stride: 32 / ICL_OVERLAP, maxTokens: 65536 * ICL_OVERLAP });
     assert.ok(Math.abs(again.meanLoss - first[1].meanLoss) < 1e-9);
+    assert.deepEqual(again.losses, first[1].losses);
   } finally {
     lab.close();
   }

@@ -52,7 +52,7 @@ Flags:
   --seed N         seed of the test items and demonstrations (default 1234)
   --pool N         demonstration pool size (default 1000)
   --icl            the in-context learning curve and score (no --task)
-  --icl-tokens N   validation predictions per run for --icl (default 65536)
+  --icl-tokens N   validation tokens per run for --icl (default 65536; each predicted at 16 context lengths)
   --force          --icl: recompute curves already stored
   --no-bos         do not put the end-of-text token before each prompt
   --backend B      auto | native | wasm | js | webgpu (default auto)

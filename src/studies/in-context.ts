@@ -32,7 +32,7 @@ export interface InContextOptions {
   backend?: AnyBackend | string;
   /** Kernel threads when the backend is created here. */
   threads?: number;
-  /** Most validation predictions per run (default 65,536). */
+  /** Most validation tokens read per run (default 65,536; each is predicted at 16 context lengths). */
   maxTokens?: number;
   /** Recompute curves that are already stored. */
   force?: boolean;
@@ -45,13 +45,19 @@ function runFolder(lab: Lab, r: RunRecord): string {
   return isAbsolute(r.dir) ? r.dir : join(lab.dir, r.dir);
 }
 
-/** Computes the curve of one model on a dataset; see evals/icl.ts. */
+/** Context lengths at which each validation token is predicted in an in-context learning curve. */
+export const ICL_OVERLAP = 16;
+
+/** Computes the curve of one model on a dataset (at most `maxTokens` validation tokens); see evals/icl.ts. */
 export async function computeIclCurve(runDir: string, backend: AnyBackend, dataDir: string, maxTokens = 65536): Promise<StoredIclCurve & { windows: number }> {
   const t0 = performance.now();
   const { model } = loadModel(runDir, backend);
   try {
     const dataset = Dataset.open(dataDir);
-    const curve: PositionLossCurve = await positionLosses(model, validationStreams(dataset, maxTokens), { maxTokens });
+    // windows every T/16 tokens: each validation token is predicted at 16 context lengths (evals/icl.ts says why)
+    const T = model.config.blockSize;
+    const stride = Math.max(1, Math.round(T / ICL_OVERLAP));
+    const curve: PositionLossCurve = await positionLosses(model, validationStreams(dataset, maxTokens), { maxTokens: maxTokens * Math.ceil(T / stride), stride });
     const s = iclScore(curve.losses);
     return {
       kind: "in-context-loss", T: curve.T, losses: curve.losses, tokens: curve.tokens, meanLoss: curve.meanLoss,
