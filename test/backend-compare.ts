@@ -198,7 +198,11 @@ export function kernelChecks(name: string, s: KernelShape, candidate: () => AnyB
 
   add(`${name} vs js: key/value-cache decode attention, dense and banded (${shapeLabel(s)})`, async () => {
     const be = candidate();
-    if (!be.attentionDecode) return; // a backend without cache decoding samples without it (model/gpt.ts says so)
+    if (!be.attentionDecode) {
+      // only the GPU backend samples without a cache (model/gpt.ts says so); the host-memory backends must decode
+      assert.equal(be.name, "webgpu", `${be.name} lost its key/value-cache decoding`);
+      return;
+    }
     const rng = new Rng(41);
     const qkv = randn(rng, T * 3 * C);
     // the last rows of one sequence over all its cached rows: one new row (sampling), then a few (a prompt)

@@ -27,22 +27,36 @@ export interface SweepInput {
   curves: ScalingPoint[];
 }
 
+/** What {@link targetInput} reads of a run. */
+export interface TargetRun {
+  id: string;
+  /** Non-embedding parameters. */
+  N: number;
+  params: number;
+  /** Planned tokens and FLOPs. */
+  D: number;
+  C: number;
+  status: string;
+}
+
+/**
+ * The run a sweep's analysis predicts: the run `target` names, else the one with the most planned compute; once it is
+ * done, its final endpoint (`finalOf`) gives its D, C and actual loss.
+ */
+export function targetInput<R extends TargetRun>(
+  runs: readonly R[], finalOf: (r: R) => { tokens: number; flops: number; valLoss: number | null } | undefined, target?: string,
+): TargetInput | null {
+  const r = target ? runs.find((x) => x.id === target) : runs.reduce<R | undefined>((a, b) => (a === undefined || b.C > a.C ? b : a), undefined);
+  if (!r) return null;
+  const final = r.status === "done" ? finalOf(r) : undefined;
+  return { run: r.id, nonEmbedding: r.N, params: r.params, D: final?.tokens ?? r.D, C: final?.flops ?? r.C, actual: final?.valLoss ?? null };
+}
+
 /** The {@link SweepInput} of a sweep of a lab (`target`: a run id, default the run with the most planned compute). */
 export function sweepInput(lab: Lab, sweep: string, target?: string): SweepInput {
-  const runs = lab.listRuns({ sweep });
-  const byId = new Map(runs.map((r) => [r.id, r]));
-  const targetRun = target ? byId.get(target) : runs.reduce((a, b) => (b.C > a.C ? b : a), runs[0]);
-  let t: TargetInput | null = null;
-  if (targetRun) {
-    const final = targetRun.status === "done" ? lab.endpoints(targetRun.id).find((e) => e.kind === "final") : undefined;
-    t = {
-      run: targetRun.id, nonEmbedding: targetRun.N, params: targetRun.params, D: final?.tokens ?? targetRun.D,
-      C: final?.flops ?? targetRun.C, actual: final?.valLoss ?? null,
-    };
-  }
   return {
     endpoints: lab.endpointPoints(sweep).map((p) => ({ run: p.run, nonEmbedding: p.N, params: p.params!, D: p.D, C: p.C, loss: p.loss })),
-    target: t,
+    target: targetInput(lab.listRuns({ sweep }), (r) => lab.endpoints(r.id).find((e) => e.kind === "final"), target),
     curves: lab.frontierPoints(sweep).map((p) => ({ run: p.run, C: p.C, loss: p.loss })),
   };
 }

@@ -5,7 +5,7 @@
  * forecast), exactly as `scaling-lab report` analyses a lab; the page only turns its in-memory runs into the
  * store's run records. The export is a run bundle (src/store/bundle.ts) that `scaling-lab runs --import` reads.
  */
-import type { SweepInput } from "../analysis/index.js";
+import { type SweepInput, targetInput } from "../analysis/index.js";
 import { flopsPerToken, paramCounts } from "../model/accounting.js";
 import { type CollectOptions, reportFromRecords } from "../report/data.js";
 import type { ReportData } from "../report/types.js";
@@ -118,11 +118,9 @@ export function sweepInputOf(s: PageSweep): SweepInput {
   const endpoints = s.runs.flatMap((r) =>
     r.endpoints.map((e) => ({ run: r.id, nonEmbedding: r.N, params: r.params, D: e.tokens, C: e.flops, loss: e.valLoss })),
   );
-  const t = s.runs.reduce<PageRun | null>((a, b) => (a === null || b.C > a.C ? b : a), null);
-  const final = t?.status === "done" ? t.endpoints.find((e) => e.kind === "final") : undefined;
   return {
     endpoints,
-    target: t ? { run: t.id, nonEmbedding: t.N, params: t.params, D: final?.tokens ?? t.D, C: final?.flops ?? t.C, actual: final?.valLoss ?? null } : null,
+    target: targetInput(s.runs, (r) => r.endpoints.find((e) => e.kind === "final")),
     curves: s.runs.flatMap((r) =>
       r.metrics.filter((m) => m.valLoss !== null && m.valLoss !== undefined).map((m) => ({ run: r.id, C: m.flops, loss: m.valLoss! })),
     ),
